@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Bundles the extension, the engine process, the CLI and the webview with esbuild.
+// onnxruntime-node and tokenizers are native (.node binaries), so they stay external and are
+// resolved from node_modules at run time; `vscode` is provided by the editor.
+import { build } from 'esbuild';
+import { chmodSync, mkdirSync } from 'node:fs';
+
+const production = process.argv.includes('--production');
+const common = {
+  bundle: true,
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  legalComments: 'linked',
+};
+const node = {
+  ...common,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  external: ['vscode', 'onnxruntime-node', 'tokenizers'],
+};
+
+mkdirSync('dist', { recursive: true });
+await Promise.all([
+  build({ ...node, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' }),
+  build({ ...node, entryPoints: { engine: 'src/engine/main.ts' }, outdir: 'dist' }),
+  build({ ...node, entryPoints: { cli: 'src/cli/bin.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } }),
+  build({ ...common, platform: 'browser', target: 'es2022', format: 'iife', entryPoints: { webview: 'webview/main.ts' }, outdir: 'dist' }),
+]);
+chmodSync('dist/cli.js', 0o755);

@@ -1,0 +1,206 @@
+import { LensError } from './errors.js';
+import type { WeightDtype } from './safetensors.js';
+
+export const SUPPORTED_ARCHITECTURES = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM'] as const;
+export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
+
+export type RopeScaling =
+  | { type: 'default' }
+  | { type: 'linear'; factor: number }
+  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositionEmbeddings: number };
+
+/** A validated description of a Llama-family model, from its config.json. */
+export interface ModelConfig {
+  architecture: Architecture;
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  vocabSize: number;
+  maxPositionEmbeddings: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  ropeScaling: RopeScaling;
+  tieWordEmbeddings: boolean;
+  /** q/k/v projections carry biases (Qwen2; Llama with attention_bias). */
+  attentionBias: boolean;
+  /** o_proj carries a bias (Llama with attention_bias, as transformers' LlamaAttention). */
+  outputBias: boolean;
+  /** Mistral's sliding window; prompts longer than it are refused rather than computed wrongly. */
+  slidingWindow: number | null;
+  torchDtype: WeightDtype | null;
+  bosTokenId: number | null;
+  eosTokenIds: number[];
+}
+
+function field(config: Record<string, unknown>, file: string, name: string) {
+  const value = config[name];
+  return {
+    int(options: { min?: number; default?: number } = {}): number {
+      if (value === undefined || value === null) {
+        if (options.default !== undefined) return options.default;
+        throw new LensError(`${file}: field '${name}' is missing`, file);
+      }
+      if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+        throw new LensError(`${file}: field '${name}' must be an integer, got ${JSON.stringify(value)}`, file);
+      }
+      const min = options.min ?? 1;
+      if (value < min) throw new LensError(`${file}: field '${name}' must be ≥ ${min}, got ${value}`, file);
+      return value;
+    },
+    number(options: { default?: number; positive?: boolean } = {}): number {
+      if (value === undefined || value === null) {
+        if (options.default !== undefined) return options.default;
+        throw new LensError(`${file}: field '${name}' is missing`, file);
+      }
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        throw new LensError(`${file}: field '${name}' must be a finite number, got ${JSON.stringify(value)}`, file);
+      }
+      if (options.positive && !(value > 0)) throw new LensError(`${file}: field '${name}' must be > 0, got ${value}`, file);
+      return value;
+    },
+    bool(defaultValue: boolean): boolean {
+      if (value === undefined || value === null) return defaultValue;
+      if (typeof value !== 'boolean') throw new LensError(`${file}: field '${name}' must be true or false, got ${JSON.stringify(value)}`, file);
+      return value;
+    },
+  };
+}
+
+function tokenIds(value: unknown, file: string, name: string): number[] {
+  if (value === undefined || value === null) return [];
+  const list = Array.isArray(value) ? value : [value];
+  if (!list.every((v) => Number.isSafeInteger(v) && v >= 0)) {
+    throw new LensError(`${file}: field '${name}' must be a token id or a list of token ids, got ${JSON.stringify(value)}`, file);
+  }
+  return list as number[];
+}
+
+function parseRopeScaling(value: unknown, file: string): RopeScaling {
+  if (value === undefined || value === null) return { type: 'default' };
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new LensError(`${file}: field 'rope_scaling' must be an object or null`, file);
+  }
+  const r = value as Record<string, unknown>;
+  const kind = r.rope_type ?? r.type;
+  const num = (name: string, def?: number) => {
+    const v = r[name];
+    if (v === undefined && def !== undefined) return def;
+    if (typeof v !== 'number' || !(v > 0)) throw new LensError(`${file}: field 'rope_scaling.${name}' must be a positive number, got ${JSON.stringify(v)}`, file);
+    return v;
+  };
+  switch (kind) {
+    case 'default':
+      return { type: 'default' };
+    case 'linear':
+      return { type: 'linear', factor: num('factor') };
+    case 'llama3': {
+      const scaling = {
+        type: 'llama3' as const,
+        factor: num('factor'),
+        lowFreqFactor: num('low_freq_factor'),
+        highFreqFactor: num('high_freq_factor'),
+        originalMaxPositionEmbeddings: num('original_max_position_embeddings'),
+      };
+      if (scaling.highFreqFactor <= scaling.lowFreqFactor) {
+        throw new LensError(`${file}: rope_scaling.high_freq_factor must exceed low_freq_factor`, file);
+      }
+      return scaling;
+    }
+    default:
+      throw new LensError(`${file}: rope_scaling type ${JSON.stringify(kind)} is not supported (supported: default, linear, llama3)`, file);
+  }
+}
+
+const TORCH_DTYPES: Record<string, WeightDtype> = { float32: 'F32', float16: 'F16', bfloat16: 'BF16' };
+
+/** Validates a parsed config.json. Unsupported architectures and features are refused by name. */
+export function parseModelConfig(raw: Record<string, unknown>, file: string): ModelConfig {
+  const architectures = raw.architectures;
+  const architecture = Array.isArray(architectures) ? architectures[0] : undefined;
+  if (typeof architecture !== 'string') {
+    throw new LensError(`${file}: field 'architectures' is missing; expected one of ${SUPPORTED_ARCHITECTURES.join(', ')}`, file);
+  }
+  if (!(SUPPORTED_ARCHITECTURES as readonly string[]).includes(architecture)) {
+    throw new LensError(`${file}: architecture ${architecture} is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(', ')})`, file);
+  }
+  const hiddenAct = raw.hidden_act ?? 'silu';
+  if (hiddenAct !== 'silu') throw new LensError(`${file}: hidden_act ${JSON.stringify(hiddenAct)} is not supported (only silu)`, file);
+  const get = (name: string) => field(raw, file, name);
+  const hiddenSize = get('hidden_size').int();
+  const numHeads = get('num_attention_heads').int();
+  const numKvHeads = get('num_key_value_heads').int({ default: numHeads });
+  if (numHeads % numKvHeads !== 0) {
+    throw new LensError(`${file}: num_attention_heads (${numHeads}) is not a multiple of num_key_value_heads (${numKvHeads})`, file);
+  }
+  const explicitHeadDim = raw.head_dim;
+  if ((explicitHeadDim === undefined || explicitHeadDim === null) && hiddenSize % numHeads !== 0) {
+    throw new LensError(`${file}: hidden_size (${hiddenSize}) is not a multiple of num_attention_heads (${numHeads}) and no head_dim is given`, file);
+  }
+  const headDim = get('head_dim').int({ default: hiddenSize / numHeads });
+  if (headDim % 2 !== 0) throw new LensError(`${file}: head_dim must be even for rotary embeddings, got ${headDim}`, file);
+  if (architecture === 'Qwen2ForCausalLM' && raw.use_sliding_window === true) {
+    throw new LensError(`${file}: Qwen2 use_sliding_window is not supported`, file);
+  }
+  if (raw.mlp_bias === true) throw new LensError(`${file}: mlp_bias is not supported`, file);
+  const slidingWindow = architecture === 'MistralForCausalLM' && raw.sliding_window != null ? get('sliding_window').int() : null;
+  const maxPositionEmbeddings = get('max_position_embeddings').int({ default: 2048 });
+  const llamaBias = architecture === 'LlamaForCausalLM' ? get('attention_bias').bool(false) : false;
+  const torchDtype = typeof raw.torch_dtype === 'string' ? (TORCH_DTYPES[raw.torch_dtype] ?? null) : null;
+  return {
+    architecture: architecture as Architecture,
+    hiddenSize,
+    intermediateSize: get('intermediate_size').int(),
+    numLayers: get('num_hidden_layers').int(),
+    numHeads,
+    numKvHeads,
+    headDim,
+    vocabSize: get('vocab_size').int(),
+    maxPositionEmbeddings,
+    rmsNormEps: get('rms_norm_eps').number({ default: 1e-6, positive: true }),
+    ropeTheta: get('rope_theta').number({ default: 10000, positive: true }),
+    ropeScaling: parseRopeScaling(raw.rope_scaling, file),
+    tieWordEmbeddings: get('tie_word_embeddings').bool(false),
+    attentionBias: architecture === 'Qwen2ForCausalLM' ? true : llamaBias,
+    outputBias: llamaBias,
+    slidingWindow,
+    torchDtype,
+    bosTokenId: tokenIds(raw.bos_token_id, file, 'bos_token_id')[0] ?? null,
+    eosTokenIds: tokenIds(raw.eos_token_id, file, 'eos_token_id'),
+  };
+}
+
+/** The longest sequence the model can be run on. */
+export function contextLength(config: ModelConfig): number {
+  return config.slidingWindow === null ? config.maxPositionEmbeddings : Math.min(config.maxPositionEmbeddings, config.slidingWindow);
+}
+
+/** The weights a checkpoint must hold for this config, with their shapes. */
+export function expectedTensors(config: ModelConfig): Map<string, number[]> {
+  const { hiddenSize: h, intermediateSize: i, numHeads, numKvHeads, headDim: d, vocabSize: v } = config;
+  const shapes = new Map<string, number[]>();
+  shapes.set('model.embed_tokens.weight', [v, h]);
+  for (let l = 0; l < config.numLayers; l++) {
+    const p = `model.layers.${l}.`;
+    shapes.set(`${p}input_layernorm.weight`, [h]);
+    shapes.set(`${p}self_attn.q_proj.weight`, [numHeads * d, h]);
+    shapes.set(`${p}self_attn.k_proj.weight`, [numKvHeads * d, h]);
+    shapes.set(`${p}self_attn.v_proj.weight`, [numKvHeads * d, h]);
+    if (config.attentionBias) {
+      shapes.set(`${p}self_attn.q_proj.bias`, [numHeads * d]);
+      shapes.set(`${p}self_attn.k_proj.bias`, [numKvHeads * d]);
+      shapes.set(`${p}self_attn.v_proj.bias`, [numKvHeads * d]);
+    }
+    shapes.set(`${p}self_attn.o_proj.weight`, [h, numHeads * d]);
+    if (config.outputBias) shapes.set(`${p}self_attn.o_proj.bias`, [h]);
+    shapes.set(`${p}post_attention_layernorm.weight`, [h]);
+    shapes.set(`${p}mlp.gate_proj.weight`, [i, h]);
+    shapes.set(`${p}mlp.up_proj.weight`, [i, h]);
+    shapes.set(`${p}mlp.down_proj.weight`, [h, i]);
+  }
+  shapes.set('model.norm.weight', [h]);
+  if (!config.tieWordEmbeddings) shapes.set('lm_head.weight', [v, h]);
+  return shapes;
+}
