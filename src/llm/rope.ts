@@ -1,0 +1,61 @@
+import type { ModelConfig } from '../model/config.js';
+
+/**
+ * Rotary-embedding frequencies, as transformers computes them for rope_type default, linear and
+ * llama3. Computed in float64 in JavaScript and fed to the graph as cos/sin tables: the tables are
+ * tiny ([positions, head_dim]) and this keeps every RoPE variant out of the graph.
+ */
+export function inverseFrequencies(config: ModelConfig): Float64Array {
+  const d = config.headDim;
+  const half = d / 2;
+  const inv = new Float64Array(half);
+  for (let i = 0; i < half; i++) inv[i] = 1 / Math.pow(config.ropeTheta, (2 * i) / d);
+  const scaling = config.ropeScaling;
+  if (scaling.type === 'linear') {
+    for (let i = 0; i < half; i++) inv[i]! /= scaling.factor;
+  } else if (scaling.type === 'llama3') {
+    const { factor, lowFreqFactor, highFreqFactor, originalMaxPositionEmbeddings: oldContext } = scaling;
+    const lowFreqWavelen = oldContext / lowFreqFactor;
+    const highFreqWavelen = oldContext / highFreqFactor;
+    for (let i = 0; i < half; i++) {
+      const wavelen = (2 * Math.PI) / inv[i]!;
+      if (wavelen > lowFreqWavelen) inv[i]! /= factor;
+      else if (wavelen >= highFreqWavelen) {
+        const smooth = (oldContext / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+        inv[i] = ((1 - smooth) * inv[i]!) / factor + smooth * inv[i]!;
+      }
+    }
+  }
+  return inv;
+}
+
+/** cos and sin tables [count, head_dim] for positions start..start+count-1 (halves duplicated, as transformers does). */
+export function ropeTables(config: ModelConfig, start: number, count: number): { cos: Float32Array; sin: Float32Array } {
+  const inv = inverseFrequencies(config);
+  const d = config.headDim;
+  const half = d / 2;
+  const cos = new Float32Array(count * d);
+  const sin = new Float32Array(count * d);
+  for (let p = 0; p < count; p++) {
+    for (let i = 0; i < half; i++) {
+      const angle = (start + p) * inv[i]!;
+      const c = Math.cos(angle), s = Math.sin(angle);
+      cos[p * d + i] = c; cos[p * d + i + half] = c;
+      sin[p * d + i] = s; sin[p * d + i + half] = s;
+    }
+  }
+  return { cos, sin };
+}
+
+/** The additive causal mask [queries, past + queries]: 0 where a query may attend, a large negative elsewhere. */
+export function causalMask(past: number, queries: number): Float32Array {
+  const total = past + queries;
+  const mask = new Float32Array(queries * total);
+  for (let q = 0; q < queries; q++) {
+    for (let k = past + q + 1; k < total; k++) mask[q * total + k] = MASKED;
+  }
+  return mask;
+}
+
+/** exp(MASKED - max) is exactly 0 in float32, and MASKED + a score never overflows. */
+export const MASKED = -1e30;

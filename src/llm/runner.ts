@@ -1,0 +1,169 @@
+import * as ort from 'onnxruntime-node';
+import type { Checkpoint } from '../model/checkpoint.js';
+import { CancelledError, LensError } from '../model/errors.js';
+import { serializeModel } from '../onnx/serialize.js';
+import { openSession, type Provider, type ProviderAttempt, type ProviderSetting } from '../runtime/session.js';
+import { buildLlamaGraph, names, type LlamaGraphOptions } from './llama-graph.js';
+import { causalMask, ropeTables } from './rope.js';
+
+export interface ForwardResult {
+  /** [S, V] row-major. */
+  logits: Float32Array;
+  /** Per layer: [heads, S, S] row-major. */
+  attentions?: Float32Array[];
+  /** Per layer: [S, H] row-major. */
+  ffn?: Float32Array[];
+}
+
+export interface GenerateOptions {
+  maxNewTokens: number;
+  /** Stop after this many tokens in total (prompt + generated): the model's context. */
+  signal?: AbortSignal;
+  onToken?: (id: number, index: number) => void;
+}
+
+export interface RunnerOptions {
+  provider?: ProviderSetting;
+  log?: (line: string) => void;
+}
+
+function graphKey(o: LlamaGraphOptions): string {
+  return `${o.input}|${o.kvCache}|${o.logits}|${o.attentions}|${o.ffn}`;
+}
+
+/**
+ * Runs one checkpoint on onnxruntime. Graphs are written on first use and their sessions kept
+ * until dispose(); all sessions of a runner use the same execution provider.
+ */
+export class LlamaRunner {
+  private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
+  private provider: Provider | null = null;
+  private failed: ProviderAttempt[] = [];
+
+  constructor(readonly checkpoint: Checkpoint, private readonly options: RunnerOptions = {}) {}
+
+  /** The provider the sessions run on (known after the first session opened). */
+  get executionProvider(): Provider | null {
+    return this.provider;
+  }
+
+  get providerFailures(): readonly ProviderAttempt[] {
+    return this.failed;
+  }
+
+  session(options: LlamaGraphOptions): Promise<ort.InferenceSession> {
+    const key = graphKey(options);
+    let pending = this.sessions.get(key);
+    if (!pending) {
+      pending = (async () => {
+        const bytes = serializeModel(buildLlamaGraph(this.checkpoint, options));
+        const setting = this.provider ?? this.options.provider ?? 'auto';
+        const opened = await openSession(bytes, this.checkpoint.weightsRoot, setting, this.options.log);
+        this.provider = opened.provider;
+        this.failed = opened.failed;
+        return opened.session;
+      })();
+      this.sessions.set(key, pending);
+      pending.catch(() => this.sessions.delete(key));
+    }
+    return pending;
+  }
+
+  private checkIds(ids: number[]): void {
+    if (ids.length === 0) throw new LensError('Nothing to run: the token sequence is empty.');
+    if (ids.length > this.checkpoint.contextLength) {
+      throw new LensError(`The sequence has ${ids.length} tokens, more than the model's context of ${this.checkpoint.contextLength} (${this.checkpoint.dir}/config.json)`);
+    }
+    const { vocabSize } = this.checkpoint.config;
+    const bad = ids.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
+    if (bad !== undefined) throw new LensError(`Token id ${bad} is outside the vocabulary (0..${vocabSize - 1})`);
+  }
+
+  private positionFeeds(past: number, count: number): Record<string, ort.Tensor> {
+    const d = this.checkpoint.config.headDim;
+    const { cos, sin } = ropeTables(this.checkpoint.config, past, count);
+    return {
+      [names.ropeCos]: new ort.Tensor('float32', cos, [count, d]),
+      [names.ropeSin]: new ort.Tensor('float32', sin, [count, d]),
+      [names.attentionBias]: new ort.Tensor('float32', causalMask(past, count), [count, past + count]),
+    };
+  }
+
+  /** One full forward over `ids`, with the probes asked for. */
+  async forward(ids: number[], probes: { attentions?: boolean; ffn?: boolean } = {}): Promise<ForwardResult> {
+    this.checkIds(ids);
+    const options: LlamaGraphOptions = { input: 'ids', kvCache: false, logits: 'all', attentions: !!probes.attentions, ffn: !!probes.ffn };
+    const session = await this.session(options);
+    const feeds = {
+      [names.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [ids.length]),
+      ...this.positionFeeds(0, ids.length),
+    };
+    const out = await session.run(feeds);
+    const layers = Array.from({ length: this.checkpoint.config.numLayers }, (_, l) => l);
+    return {
+      logits: out[names.logits]!.data as Float32Array,
+      attentions: options.attentions ? layers.map((l) => out[names.attnProbs(l)]!.data as Float32Array) : undefined,
+      ffn: options.ffn ? layers.map((l) => out[names.ffnOut(l)]!.data as Float32Array) : undefined,
+    };
+  }
+
+  /**
+   * Greedy decoding with a KV cache: one pass over the prompt, then one token per pass. Stops at
+   * an EOS id (not included in the result), at maxNewTokens, or at the model's context.
+   */
+  async generate(ids: number[], options: GenerateOptions): Promise<number[]> {
+    this.checkIds(ids);
+    const { numLayers, numKvHeads, headDim, vocabSize } = this.checkpoint.config;
+    const eos = new Set(this.checkpoint.tokenizer.eosTokenIds);
+    const session = await this.session({ input: 'ids', kvCache: true, logits: 'last', attentions: false, ffn: false });
+    let past: Record<string, ort.Tensor> = {};
+    for (let l = 0; l < numLayers; l++) {
+      past[names.pastKey(l)] = new ort.Tensor('float32', new Float32Array(0), [numKvHeads, 0, headDim]);
+      past[names.pastValue(l)] = new ort.Tensor('float32', new Float32Array(0), [numKvHeads, 0, headDim]);
+    }
+    const generated: number[] = [];
+    let step = ids;
+    let position = 0;
+    const limit = Math.min(options.maxNewTokens, this.checkpoint.contextLength - ids.length);
+    while (generated.length < limit) {
+      if (options.signal?.aborted) throw new CancelledError();
+      const out = await session.run({
+        [names.inputIds]: new ort.Tensor('int64', BigInt64Array.from(step, BigInt), [step.length]),
+        ...this.positionFeeds(position, step.length),
+        ...past,
+      });
+      const next = argmax(out[names.logits]!.data as Float32Array, vocabSize);
+      position += step.length;
+      if (eos.has(next)) break;
+      generated.push(next);
+      options.onToken?.(next, generated.length - 1);
+      const nextPast: Record<string, ort.Tensor> = {};
+      for (let l = 0; l < numLayers; l++) {
+        nextPast[names.pastKey(l)] = out[names.presentKey(l)]!;
+        nextPast[names.pastValue(l)] = out[names.presentValue(l)]!;
+      }
+      past = nextPast;
+      step = [next];
+    }
+    return generated;
+  }
+
+  async dispose(): Promise<void> {
+    const pending = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const p of pending) {
+      try {
+        await (await p).release();
+      } catch {
+        // A session that failed to open has nothing to release.
+      }
+    }
+  }
+}
+
+/** Index of the largest value; the lowest index wins ties (as torch.argmax does on CPU). */
+export function argmax(values: Float32Array, length = values.length): number {
+  let best = 0;
+  for (let i = 1; i < length; i++) if (values[i]! > values[best]!) best = i;
+  return best;
+}

@@ -1,0 +1,139 @@
+import { existsSync, realpathSync } from 'node:fs';
+import { basename, dirname, join, relative, sep } from 'node:path';
+import { contextLength, expectedTensors, parseModelConfig, type ModelConfig } from './config.js';
+import { LensError } from './errors.js';
+import { resolveModelPath } from './hub.js';
+import { readJsonObject } from './json-file.js';
+import { readSafetensorsHeader, type TensorDescriptor, type WeightDtype } from './safetensors.js';
+import { loadTokenizerFiles, type TokenizerFiles } from './tokenizer-files.js';
+
+/** A Hugging Face checkpoint folder, validated, with its weights located but not read. */
+export interface Checkpoint {
+  /** What the user asked for (folder or hub id). */
+  spec: string;
+  /** The model folder (for a hub id, its snapshot folder). */
+  dir: string;
+  config: ModelConfig;
+  tensors: Map<string, TensorDescriptor>;
+  /** The folder every weight file lies under (symlinks resolved); external data is relative to it. */
+  weightsRoot: string;
+  /** The dtype most weights have. */
+  dtype: WeightDtype;
+  weightBytes: number;
+  parameterCount: number;
+  tokenizer: TokenizerFiles;
+  contextLength: number;
+}
+
+function realFile(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    throw new LensError(`Weight file not found: ${path}`, path);
+  }
+}
+
+/** The safetensors files of a folder: one model.safetensors, or the shards its index names. */
+function weightFiles(dir: string): { files: string[]; weightMap: Map<string, string> | null } {
+  const index = join(dir, 'model.safetensors.index.json');
+  if (existsSync(index)) {
+    const raw = readJsonObject(index, 'Safetensors index');
+    const map = raw.weight_map;
+    if (map === null || typeof map !== 'object' || Array.isArray(map)) {
+      throw new LensError(`${index}: field 'weight_map' is missing or not an object`, index);
+    }
+    const weightMap = new Map<string, string>();
+    for (const [name, file] of Object.entries(map as Record<string, unknown>)) {
+      if (typeof file !== 'string' || file.includes('/') || file.includes('\\') || file.startsWith('.')) {
+        throw new LensError(`${index}: weight_map['${name}'] must be a file name in the model folder, got ${JSON.stringify(file)}`, index);
+      }
+      weightMap.set(name, file);
+    }
+    return { files: [...new Set(weightMap.values())].sort(), weightMap };
+  }
+  if (existsSync(join(dir, 'model.safetensors'))) return { files: ['model.safetensors'], weightMap: null };
+  const legacy = ['pytorch_model.bin', 'model.bin'].find((f) => existsSync(join(dir, f)));
+  throw new LensError(
+    legacy
+      ? `${dir}: only ${legacy} is present; Instruction Lens reads safetensors weights (convert the checkpoint to model.safetensors)`
+      : `${dir}: no model.safetensors or model.safetensors.index.json found`,
+    dir,
+  );
+}
+
+function commonDir(paths: string[]): string {
+  let root = dirname(paths[0]!);
+  for (const p of paths) {
+    while (!(p + sep).startsWith(root + sep) && !p.startsWith(root + sep)) root = dirname(root);
+  }
+  return root;
+}
+
+/**
+ * Loads and validates a checkpoint: config, weights (headers only), tokenizer files. Every tensor
+ * the config needs must be present with the right shape; nothing is read beyond the headers.
+ */
+export function loadCheckpoint(spec: string, env: NodeJS.ProcessEnv = process.env): Checkpoint {
+  const dir = resolveModelPath(spec, env);
+  const configFile = join(dir, 'config.json');
+  const config = parseModelConfig(readJsonObject(configFile, 'Model config (config.json)'), configFile);
+  const { files, weightMap } = weightFiles(dir);
+  const tensors = new Map<string, TensorDescriptor>();
+  const realFiles = new Map<string, string>();
+  for (const file of files) {
+    const real = realFile(join(dir, file));
+    realFiles.set(file, real);
+    for (const t of readSafetensorsHeader(real)) {
+      // With an index, a tensor belongs to the shard the index names; others are ignored.
+      if (weightMap && weightMap.get(t.name) !== file) continue;
+      if (tensors.has(t.name)) throw new LensError(`${real}: tensor '${t.name}' appears in more than one weight file`, real);
+      tensors.set(t.name, t);
+    }
+  }
+  if (weightMap) {
+    for (const [name, file] of weightMap) {
+      if (!tensors.has(name)) throw new LensError(`${realFiles.get(file)}: tensor '${name}' is listed in model.safetensors.index.json but not in this file`, realFiles.get(file));
+    }
+  }
+  const expected = expectedTensors(config);
+  let weightBytes = 0;
+  let parameterCount = 0;
+  const dtypeCounts = new Map<WeightDtype, number>();
+  for (const [name, shape] of expected) {
+    const t = tensors.get(name);
+    if (!t) {
+      const hint = name === 'lm_head.weight' ? ' (or set tie_word_embeddings: true in config.json)' : '';
+      throw new LensError(`${dir}: the checkpoint lacks tensor '${name}', which config.json requires${hint}`, dir);
+    }
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new LensError(`${t.file}: tensor '${name}' has shape [${t.shape.join(', ')}], config.json implies [${shape.join(', ')}]`, t.file);
+    }
+    weightBytes += t.length;
+    const count = shape.reduce((a, b) => a * b, 1);
+    parameterCount += count;
+    dtypeCounts.set(t.dtype, (dtypeCounts.get(t.dtype) ?? 0) + count);
+  }
+  const dtype = [...dtypeCounts].sort((a, b) => b[1] - a[1])[0]![0];
+  const weightsRoot = commonDir([...realFiles.values()]);
+  for (const real of realFiles.values()) {
+    // External data may not escape its folder; commonDir guarantees it, this guards the invariant.
+    if (relative(weightsRoot, real).startsWith('..')) throw new LensError(`${real}: weight file outside ${weightsRoot}`, real);
+  }
+  const tokenizer = loadTokenizerFiles(dir, config);
+  return {
+    spec,
+    dir,
+    config,
+    tensors,
+    weightsRoot,
+    dtype,
+    weightBytes,
+    parameterCount,
+    tokenizer,
+    contextLength: contextLength(config),
+  };
+}
+
+export function modelDisplayName(checkpoint: Checkpoint): string {
+  return checkpoint.spec.includes('/') && !existsSync(checkpoint.spec) ? checkpoint.spec : basename(checkpoint.dir);
+}

@@ -1,0 +1,105 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Template } from '@huggingface/jinja';
+import { Tokenizer } from 'tokenizers';
+import type { ModelConfig } from './config.js';
+import { LensError } from './errors.js';
+import { readJsonObject } from './json-file.js';
+
+/** A model's tokenizer, special tokens and chat template, as its folder describes them. */
+export interface TokenizerFiles {
+  tokenizer: Tokenizer;
+  tokenizerFile: string;
+  bosToken: string | null;
+  eosToken: string | null;
+  chatTemplate: string | null;
+  /** Token ids that end generation: generation_config.json, config.json and the tokenizer's EOS. */
+  eosTokenIds: number[];
+  vocabSize: number;
+}
+
+function tokenContent(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string') {
+    return (value as { content: string }).content;
+  }
+  return null;
+}
+
+function pickChatTemplate(value: unknown, file: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) {
+    const named = value.find((t) => t && typeof t === 'object' && (t as { name?: unknown }).name === 'default') ?? value[0];
+    const template = named && typeof named === 'object' ? (named as { template?: unknown }).template : undefined;
+    if (typeof template === 'string') return template;
+  }
+  throw new LensError(`${file}: field 'chat_template' must be a string or a list of {name, template}`, file);
+}
+
+function ids(value: unknown): number[] {
+  const list = Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
+  return list.filter((v): v is number => Number.isSafeInteger(v) && v >= 0);
+}
+
+export function loadTokenizerFiles(dir: string, config: ModelConfig): TokenizerFiles {
+  const tokenizerFile = join(dir, 'tokenizer.json');
+  if (!existsSync(tokenizerFile)) {
+    const slow = ['tokenizer.model', 'vocab.json'].find((f) => existsSync(join(dir, f)));
+    throw new LensError(
+      `${tokenizerFile}: missing${slow ? ` (only ${slow} is present: save the fast tokenizer, tokenizer.json, with transformers)` : ''}`,
+      tokenizerFile,
+    );
+  }
+  const text = readFileSync(tokenizerFile, 'utf8');
+  try {
+    JSON.parse(text);
+  } catch (e) {
+    throw new LensError(`${tokenizerFile}: invalid JSON (${(e as Error).message})`, tokenizerFile);
+  }
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = Tokenizer.fromString(text);
+  } catch (e) {
+    throw new LensError(`${tokenizerFile}: not a tokenizer the tokenizers library can load (${(e as Error).message})`, tokenizerFile);
+  }
+  const configFile = join(dir, 'tokenizer_config.json');
+  const tokConfig = existsSync(configFile) ? readJsonObject(configFile, 'Tokenizer config') : {};
+  const bosToken = tokenContent(tokConfig.bos_token);
+  const eosToken = tokenContent(tokConfig.eos_token);
+  const generationFile = join(dir, 'generation_config.json');
+  const generation = existsSync(generationFile) ? readJsonObject(generationFile, 'Generation config') : {};
+  const eos = new Set<number>([...ids(generation.eos_token_id), ...config.eosTokenIds]);
+  if (eosToken !== null) {
+    const id = tokenizer.tokenToId(eosToken);
+    if (id !== null && id !== undefined) eos.add(id);
+  }
+  const vocabSize = tokenizer.getVocabSize(true);
+  if (vocabSize > config.vocabSize) {
+    throw new LensError(`${tokenizerFile}: the tokenizer has ${vocabSize} tokens but config.json vocab_size is ${config.vocabSize}`, tokenizerFile);
+  }
+  return {
+    tokenizer,
+    tokenizerFile,
+    bosToken,
+    eosToken,
+    chatTemplate: pickChatTemplate(tokConfig.chat_template, configFile),
+    eosTokenIds: [...eos].sort((a, b) => a - b),
+    vocabSize,
+  };
+}
+
+/** Renders a chat template the way transformers' apply_chat_template does, for one user message. */
+export function renderChatTemplate(files: TokenizerFiles, userMessage: string): string {
+  if (!files.chatTemplate) throw new LensError(`${files.tokenizerFile}: the model has no chat_template in tokenizer_config.json; use the raw prompt format`);
+  try {
+    return new Template(files.chatTemplate).render({
+      messages: [{ role: 'user', content: userMessage }],
+      add_generation_prompt: true,
+      bos_token: files.bosToken ?? '',
+      eos_token: files.eosToken ?? '',
+    });
+  } catch (e) {
+    throw new LensError(`chat_template of ${files.tokenizerFile} failed to render: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * A small typed ONNX graph IR. Graphs are built as plain data (nodes, values, initializers) so
+ * that later passes — serialization, reverse-mode differentiation — can walk them; `serialize.ts`
+ * turns a graph into ONNX protobuf bytes.
+ */
+
+export type ElementType = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'bool';
+
+/** ONNX TensorProto.DataType codes. */
+export const ONNX_TYPE_CODE: Record<ElementType, number> = {
+  float32: 1, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11, bfloat16: 16,
+};
+
+export type Dim = number | string;
+
+export interface ValueInfo {
+  name: string;
+  type: ElementType;
+  /** Dimensions: numbers are fixed, strings are symbolic (dynamic). Omitted: unknown rank. */
+  shape?: Dim[];
+}
+
+export type Attribute =
+  | { kind: 'int'; value: number }
+  | { kind: 'float'; value: number }
+  | { kind: 'ints'; value: number[] }
+  | { kind: 'floats'; value: number[] }
+  | { kind: 'string'; value: string }
+  | { kind: 'tensor'; value: InlineTensor };
+
+export interface NodeDef {
+  op: string;
+  domain: string;
+  name: string;
+  inputs: string[];
+  outputs: string[];
+  attributes: Record<string, Attribute>;
+}
+
+/** Tensor bytes stored in the model itself (constants, small tables). */
+export interface InlineTensor {
+  name: string;
+  type: ElementType;
+  dims: number[];
+  data: Uint8Array;
+}
+
+/** A tensor whose bytes stay in a file (a .safetensors weight), referenced by offset. */
+export interface ExternalTensor {
+  name: string;
+  type: ElementType;
+  dims: number[];
+  /** Path relative to the external-data folder given to the session; never absolute, never '..'. */
+  location: string;
+  offset: number;
+  length: number;
+}
+
+export type Initializer = InlineTensor | ExternalTensor;
+
+export function isExternal(t: Initializer): t is ExternalTensor {
+  return (t as ExternalTensor).location !== undefined;
+}
+
+/** Attribute constructors, so call sites read `{ axis: int(1) }`. */
+export const int = (value: number): Attribute => ({ kind: 'int', value });
+export const float = (value: number): Attribute => ({ kind: 'float', value });
+export const ints = (value: number[]): Attribute => ({ kind: 'ints', value });
+export const floats = (value: number[]): Attribute => ({ kind: 'floats', value });
+export const str = (value: string): Attribute => ({ kind: 'string', value });
+
+export function tensorBytes(type: ElementType, values: ArrayLike<number | bigint | boolean>): Uint8Array {
+  switch (type) {
+    case 'float32':
+      return new Uint8Array(Float32Array.from(values as ArrayLike<number>).buffer);
+    case 'float64':
+      return new Uint8Array(Float64Array.from(values as ArrayLike<number>).buffer);
+    case 'int32':
+      return new Uint8Array(Int32Array.from(values as ArrayLike<number>).buffer);
+    case 'int64':
+      return new Uint8Array(BigInt64Array.from(Array.from(values as ArrayLike<number | bigint>, (v) => BigInt(v))).buffer);
+    case 'bool':
+      return Uint8Array.from(Array.from(values as ArrayLike<boolean | number>, (v) => (v ? 1 : 0)));
+    case 'float16':
+    case 'bfloat16':
+      throw new Error(`inline ${type} constants are not needed by any graph we build`);
+  }
+}
+
+export class Graph {
+  readonly inputs: ValueInfo[] = [];
+  readonly outputs: ValueInfo[] = [];
+  readonly nodes: NodeDef[] = [];
+  readonly initializers: Initializer[] = [];
+  private readonly used = new Set<string>();
+  private counter = 0;
+
+  constructor(readonly name = 'graph') {}
+
+  /** A fresh value name, never reused in this graph. */
+  fresh(prefix: string): string {
+    let name = prefix;
+    while (this.used.has(name)) name = `${prefix}_${++this.counter}`;
+    this.used.add(name);
+    return name;
+  }
+
+  input(name: string, type: ElementType, shape: Dim[]): string {
+    this.claim(name);
+    this.inputs.push({ name, type, shape });
+    return name;
+  }
+
+  output(value: string, name: string, type: ElementType, shape?: Dim[]): string {
+    // ONNX outputs are named values; an Identity gives the public name without renaming internals.
+    const out = name === value ? value : this.node('Identity', [value], {}, { outputName: name });
+    this.outputs.push({ name: out, type, shape });
+    return out;
+  }
+
+  initializer(t: Initializer): string {
+    this.claim(t.name);
+    this.initializers.push(t);
+    return t.name;
+  }
+
+  constant(type: ElementType, dims: number[], values: ArrayLike<number | bigint | boolean>, prefix = 'const'): string {
+    const name = this.fresh(prefix);
+    this.initializers.push({ name, type, dims, data: tensorBytes(type, values) });
+    return name;
+  }
+
+  scalar(value: number, type: ElementType = 'float32'): string {
+    return this.constant(type, [], [value], `c_${String(value).replace(/[^\w]/g, '_')}`);
+  }
+
+  ints1d(values: number[]): string {
+    return this.constant('int64', [values.length], values, 'shape');
+  }
+
+  /** Adds a node with one output and returns the output's name. */
+  node(op: string, inputs: string[], attributes: Record<string, Attribute> = {}, options: { outputName?: string; domain?: string } = {}): string {
+    return this.nodeN(op, inputs, 1, attributes, options)[0]!;
+  }
+
+  /** Adds a node with `count` outputs. An empty-string input means "optional input omitted". */
+  nodeN(op: string, inputs: string[], count: number, attributes: Record<string, Attribute> = {}, options: { outputName?: string; domain?: string } = {}): string[] {
+    const outputs = Array.from({ length: count }, (_, i) =>
+      i === 0 && options.outputName ? this.claim(options.outputName) : this.fresh(`${op.toLowerCase()}_out`),
+    );
+    this.nodes.push({ op, domain: options.domain ?? '', name: this.fresh(`n_${op}`), inputs, outputs, attributes });
+    return outputs;
+  }
+
+  private claim(name: string): string {
+    if (this.used.has(name)) throw new Error(`graph value name '${name}' is already used`);
+    this.used.add(name);
+    return name;
+  }
+}
