@@ -1,0 +1,502 @@
+// Plain float64 reference forward pass for Llama-family checkpoints (test code).
+//
+// This is the ORACLE for parity tests of the engine's onnxruntime graphs. It is deliberately
+// independent of src/ (no imports from it), written for obviousness rather than speed, and
+// follows Hugging Face transformers' LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM
+// (eager attention, batch of one, no KV cache, positions 0..S-1), everything in float64.
+//
+//   x_0 = embed_tokens[ids]                   (or opts.inputEmbeds)
+//   per layer:
+//     h   = x + o_proj(attention(rope(q_proj(n)), rope(k_proj(n)), v_proj(n))),  n = rmsnorm(x, input_layernorm)
+//     out = h + down_proj(silu(gate_proj(m)) * up_proj(m)),                      m = rmsnorm(h, post_attention_layernorm)
+//   logits = lm_head · rmsnorm(x_L, model.norm)
+//
+// Small models only (hidden <= 256, vocab <= 50k, seq <= 256): weights are decoded to Float64
+// and held in memory.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readCheckpointTensors64, type Tensor64 } from './safetensors64';
+
+export type RefArchitecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM';
+
+export interface RefRopeScaling {
+  type: 'linear' | 'llama3';
+  factor: number;
+  /** llama3 only */
+  lowFreqFactor?: number;
+  /** llama3 only */
+  highFreqFactor?: number;
+  /** llama3 only */
+  originalMaxPositionEmbeddings?: number;
+}
+
+export interface RefConfig {
+  architecture: RefArchitecture;
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  vocabSize: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  /** null for no scaling (absent, null, or rope_type 'default'). */
+  ropeScaling: RefRopeScaling | null;
+  tieWordEmbeddings: boolean;
+  /** q_proj/k_proj/v_proj have a bias: Qwen2 always; Llama when attention_bias. */
+  qkvBias: boolean;
+  /** o_proj has a bias: Llama when attention_bias (transformers' LlamaAttention); never Qwen2/Mistral. */
+  oBias: boolean;
+  /** gate/up/down_proj have a bias: Llama when mlp_bias. */
+  mlpBias: boolean;
+  /**
+   * Attention window when the checkpoint uses one (Mistral `sliding_window`, Qwen2 with
+   * `use_sliding_window`), else null. The reference refuses sequences longer than the window
+   * rather than guess the mask convention of a particular transformers version.
+   */
+  slidingWindow: number | null;
+}
+
+export interface ReferenceModel {
+  config: RefConfig;
+  /** Every tensor of the checkpoint, decoded to Float64, by its Hugging Face name. */
+  weights: Map<string, Tensor64>;
+}
+
+export interface ReferenceOutputs {
+  /** [position] -> Float64Array(vocab) */
+  logits: Float64Array[];
+  /** [layer][head][query] -> Float64Array(seq): softmax probabilities; exact zeros above the diagonal. */
+  attentions?: Float64Array[][][];
+  /** [layer][position] -> Float64Array(hidden): mlp down_proj output, before the residual add. */
+  ffn?: Float64Array[][];
+  /** [position] -> Float64Array(hidden): final hidden states after model.norm (input of lm_head). */
+  hidden: Float64Array[];
+}
+
+export interface ReferenceForwardOptions {
+  attentions?: boolean;
+  ffn?: boolean;
+  /** Replaces the embedding rows: [position] -> Float64Array(hidden); length must equal inputIds.length. */
+  inputEmbeds?: Float64Array[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// config.json
+
+function num(json: Record<string, unknown>, key: string, fallback?: number): number {
+  const v = json[key];
+  if (v === undefined || v === null) {
+    if (fallback === undefined) throw new Error(`config.json: missing ${key}`);
+    return fallback;
+  }
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`config.json: ${key} is not a number`);
+  return v;
+}
+
+/** Parse a transformers config.json (object) into RefConfig, with transformers' defaults. */
+export function parseRefConfig(json: Record<string, unknown>): RefConfig {
+  const archs = json.architectures as string[] | undefined;
+  const arch = archs?.[0];
+  if (arch !== 'LlamaForCausalLM' && arch !== 'MistralForCausalLM' && arch !== 'Qwen2ForCausalLM') {
+    throw new Error(`config.json: unsupported architecture ${String(arch)}`);
+  }
+  const hiddenSize = num(json, 'hidden_size');
+  const numHeads = num(json, 'num_attention_heads');
+  const numKvHeads = num(json, 'num_key_value_heads', numHeads);
+  const headDim = num(json, 'head_dim', Math.floor(hiddenSize / numHeads));
+  if (numHeads % numKvHeads !== 0) throw new Error(`config.json: num_attention_heads ${numHeads} not a multiple of num_key_value_heads ${numKvHeads}`);
+  if (headDim % 2 !== 0) throw new Error(`config.json: head_dim ${headDim} is odd`);
+
+  let ropeScaling: RefRopeScaling | null = null;
+  const rs = json.rope_scaling as Record<string, unknown> | null | undefined;
+  if (rs) {
+    const type = (rs.rope_type ?? rs.type) as string | undefined;
+    if (type === undefined || type === 'default') ropeScaling = null;
+    else if (type === 'linear') ropeScaling = { type: 'linear', factor: num(rs, 'factor') };
+    else if (type === 'llama3') {
+      ropeScaling = {
+        type: 'llama3',
+        factor: num(rs, 'factor'),
+        lowFreqFactor: num(rs, 'low_freq_factor'),
+        highFreqFactor: num(rs, 'high_freq_factor'),
+        originalMaxPositionEmbeddings: num(rs, 'original_max_position_embeddings'),
+      };
+    } else throw new Error(`config.json: unsupported rope_scaling type ${type}`);
+  }
+
+  const attentionBias = json.attention_bias === true;
+  const mlpBias = json.mlp_bias === true;
+  let slidingWindow: number | null = null;
+  if (arch === 'MistralForCausalLM' && typeof json.sliding_window === 'number') slidingWindow = json.sliding_window;
+  if (arch === 'Qwen2ForCausalLM' && json.use_sliding_window === true && typeof json.sliding_window === 'number') slidingWindow = json.sliding_window;
+
+  return {
+    architecture: arch,
+    hiddenSize,
+    intermediateSize: num(json, 'intermediate_size'),
+    numLayers: num(json, 'num_hidden_layers'),
+    numHeads,
+    numKvHeads,
+    headDim,
+    vocabSize: num(json, 'vocab_size'),
+    rmsNormEps: num(json, 'rms_norm_eps', 1e-6),
+    ropeTheta: num(json, 'rope_theta', 10000),
+    ropeScaling,
+    tieWordEmbeddings: json.tie_word_embeddings === true,
+    qkvBias: arch === 'Qwen2ForCausalLM' || (arch === 'LlamaForCausalLM' && attentionBias),
+    oBias: arch === 'LlamaForCausalLM' && attentionBias,
+    mlpBias: arch === 'LlamaForCausalLM' && mlpBias,
+    slidingWindow,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// loading
+
+/** The tensors the forward pass reads, with their expected shapes. */
+export function expectedTensorShapes(c: RefConfig): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  const H = c.hiddenSize;
+  const qDim = c.numHeads * c.headDim;
+  const kvDim = c.numKvHeads * c.headDim;
+  m.set('model.embed_tokens.weight', [c.vocabSize, H]);
+  for (let l = 0; l < c.numLayers; l++) {
+    const p = `model.layers.${l}.`;
+    m.set(p + 'input_layernorm.weight', [H]);
+    m.set(p + 'post_attention_layernorm.weight', [H]);
+    m.set(p + 'self_attn.q_proj.weight', [qDim, H]);
+    m.set(p + 'self_attn.k_proj.weight', [kvDim, H]);
+    m.set(p + 'self_attn.v_proj.weight', [kvDim, H]);
+    m.set(p + 'self_attn.o_proj.weight', [H, qDim]);
+    if (c.qkvBias) {
+      m.set(p + 'self_attn.q_proj.bias', [qDim]);
+      m.set(p + 'self_attn.k_proj.bias', [kvDim]);
+      m.set(p + 'self_attn.v_proj.bias', [kvDim]);
+    }
+    if (c.oBias) m.set(p + 'self_attn.o_proj.bias', [H]);
+    m.set(p + 'mlp.gate_proj.weight', [c.intermediateSize, H]);
+    m.set(p + 'mlp.up_proj.weight', [c.intermediateSize, H]);
+    m.set(p + 'mlp.down_proj.weight', [H, c.intermediateSize]);
+    if (c.mlpBias) {
+      m.set(p + 'mlp.gate_proj.bias', [c.intermediateSize]);
+      m.set(p + 'mlp.up_proj.bias', [c.intermediateSize]);
+      m.set(p + 'mlp.down_proj.bias', [H]);
+    }
+  }
+  m.set('model.norm.weight', [H]);
+  if (!c.tieWordEmbeddings) m.set('lm_head.weight', [c.vocabSize, H]);
+  return m;
+}
+
+/** Build a model from a parsed config.json and decoded tensors; checks every needed tensor's shape. */
+export function referenceModelFromTensors(configJson: Record<string, unknown>, weights: Map<string, Tensor64>): ReferenceModel {
+  const config = parseRefConfig(configJson);
+  for (const [name, shape] of expectedTensorShapes(config)) {
+    const t = weights.get(name);
+    if (!t) throw new Error(`reference model: missing tensor ${name}`);
+    if (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i])) {
+      throw new Error(`reference model: ${name} has shape [${t.shape}], expected [${shape}]`);
+    }
+  }
+  return { config, weights };
+}
+
+/** Read config.json and model.safetensors (or the index's shards) from a checkpoint folder. */
+export function loadReferenceModel(dir: string): ReferenceModel {
+  const configJson = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  return referenceModelFromTensors(configJson, readCheckpointTensors64(dir));
+}
+
+// ---------------------------------------------------------------------------------------------
+// building blocks (exported for tests)
+
+/** RMSNorm: x / sqrt(mean(x^2) + eps) * w. */
+export function rmsNorm(x: Float64Array, w: Float64Array, eps: number): Float64Array {
+  let sumSq = 0;
+  for (let i = 0; i < x.length; i++) sumSq += x[i] * x[i];
+  const scale = 1 / Math.sqrt(sumSq / x.length + eps);
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = x[i] * scale * w[i];
+  return out;
+}
+
+/** y = W x (+ b), W stored row-major [out, in]. */
+export function linear(W: Float64Array, outDim: number, inDim: number, x: Float64Array, b?: Float64Array): Float64Array {
+  const y = new Float64Array(outDim);
+  for (let o = 0; o < outDim; o++) {
+    let s = 0;
+    const row = o * inDim;
+    for (let i = 0; i < inDim; i++) s += W[row + i] * x[i];
+    y[o] = b ? s + b[o] : s;
+  }
+  return y;
+}
+
+/** silu(z) = z * sigmoid(z) = z / (1 + e^-z). */
+export function silu(z: number): number {
+  return z / (1 + Math.exp(-z));
+}
+
+/**
+ * RoPE inverse frequencies, length headDim/2: inv_freq[i] = 1 / theta^(2i/d), then the
+ * rope_scaling rule (transformers' modeling_rope_utils):
+ *   linear: inv_freq / factor
+ *   llama3: wavelen = 2π / inv_freq; wavelen > old_ctx/low_freq_factor -> inv_freq / factor;
+ *           wavelen < old_ctx/high_freq_factor -> inv_freq; otherwise
+ *           smooth = (old_ctx/wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor),
+ *           (1 - smooth) * inv_freq / factor + smooth * inv_freq.
+ */
+export function ropeInvFreq(c: Pick<RefConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>): Float64Array {
+  const d = c.headDim;
+  const inv = new Float64Array(d / 2);
+  for (let i = 0; i < d / 2; i++) inv[i] = 1 / Math.pow(c.ropeTheta, (2 * i) / d);
+  const rs = c.ropeScaling;
+  if (!rs) return inv;
+  if (rs.type === 'linear') {
+    for (let i = 0; i < inv.length; i++) inv[i] = inv[i] / rs.factor;
+    return inv;
+  }
+  // llama3
+  const factor = rs.factor;
+  const low = rs.lowFreqFactor!;
+  const high = rs.highFreqFactor!;
+  const oldCtx = rs.originalMaxPositionEmbeddings!;
+  const lowFreqWavelen = oldCtx / low;
+  const highFreqWavelen = oldCtx / high;
+  for (let i = 0; i < inv.length; i++) {
+    const wavelen = (2 * Math.PI) / inv[i];
+    if (wavelen > lowFreqWavelen) {
+      inv[i] = inv[i] / factor;
+    } else if (wavelen < highFreqWavelen) {
+      // unchanged
+    } else {
+      const smooth = (oldCtx / wavelen - low) / (high - low);
+      inv[i] = (1 - smooth) * (inv[i] / factor) + smooth * inv[i];
+    }
+  }
+  return inv;
+}
+
+/**
+ * Rotate one head vector (length d = 2 * invFreq.length) at `pos`, HF "rotate_half" convention
+ * (dimension i pairs with i + d/2, NOT interleaved):
+ *   out[i]       = x[i] cos(pos·f_i) − x[i+d/2] sin(pos·f_i)
+ *   out[i + d/2] = x[i+d/2] cos(pos·f_i) + x[i] sin(pos·f_i)
+ */
+export function applyRope(x: Float64Array, pos: number, invFreq: Float64Array): Float64Array {
+  const half = invFreq.length;
+  if (x.length !== 2 * half) throw new Error(`applyRope: head of length ${x.length} for ${half} frequencies`);
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < half; i++) {
+    const angle = pos * invFreq[i];
+    const cos = Math.cos(angle);
+    const sin = Math.sin(angle);
+    out[i] = x[i] * cos - x[i + half] * sin;
+    out[i + half] = x[i + half] * cos + x[i] * sin;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// forward
+
+function weight(model: ReferenceModel, name: string): Float64Array {
+  const t = model.weights.get(name);
+  if (!t) throw new Error(`reference model: missing tensor ${name}`);
+  return t.data;
+}
+
+function optionalBias(model: ReferenceModel, name: string, present: boolean): Float64Array | undefined {
+  return present ? weight(model, name) : undefined;
+}
+
+/** lm_head matrix [vocab, hidden]: model.embed_tokens.weight when tie_word_embeddings (as transformers ties it). */
+function lmHead(model: ReferenceModel): Float64Array {
+  return weight(model, model.config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight');
+}
+
+interface Trunk {
+  hidden: Float64Array[];
+  attentions?: Float64Array[][][];
+  ffn?: Float64Array[][];
+}
+
+/** Everything up to and including model.norm. */
+function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForwardOptions): Trunk {
+  const c = model.config;
+  const H = c.hiddenSize;
+  const d = c.headDim;
+  const nH = c.numHeads;
+  const nKV = c.numKvHeads;
+  const group = nH / nKV;
+  const qDim = nH * d;
+  const kvDim = nKV * d;
+  const I = c.intermediateSize;
+  const S = inputIds.length;
+  if (S === 0) throw new Error('referenceForward: empty input');
+  if (c.slidingWindow !== null && S > c.slidingWindow) {
+    throw new Error(`referenceForward: sequence of ${S} exceeds sliding_window ${c.slidingWindow} (not supported by the reference)`);
+  }
+
+  // embeddings
+  const embed = weight(model, 'model.embed_tokens.weight');
+  let x: Float64Array[];
+  if (opts.inputEmbeds) {
+    if (opts.inputEmbeds.length !== S) throw new Error(`referenceForward: ${opts.inputEmbeds.length} inputEmbeds rows for ${S} ids`);
+    x = opts.inputEmbeds.map((row, p) => {
+      if (row.length !== H) throw new Error(`referenceForward: inputEmbeds[${p}] has length ${row.length}, expected ${H}`);
+      return Float64Array.from(row);
+    });
+  } else {
+    x = inputIds.map((id, p) => {
+      if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) throw new Error(`referenceForward: token id ${id} at ${p} out of range`);
+      return embed.slice(id * H, (id + 1) * H);
+    });
+  }
+
+  const invFreq = ropeInvFreq(c);
+  const scale = 1 / Math.sqrt(d);
+  const attentions: Float64Array[][][] | undefined = opts.attentions ? [] : undefined;
+  const ffn: Float64Array[][] | undefined = opts.ffn ? [] : undefined;
+
+  for (let l = 0; l < c.numLayers; l++) {
+    const p = `model.layers.${l}.`;
+    const wIn = weight(model, p + 'input_layernorm.weight');
+    const wPost = weight(model, p + 'post_attention_layernorm.weight');
+    const Wq = weight(model, p + 'self_attn.q_proj.weight');
+    const Wk = weight(model, p + 'self_attn.k_proj.weight');
+    const Wv = weight(model, p + 'self_attn.v_proj.weight');
+    const Wo = weight(model, p + 'self_attn.o_proj.weight');
+    const bq = optionalBias(model, p + 'self_attn.q_proj.bias', c.qkvBias);
+    const bk = optionalBias(model, p + 'self_attn.k_proj.bias', c.qkvBias);
+    const bv = optionalBias(model, p + 'self_attn.v_proj.bias', c.qkvBias);
+    const bo = optionalBias(model, p + 'self_attn.o_proj.bias', c.oBias);
+    const Wg = weight(model, p + 'mlp.gate_proj.weight');
+    const Wu = weight(model, p + 'mlp.up_proj.weight');
+    const Wd = weight(model, p + 'mlp.down_proj.weight');
+    const bg = optionalBias(model, p + 'mlp.gate_proj.bias', c.mlpBias);
+    const bu = optionalBias(model, p + 'mlp.up_proj.bias', c.mlpBias);
+    const bd = optionalBias(model, p + 'mlp.down_proj.bias', c.mlpBias);
+
+    // --- self-attention ---
+    const n = x.map((row) => rmsNorm(row, wIn, c.rmsNormEps));
+    const q = n.map((row) => linear(Wq, qDim, H, row, bq));
+    const k = n.map((row) => linear(Wk, kvDim, H, row, bk));
+    const v = n.map((row) => linear(Wv, kvDim, H, row, bv));
+    // RoPE per head on q and k, at positions 0..S-1
+    for (let pos = 0; pos < S; pos++) {
+      for (let h = 0; h < nH; h++) q[pos].set(applyRope(q[pos].subarray(h * d, (h + 1) * d), pos, invFreq), h * d);
+      for (let h = 0; h < nKV; h++) k[pos].set(applyRope(k[pos].subarray(h * d, (h + 1) * d), pos, invFreq), h * d);
+    }
+
+    const attnConcat = Array.from({ length: S }, () => new Float64Array(qDim));
+    const layerAttn: Float64Array[][] = [];
+    for (let h = 0; h < nH; h++) {
+      const kvh = Math.floor(h / group); // GQA: query head h reads kv head floor(h / (nH/nKV))
+      const headAttn: Float64Array[] = [];
+      for (let i = 0; i < S; i++) {
+        // scores over keys j <= i (causal); keys j > i get probability exactly 0
+        const probs = new Float64Array(S);
+        let max = -Infinity;
+        for (let j = 0; j <= i; j++) {
+          let s = 0;
+          for (let t = 0; t < d; t++) s += q[i][h * d + t] * k[j][kvh * d + t];
+          probs[j] = s * scale;
+          if (probs[j] > max) max = probs[j];
+        }
+        let sum = 0;
+        for (let j = 0; j <= i; j++) {
+          probs[j] = Math.exp(probs[j] - max);
+          sum += probs[j];
+        }
+        for (let j = 0; j <= i; j++) probs[j] /= sum;
+        // weighted sum of values
+        const out = attnConcat[i];
+        for (let j = 0; j <= i; j++) {
+          const pj = probs[j];
+          for (let t = 0; t < d; t++) out[h * d + t] += pj * v[j][kvh * d + t];
+        }
+        headAttn.push(probs);
+      }
+      layerAttn.push(headAttn);
+    }
+    if (attentions) attentions.push(layerAttn);
+    const afterAttn = x.map((row, pos) => {
+      const o = linear(Wo, H, qDim, attnConcat[pos], bo);
+      const h = new Float64Array(H);
+      for (let t = 0; t < H; t++) h[t] = row[t] + o[t];
+      return h;
+    });
+
+    // --- MLP ---
+    const layerFfn: Float64Array[] = [];
+    x = afterAttn.map((h) => {
+      const m = rmsNorm(h, wPost, c.rmsNormEps);
+      const g = linear(Wg, I, H, m, bg);
+      const u = linear(Wu, I, H, m, bu);
+      const a = new Float64Array(I);
+      for (let t = 0; t < I; t++) a[t] = silu(g[t]) * u[t];
+      const f = linear(Wd, H, I, a, bd);
+      layerFfn.push(f);
+      const out = new Float64Array(H);
+      for (let t = 0; t < H; t++) out[t] = h[t] + f[t];
+      return out;
+    });
+    if (ffn) ffn.push(layerFfn);
+  }
+
+  const wNorm = weight(model, 'model.norm.weight');
+  const hidden = x.map((row) => rmsNorm(row, wNorm, c.rmsNormEps));
+  return { hidden, attentions, ffn };
+}
+
+function logitsOf(model: ReferenceModel, hiddenRow: Float64Array): Float64Array {
+  return linear(lmHead(model), model.config.vocabSize, model.config.hiddenSize, hiddenRow);
+}
+
+/**
+ * Full forward pass over `inputIds` at positions 0..S-1 (no cache, batch of one).
+ * Returns logits for every position, the final normed hidden states, and on request the
+ * attention probabilities and the MLP outputs (down_proj, before the residual add).
+ * `opts.inputEmbeds` replaces the embedding lookup (the ids are then only used for their count).
+ */
+export function referenceForward(model: ReferenceModel, inputIds: number[], opts: ReferenceForwardOptions = {}): ReferenceOutputs {
+  const trunk = runTrunk(model, inputIds, opts);
+  const out: ReferenceOutputs = { logits: trunk.hidden.map((h) => logitsOf(model, h)), hidden: trunk.hidden };
+  if (trunk.attentions) out.attentions = trunk.attentions;
+  if (trunk.ffn) out.ffn = trunk.ffn;
+  return out;
+}
+
+/** Index of the largest value; the lowest index wins ties. Throws on NaN. */
+export function argmax(values: Float64Array): number {
+  let best = 0;
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isNaN(values[i])) throw new Error(`argmax: NaN at ${i}`);
+    if (values[i] > values[best]) best = i;
+  }
+  return best;
+}
+
+/**
+ * Greedy decoding: repeatedly take argmax (lowest index on ties) of the last position's logits,
+ * recomputing the full forward over prompt + generated tokens each step.
+ * Returns the GENERATED ids only (not the prompt). Stops after at most `maxNewTokens` tokens, or
+ * as soon as a token in `eosIds` is produced; that EOS token is NOT included in the result.
+ */
+export function referenceGreedy(model: ReferenceModel, inputIds: number[], maxNewTokens: number, eosIds: number[]): number[] {
+  const eos = new Set(eosIds);
+  const seq = [...inputIds];
+  const generated: number[] = [];
+  for (let step = 0; step < maxNewTokens; step++) {
+    const { hidden } = runTrunk(model, seq, {});
+    const next = argmax(logitsOf(model, hidden[hidden.length - 1]));
+    if (eos.has(next)) break;
+    generated.push(next);
+    seq.push(next);
+  }
+  return generated;
+}
