@@ -124,13 +124,13 @@ export function buildLlamaGraph(checkpoint: Checkpoint, options: LlamaGraphOptio
     if (options.kvCache) {
       k = g.node('Concat', [g.input(names.pastKey(l), 'float32', [nKV, 'past', d]), k], { axis: int(1) });
       v = g.node('Concat', [g.input(names.pastValue(l), 'float32', [nKV, 'past', d]), v], { axis: int(1) });
-      g.output(k, names.presentKey(l), 'float32', [nKV, 'total', d]);
-      g.output(v, names.presentValue(l), 'float32', [nKV, 'total', d]);
+      g.output(k, names.presentKey(l));
+      g.output(v, names.presentValue(l));
     }
     const keysT = g.node('Transpose', [expandGroups(k)], { perm: ints([0, 2, 1]) });
     const scores = g.node('Add', [g.node('Mul', [g.node('MatMul', [q, keysT]), scale]), bias]);
     const probs = g.node('Softmax', [scores], { axis: int(-1) });
-    if (options.attentions) g.output(probs, names.attnProbs(l), 'float32', [nH, 'sequence', 'total']);
+    if (options.attentions) g.output(probs, names.attnProbs(l));
     const context = g.node('Reshape', [g.node('Transpose', [g.node('MatMul', [probs, expandGroups(v)])], { perm: ints([1, 0, 2]) }), g.ints1d([-1, nH * d])]);
     const attended = g.node('Add', [x, linear(context, `${p}self_attn.o_proj`, config.outputBias)]);
     const normed2 = rmsNorm(attended, `${p}post_attention_layernorm.weight`);
@@ -138,7 +138,7 @@ export function buildLlamaGraph(checkpoint: Checkpoint, options: LlamaGraphOptio
     const up = linear(normed2, `${p}mlp.up_proj`, false);
     const activated = g.node('Mul', [g.node('Mul', [gate, g.node('Sigmoid', [gate])]), up]);
     const down = linear(activated, `${p}mlp.down_proj`, false);
-    if (options.ffn) g.output(down, names.ffnOut(l), 'float32', ['sequence', H]);
+    if (options.ffn) g.output(down, names.ffnOut(l));
     x = g.node('Add', [attended, down]);
   }
 
@@ -148,6 +148,6 @@ export function buildLlamaGraph(checkpoint: Checkpoint, options: LlamaGraphOptio
   }
   const head = config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
   const logits = g.node('Gemm', [final, weight(head)], { transB: int(1) });
-  g.output(logits, names.logits, 'float32', [options.logits === 'last' ? 1 : 'sequence', V]);
+  g.output(logits, names.logits);
   return g;
 }

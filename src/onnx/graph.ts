@@ -1,3 +1,5 @@
+import { inferOutputs, type TensorInfo } from './shapes.js';
+
 /**
  * A small typed ONNX graph IR. Graphs are built as plain data (nodes, values, initializers) so
  * that later passes — serialization, reverse-mode differentiation — can walk them; `serialize.ts`
@@ -93,6 +95,9 @@ export class Graph {
   readonly nodes: NodeDef[] = [];
   readonly initializers: Initializer[] = [];
   private readonly used = new Set<string>();
+  private readonly infos = new Map<string, TensorInfo>();
+  /** Values of small int64 constants (shapes, axes), for shape inference. */
+  private readonly intConstants = new Map<string, number[]>();
   private counter = 0;
 
   constructor(readonly name = 'graph') {}
@@ -108,25 +113,43 @@ export class Graph {
   input(name: string, type: ElementType, shape: Dim[]): string {
     this.claim(name);
     this.inputs.push({ name, type, shape });
+    this.infos.set(name, { type, shape: [...shape] });
     return name;
   }
 
-  output(value: string, name: string, type: ElementType, shape?: Dim[]): string {
+  /** Type and shape of a value (symbolic dimensions as strings). */
+  info(name: string): TensorInfo {
+    const info = this.infos.get(name);
+    if (!info) throw new Error(`unknown graph value '${name}'`);
+    return info;
+  }
+
+  /** The value of an int64 constant, if `name` is one. */
+  intConstant(name: string): number[] | undefined {
+    return this.intConstants.get(name);
+  }
+
+  /** Declares `value` a graph output called `name`; its type and shape come from the graph. */
+  output(value: string, name: string = value): string {
     // ONNX outputs are named values; an Identity gives the public name without renaming internals.
     const out = name === value ? value : this.node('Identity', [value], {}, { outputName: name });
-    this.outputs.push({ name: out, type, shape });
+    const info = this.info(out);
+    this.outputs.push({ name: out, type: info.type, shape: info.shape });
     return out;
   }
 
   initializer(t: Initializer): string {
     this.claim(t.name);
     this.initializers.push(t);
+    this.infos.set(t.name, { type: t.type, shape: [...t.dims] });
     return t.name;
   }
 
   constant(type: ElementType, dims: number[], values: ArrayLike<number | bigint | boolean>, prefix = 'const'): string {
     const name = this.fresh(prefix);
     this.initializers.push({ name, type, dims, data: tensorBytes(type, values) });
+    this.infos.set(name, { type, shape: [...dims] });
+    if (type === 'int64') this.intConstants.set(name, Array.from(values as ArrayLike<number>, Number));
     return name;
   }
 
@@ -148,6 +171,14 @@ export class Graph {
     const outputs = Array.from({ length: count }, (_, i) =>
       i === 0 && options.outputName ? this.claim(options.outputName) : this.fresh(`${op.toLowerCase()}_out`),
     );
+    const inferred = inferOutputs(
+      op,
+      inputs.map((name) => (name === '' ? { info: { type: 'float32', shape: [] } } : { info: this.info(name), constant: this.intConstants.get(name) })),
+      attributes,
+    );
+    outputs.forEach((name, i) => {
+      if (inferred[i]) this.infos.set(name, inferred[i]!);
+    });
     this.nodes.push({ op, domain: options.domain ?? '', name: this.fresh(`n_${op}`), inputs, outputs, attributes });
     return outputs;
   }

@@ -1,0 +1,244 @@
+import assert from 'node:assert/strict';
+import { cpSync, readFileSync, rmSync, writeFileSync, mkdirSync, symlinkSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { loadCheckpoint } from '../../src/model/checkpoint.js';
+import { LensError } from '../../src/model/errors.js';
+import { resolveModelPath } from '../../src/model/hub.js';
+import { encodePrompt } from '../../src/model/prompt.js';
+import { LlamaRunner } from '../../src/llm/runner.js';
+import { generate, inspect } from '../../src/engine/operations.js';
+import { ModelPool } from '../../src/engine/model-pool.js';
+import { writeSyntheticCheckpoint } from '../../src/model/synthetic.js';
+import { editSafetensorsHeader, setHeaderLength } from '../support/safetensors-edit.js';
+import { tempDir } from '../support/temp.js';
+
+const root = tempDir();
+const pristine = join(root, 'pristine');
+let counter = 0;
+
+/** A fresh copy of a valid tiny checkpoint, to break in one way. */
+function copy(): string {
+  const dir = join(root, `case${counter++}`);
+  cpSync(pristine, dir, { recursive: true });
+  return dir;
+}
+
+/** Asserts a LensError whose message mentions each fragment (file names, the problem). */
+function assertLensError(fn: () => unknown, ...fragments: (string | RegExp)[]): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof LensError, `expected a LensError, got ${(e as Error)?.stack ?? e}`);
+    for (const f of fragments) {
+      if (typeof f === 'string') assert.ok(e.message.includes(f), `message ${JSON.stringify(e.message)} lacks ${JSON.stringify(f)}`);
+      else assert.match(e.message, f);
+    }
+    return true;
+  });
+}
+
+async function assertRejectsLens(promise: Promise<unknown>, ...fragments: string[]): Promise<void> {
+  await assert.rejects(promise, (e: unknown) => {
+    assert.ok(e instanceof LensError, `expected a LensError, got ${(e as Error)?.stack ?? e}`);
+    for (const f of fragments) assert.ok(e.message.includes(f), `message ${JSON.stringify(e.message)} lacks ${JSON.stringify(f)}`);
+    return true;
+  });
+}
+
+before(async () => {
+  await writeSyntheticCheckpoint(pristine, { preset: 'tiny', seed: 3 });
+});
+
+describe('checkpoint errors name the file and the problem', () => {
+  it('loads the pristine checkpoint', () => {
+    const c = loadCheckpoint(pristine);
+    assert.equal(c.config.architecture, 'LlamaForCausalLM');
+    assert.ok(c.weightBytes > 0);
+  });
+
+  it('safetensors header over 100 MB', () => {
+    const dir = copy();
+    setHeaderLength(join(dir, 'model.safetensors'), 200n * 1024n * 1024n);
+    assertLensError(() => loadCheckpoint(dir), 'model.safetensors', 'over the');
+  });
+
+  it('safetensors header past the end of the file', () => {
+    const dir = copy();
+    const file = join(dir, 'model.safetensors');
+    setHeaderLength(file, BigInt(readFileSync(file).length));
+    assertLensError(() => loadCheckpoint(dir), 'model.safetensors', 'truncated');
+  });
+
+  it('safetensors header with invalid JSON', () => {
+    const dir = copy();
+    const file = join(dir, 'model.safetensors');
+    const bytes = readFileSync(file);
+    bytes.write('{{{', 8);
+    writeFileSync(file, bytes);
+    assertLensError(() => loadCheckpoint(dir), 'model.safetensors', 'not valid JSON');
+  });
+
+  it('config.json with invalid JSON', () => {
+    const dir = copy();
+    writeFileSync(join(dir, 'config.json'), '{"hidden_size": 64,');
+    assertLensError(() => loadCheckpoint(dir), 'config.json', 'invalid JSON');
+  });
+
+  it('tensor offsets outside the data section', () => {
+    const dir = copy();
+    editSafetensorsHeader(join(dir, 'model.safetensors'), (h) => {
+      const t = h['model.norm.weight'] as { data_offsets: [number, number] };
+      t.data_offsets = [t.data_offsets[0] + 1e9, t.data_offsets[1] + 1e9];
+    });
+    assertLensError(() => loadCheckpoint(dir), 'model.safetensors', "'model.norm.weight'", 'outside the data section');
+  });
+
+  it('overlapping tensors', () => {
+    const dir = copy();
+    editSafetensorsHeader(join(dir, 'model.safetensors'), (h) => {
+      const a = h['model.norm.weight'] as { data_offsets: [number, number] };
+      const b = h['model.layers.0.input_layernorm.weight'] as { data_offsets: [number, number] };
+      b.data_offsets = [a.data_offsets[0] + 4, a.data_offsets[1] + 4];
+    });
+    assertLensError(() => loadCheckpoint(dir), 'model.safetensors', 'overlap');
+  });
+
+  it('byte length ≠ dtype × shape', () => {
+    const dir = copy();
+    editSafetensorsHeader(join(dir, 'model.safetensors'), (h) => {
+      (h['model.norm.weight'] as { shape: number[] }).shape = [32];
+    });
+    assertLensError(() => loadCheckpoint(dir), "'model.norm.weight'", 'needs');
+  });
+
+  it('unknown dtype', () => {
+    const dir = copy();
+    editSafetensorsHeader(join(dir, 'model.safetensors'), (h) => {
+      (h['model.norm.weight'] as { dtype: string }).dtype = 'F33';
+    });
+    assertLensError(() => loadCheckpoint(dir), 'model.safetensors', 'unknown dtype "F33"');
+  });
+
+  it('unsupported dtype is named', () => {
+    const dir = copy();
+    editSafetensorsHeader(join(dir, 'model.safetensors'), (h) => {
+      const t = h['model.norm.weight'] as { dtype: string; shape: number[] };
+      t.dtype = 'I32';
+    });
+    assertLensError(() => loadCheckpoint(dir), 'dtype I32 is not supported');
+  });
+
+  it('a tensor the config needs is missing', () => {
+    const dir = copy();
+    editSafetensorsHeader(join(dir, 'model.safetensors'), (h) => {
+      delete h['model.layers.1.mlp.up_proj.weight'];
+    });
+    assertLensError(() => loadCheckpoint(dir), "lacks tensor 'model.layers.1.mlp.up_proj.weight'");
+  });
+
+  it('wrong shapes against config.json', () => {
+    const dir = copy();
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    config.intermediate_size += 8;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    assertLensError(() => loadCheckpoint(dir), 'model.safetensors', 'gate_proj', 'config.json implies');
+  });
+
+  it('unsupported architecture is refused by name', () => {
+    const dir = copy();
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    config.architectures = ['GPT2LMHeadModel'];
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    assertLensError(() => loadCheckpoint(dir), 'config.json', 'GPT2LMHeadModel is not supported');
+  });
+
+  it('unsupported rope scaling is refused by name', () => {
+    const dir = copy();
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    config.rope_scaling = { rope_type: 'yarn', factor: 4 };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    assertLensError(() => loadCheckpoint(dir), 'config.json', 'yarn');
+  });
+
+  it('missing tokenizer.json', () => {
+    const dir = copy();
+    rmSync(join(dir, 'tokenizer.json'));
+    assertLensError(() => loadCheckpoint(dir), 'tokenizer.json', 'missing');
+  });
+
+  it('tokenizer.json that is not a tokenizer', () => {
+    const dir = copy();
+    writeFileSync(join(dir, 'tokenizer.json'), '{"model": 3}');
+    assertLensError(() => loadCheckpoint(dir), 'tokenizer.json');
+  });
+
+  it('no weights at all', () => {
+    const dir = copy();
+    rmSync(join(dir, 'model.safetensors'));
+    assertLensError(() => loadCheckpoint(dir), 'no model.safetensors');
+  });
+
+  it('a missing folder', () => {
+    assertLensError(() => loadCheckpoint(join(root, 'nowhere')), 'not found', 'nowhere');
+  });
+
+  it('a hub id absent from the cache', () => {
+    const cache = join(root, 'empty-cache');
+    mkdirSync(cache, { recursive: true });
+    assertLensError(() => resolveModelPath('someorg/absent-model', { HF_HUB_CACHE: cache }), "'someorg/absent-model'", 'models--someorg--absent-model');
+  });
+
+  it('an empty prompt', async () => {
+    const checkpoint = loadCheckpoint(pristine);
+    await assertRejectsLens(encodePrompt(checkpoint, '   \n'), 'empty');
+  });
+
+  it('a prompt longer than the context', async () => {
+    const pool = new ModelPool({ provider: 'cpu' });
+    try {
+      const context = loadCheckpoint(pristine).contextLength;
+      const prompt = Array.from({ length: context + 10 }, (_, i) => `w${i}`).join(' ');
+      await assertRejectsLens(generate(pool, { model: pristine, prompt }), 'context', String(context));
+      await assertRejectsLens(inspect(pool, { model: pristine, prompt }), 'context');
+    } finally {
+      await pool.dispose();
+    }
+  });
+});
+
+describe('Hugging Face cache', () => {
+  it('resolves a hub id through refs/main and symlinked blobs, and runs it', async () => {
+    const cache = join(root, 'hf-cache');
+    const repo = join(cache, 'models--acme--tiny-llama');
+    const blobs = join(repo, 'blobs');
+    const snapshot = join(repo, 'snapshots', 'abc123');
+    mkdirSync(blobs, { recursive: true });
+    mkdirSync(snapshot, { recursive: true });
+    mkdirSync(join(repo, 'refs'), { recursive: true });
+    writeFileSync(join(repo, 'refs', 'main'), 'abc123\n');
+    for (const name of readdirSync(pristine)) {
+      cpSync(join(pristine, name), join(blobs, `sha-${name}`));
+      symlinkSync(join('..', '..', 'blobs', `sha-${name}`), join(snapshot, name));
+    }
+    const env = { HF_HUB_CACHE: cache };
+    assert.equal(resolveModelPath('acme/tiny-llama', env), snapshot);
+    const checkpoint = loadCheckpoint('acme/tiny-llama', env);
+    assert.equal(checkpoint.weightsRoot, blobs);
+    const direct = new LlamaRunner(loadCheckpoint(pristine), { provider: 'cpu' });
+    const viaCache = new LlamaRunner(checkpoint, { provider: 'cpu' });
+    try {
+      const a = await direct.forward([1, 2, 3]);
+      const b = await viaCache.forward([1, 2, 3]);
+      assert.deepEqual(Array.from(b.logits), Array.from(a.logits));
+    } finally {
+      await direct.dispose();
+      await viaCache.dispose();
+    }
+  });
+
+  it('HF_HOME and the default location', async () => {
+    const { huggingFaceCacheDir } = await import('../../src/model/hub.js');
+    assert.equal(huggingFaceCacheDir({ HF_HUB_CACHE: '/x/hub' }), '/x/hub');
+    assert.equal(huggingFaceCacheDir({ HF_HOME: '/y' }), '/y/hub');
+    assert.match(huggingFaceCacheDir({}), /\.cache\/huggingface\/hub$/);
+  });
+});
