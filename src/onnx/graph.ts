@@ -96,8 +96,6 @@ export class Graph {
   readonly initializers: Initializer[] = [];
   private readonly used = new Set<string>();
   private readonly infos = new Map<string, TensorInfo>();
-  /** Values of small int64 constants (shapes, axes), for shape inference. */
-  private readonly intConstants = new Map<string, number[]>();
   private counter = 0;
 
   constructor(readonly name = 'graph') {}
@@ -124,9 +122,10 @@ export class Graph {
     return info;
   }
 
-  /** The value of an int64 constant, if `name` is one. */
+  /** The value of a 1-D int64 tensor known at build time with numbers only (constants, static shapes). */
   intConstant(name: string): number[] | undefined {
-    return this.intConstants.get(name);
+    const value = this.infos.get(name)?.value;
+    return value && value.every((d) => typeof d === 'number') ? (value as number[]) : undefined;
   }
 
   /** Declares `value` a graph output called `name`; its type and shape come from the graph. */
@@ -148,8 +147,8 @@ export class Graph {
   constant(type: ElementType, dims: number[], values: ArrayLike<number | bigint | boolean>, prefix = 'const'): string {
     const name = this.fresh(prefix);
     this.initializers.push({ name, type, dims, data: tensorBytes(type, values) });
-    this.infos.set(name, { type, shape: [...dims] });
-    if (type === 'int64') this.intConstants.set(name, Array.from(values as ArrayLike<number>, Number));
+    const value = type === 'int64' && dims.length <= 1 ? Array.from(values as ArrayLike<number>, Number) : undefined;
+    this.infos.set(name, { type, shape: [...dims], value });
     return name;
   }
 
@@ -173,7 +172,7 @@ export class Graph {
     );
     const inferred = inferOutputs(
       op,
-      inputs.map((name) => (name === '' ? { info: { type: 'float32', shape: [] } } : { info: this.info(name), constant: this.intConstants.get(name) })),
+      inputs.map((name) => ({ info: name === '' ? { type: 'float32', shape: [] } : this.info(name) })),
       attributes,
     );
     outputs.forEach((name, i) => {

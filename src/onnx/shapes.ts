@@ -5,13 +5,22 @@ export interface TensorInfo {
   type: ElementType;
   /** Numbers are fixed; strings are symbolic dimensions (the same string is the same size). */
   shape: Dim[];
+  /**
+   * For 1-D int64 tensors that hold a shape: the value, as far as it is known (numbers, or
+   * symbolic dimensions). Constants have it, and so does Shape(x), so run-time shapes built
+   * with Shape/Concat/Slice still give Reshape and Expand a known output shape.
+   */
+  value?: Dim[];
 }
 
 export interface InferenceInput {
   info: TensorInfo;
-  /** The value, when it is a constant int64 tensor (shapes, axes, slice bounds). */
-  constant?: number[];
 }
+
+const numericValue = (input: InferenceInput | undefined): number[] | undefined => {
+  const v = input?.info.value;
+  return v && v.every((d) => typeof d === 'number') ? (v as number[]) : undefined;
+};
 
 let unknownCounter = 0;
 /** A dimension nothing is known about except that it exists. */
@@ -103,12 +112,12 @@ export function inferOutputs(op: string, inputs: InferenceInput[], attrs: Record
     case 'Cast':
       return [{ type: ONNX_CODE_TO_TYPE[attrInt(attrs, 'to', 1)]!, shape: [...x!.shape] }];
     case 'Shape':
-      return [{ type: 'int64', shape: [x!.shape.length] }];
+      return [{ type: 'int64', shape: [x!.shape.length], value: [...x!.shape] }];
     case 'ConstantOfShape': {
       const value = attrs.value;
       const type = value && value.kind === 'tensor' ? value.value.type : 'float32';
-      const dims = inputs[0]!.constant;
-      return [{ type, shape: dims ? dims : Array.from({ length: Number(inputs[0]!.info.shape[0]) }, unknownDim) }];
+      const dims = inputs[0]!.info.value;
+      return [{ type, shape: dims ? [...dims] : Array.from({ length: Number(inputs[0]!.info.shape[0]) }, unknownDim) }];
     }
     case 'Gather': {
       const axis = normalizeAxis(attrInt(attrs, 'axis', 0), x!.shape.length);
@@ -129,7 +138,7 @@ export function inferOutputs(op: string, inputs: InferenceInput[], attrs: Record
     }
     case 'ReduceMean': case 'ReduceSum': case 'ReduceMax': case 'ReduceSumSquare': {
       // opset 17: ReduceSum takes axes as an input, the others as an attribute.
-      const axesList = op === 'ReduceSum' ? inputs[1]?.constant : attrInts(attrs, 'axes');
+      const axesList = op === 'ReduceSum' ? numericValue(inputs[1]) : attrInts(attrs, 'axes');
       const rank = x!.shape.length;
       const axes = new Set((axesList ?? x!.shape.map((_, i) => i)).map((a) => normalizeAxis(a, rank)));
       const keep = attrInt(attrs, 'keepdims', 1) === 1;
@@ -145,17 +154,18 @@ export function inferOutputs(op: string, inputs: InferenceInput[], attrs: Record
       return [{ type: x!.type, shape: perm.map((p) => x!.shape[p]!) }];
     }
     case 'Reshape': {
-      const target = inputs[1]!.constant;
-      if (!target) throw new Error('Reshape needs a constant target shape');
-      return [{ type: x!.type, shape: reshape(x!.shape, target) }];
+      const target = inputs[1]!.info.value;
+      if (!target) throw new Error('Reshape needs a target shape known at build time');
+      const numeric = numericValue(inputs[1]);
+      return [{ type: x!.type, shape: numeric ? reshape(x!.shape, numeric) : [...target] }];
     }
     case 'Expand': {
-      const target = inputs[1]!.constant;
-      if (!target) throw new Error('Expand needs a constant shape');
+      const target = inputs[1]!.info.value;
+      if (!target) throw new Error('Expand needs a shape known at build time');
       return [{ type: x!.type, shape: broadcastShapes(x!.shape, target) }];
     }
     case 'Unsqueeze': {
-      const axes = inputs[1]!.constant!;
+      const axes = numericValue(inputs[1])!;
       const rank = x!.shape.length + axes.length;
       const norm = new Set(axes.map((a) => normalizeAxis(a, rank)));
       const shape: Dim[] = [];
@@ -164,18 +174,20 @@ export function inferOutputs(op: string, inputs: InferenceInput[], attrs: Record
       return [{ type: x!.type, shape }];
     }
     case 'Squeeze': {
-      const axes = new Set((inputs[1]?.constant ?? []).map((a) => normalizeAxis(a, x!.shape.length)));
+      const axes = new Set((numericValue(inputs[1]) ?? []).map((a) => normalizeAxis(a, x!.shape.length)));
       return [{ type: x!.type, shape: x!.shape.filter((d, i) => !(axes.has(i) || (axes.size === 0 && d === 1))) }];
     }
     case 'Concat': {
       const axis = normalizeAxis(attrInt(attrs, 'axis', 0), x!.shape.length);
       const sizes = inputs.map((i) => i.info.shape[axis]!);
       const total = sizes.every((s) => typeof s === 'number') ? (sizes as number[]).reduce((a, b) => a + b, 0) : unknownDim();
-      return [{ type: x!.type, shape: x!.shape.map((d, i) => (i === axis ? total : d)) }];
+      const values = inputs.map((i) => i.info.value);
+      const value = x!.type === 'int64' && x!.shape.length === 1 && values.every(Boolean) ? values.flatMap((v) => v!) : undefined;
+      return [{ type: x!.type, shape: x!.shape.map((d, i) => (i === axis ? total : d)), value }];
     }
     case 'Slice': {
-      const axes = inputs[3]?.constant ?? inputs[1]!.constant!.map((_, i) => i);
-      const starts = inputs[1]!.constant!, ends = inputs[2]!.constant!;
+      const starts = numericValue(inputs[1])!, ends = numericValue(inputs[2])!;
+      const axes = numericValue(inputs[3]) ?? starts.map((_, i) => i);
       const shape = [...x!.shape];
       axes.forEach((axis, k) => {
         const a = normalizeAxis(axis, shape.length);
@@ -186,12 +198,18 @@ export function inferOutputs(op: string, inputs: InferenceInput[], attrs: Record
         } else if (starts[k]! < 0 && ends[k]! >= Number.MAX_SAFE_INTEGER) shape[a] = -starts[k]!;
         else shape[a] = unknownDim();
       });
-      return [{ type: x!.type, shape }];
+      let value: Dim[] | undefined;
+      if (x!.value && axes.length === 1 && typeof shape[0] === 'number') {
+        const n = x!.value.length;
+        const start = Math.min(Math.max(starts[0]! < 0 ? starts[0]! + n : starts[0]!, 0), n);
+        value = x!.value.slice(start, start + (shape[0] as number));
+      }
+      return [{ type: x!.type, shape, value }];
     }
     case 'ScatterND':
       return same();
     case 'OneHot': {
-      const depth = inputs[1]!.constant?.[0] ?? unknownDim();
+      const depth = numericValue(inputs[1])?.[0] ?? unknownDim();
       return [{ type: inputs[2]!.info.type, shape: [...x!.shape, depth] }];
     }
     default:

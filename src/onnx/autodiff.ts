@@ -1,0 +1,94 @@
+import { int, type Dim, type Graph } from './graph.js';
+import { isFloat } from './shapes.js';
+import { VJP_RULES, type VjpContext } from './vjp.js';
+
+export interface DifferentiateOptions {
+  /** Where differentiation starts: forward value → its cotangent (same shape, plus the batch axis when batched). */
+  seeds: [string, string][];
+  /** The values to differentiate with respect to: graph inputs, initializers (weights) or intermediate values. */
+  wrt: string[];
+  /** 1 when cotangents carry a leading batch axis (many objectives through one forward). */
+  batch: 0 | 1;
+}
+
+/**
+ * Reverse-mode differentiation of a graph we built: appends to `g` the nodes that compute the
+ * cotangents of `wrt` from the seeds, and returns them (wrt value → gradient value). A `wrt` value
+ * the seeds do not depend on gets no entry. Only nodes between `wrt` and the seeds are
+ * differentiated, so weights get no gradient work unless asked for.
+ */
+export function differentiate(g: Graph, options: DifferentiateOptions): Map<string, string> {
+  const forward = g.nodes.slice();
+  const batch = options.batch;
+
+  // Values that depend on some wrt value (forward reachability).
+  const dependent = new Set(options.wrt);
+  for (const node of forward) {
+    if (node.inputs.some((i) => dependent.has(i))) for (const o of node.outputs) dependent.add(o);
+  }
+
+  const contributions = new Map<string, string[]>();
+  const add = (value: string, cotangent: string) => {
+    const list = contributions.get(value);
+    if (list) list.push(cotangent);
+    else contributions.set(value, [cotangent]);
+  };
+  const total = (value: string): string | null => {
+    const list = contributions.get(value);
+    if (!list || list.length === 0) return null;
+    const sum = list.reduce((a, b) => g.node('Add', [a, b]));
+    contributions.set(value, [sum]);
+    return sum;
+  };
+  for (const [value, cotangent] of options.seeds) add(value, cotangent);
+
+  const ctx: VjpContext = {
+    g,
+    batch,
+    scalar: (value, like) => g.scalar(value, g.info(like).type),
+    batchedShape: (value, like) => {
+      const shape = g.node('Shape', [value]);
+      if (!batch) return shape;
+      const lead = g.node('Slice', [g.node('Shape', [like]), g.ints1d([0]), g.ints1d([1]), g.ints1d([0])]);
+      return g.node('Concat', [lead, shape], { axis: int(0) });
+    },
+    unbroadcast: (cotangent, from, target) => unbroadcast(g, ctx, cotangent, from, target, batch),
+  };
+
+  for (let n = forward.length - 1; n >= 0; n--) {
+    const node = forward[n]!;
+    if (!node.outputs.some((o) => contributions.has(o))) continue;
+    if (!node.inputs.some((i) => dependent.has(i))) continue;
+    const rule = VJP_RULES[node.op];
+    if (!rule) throw new Error(`no differentiation rule for ONNX op ${node.op} (node ${node.name})`);
+    const grads = rule(ctx, node, node.outputs.map(total));
+    node.inputs.forEach((input, i) => {
+      const grad = grads[i];
+      if (grad && input !== '' && dependent.has(input) && isFloat(g.info(input).type)) add(input, grad);
+    });
+  }
+
+  const result = new Map<string, string>();
+  for (const w of options.wrt) {
+    const grad = total(w);
+    if (grad) result.set(w, grad);
+  }
+  return result;
+}
+
+/**
+ * Sums a cotangent shaped like `from` (the forward output) down to the shape of `target`, undoing
+ * numpy broadcasting: leading axes the target lacks, and axes where the target has size 1.
+ */
+function unbroadcast(g: Graph, ctx: VjpContext, cotangent: string, from: Dim[], target: string, batch: 0 | 1): string {
+  const to = g.info(target).shape;
+  const lead = from.length - to.length;
+  const axes: number[] = [];
+  for (let i = 0; i < lead; i++) axes.push(batch + i);
+  to.forEach((d, i) => {
+    if (d === 1 && from[lead + i] !== 1) axes.push(batch + lead + i);
+  });
+  if (axes.length === 0) return cotangent;
+  const summed = g.node('ReduceSum', [cotangent, g.ints1d(axes)], { keepdims: int(1) });
+  return lead > 0 ? g.node('Reshape', [summed, ctx.batchedShape(target, cotangent)]) : summed;
+}
