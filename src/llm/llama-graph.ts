@@ -9,8 +9,8 @@ export interface LlamaGraphOptions {
   input: 'ids' | 'embeds';
   /** past_key_l / past_value_l inputs [kv_heads, P, head_dim] and present_key_l / present_value_l outputs. */
   kvCache: boolean;
-  /** `all`: logits [S, V]; `last`: logits [1, V] for the last position only (generation). */
-  logits: 'all' | 'last';
+  /** `all`: logits [S, V]; `last`: logits [1, V] for the last position only (generation); `none`: no head (the caller reads `finalHidden`). */
+  logits: 'all' | 'last' | 'none';
   /** attn_probs_l [heads, S, P+S]: attention probabilities per layer. */
   attentions: boolean;
   /** ffn_out_l [S, H]: each layer's down-projection output, before the residual add. */
@@ -45,6 +45,21 @@ export const names = {
  * would need a transposed copy of every weight.
  */
 export function buildLlamaGraph(checkpoint: Checkpoint, options: LlamaGraphOptions): Graph {
+  return buildLlamaGraphParts(checkpoint, options).graph;
+}
+
+/** The graph and the values inside it that other graphs (gradients, probes) build on. */
+export interface LlamaGraphParts {
+  graph: Graph;
+  /** The input embeddings [S, H] (float32), looked up or given. */
+  embeds: string;
+  /** The final normed hidden states [S, H], the input of the LM head. */
+  finalHidden: string;
+  /** The LM head weight [V, H] as float32 (lm_head, or the embedding table when tied). */
+  headWeight: string;
+}
+
+export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraphOptions): LlamaGraphParts {
   const { config } = checkpoint;
   const { hiddenSize: H, numHeads: nH, numKvHeads: nKV, headDim: d, vocabSize: V } = config;
   const group = nH / nKV;
@@ -95,6 +110,7 @@ export function buildLlamaGraph(checkpoint: Checkpoint, options: LlamaGraphOptio
   } else {
     x = g.input(names.inputsEmbeds, 'float32', ['sequence', H]);
   }
+  const embeds = x;
   const cos = g.input(names.ropeCos, 'float32', ['sequence', d]);
   const sin = g.input(names.ropeSin, 'float32', ['sequence', d]);
   const bias = g.input(names.attentionBias, 'float32', ['sequence', 'total']);
@@ -142,12 +158,14 @@ export function buildLlamaGraph(checkpoint: Checkpoint, options: LlamaGraphOptio
     x = g.node('Add', [attended, down]);
   }
 
-  let final = rmsNorm(x, 'model.norm.weight');
+  const finalHidden = rmsNorm(x, 'model.norm.weight');
+  const head = config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+  const headWeight = weight(head);
+  if (options.logits === 'none') return { graph: g, embeds, finalHidden, headWeight };
+  let final = finalHidden;
   if (options.logits === 'last') {
     final = g.node('Slice', [final, g.ints1d([-1]), g.ints1d([Number.MAX_SAFE_INTEGER]), g.ints1d([0])]);
   }
-  const head = config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-  const logits = g.node('Gemm', [final, weight(head)], { transB: int(1) });
-  g.output(logits, names.logits);
-  return g;
+  g.output(g.node('Gemm', [final, headWeight], { transB: int(1) }), names.logits);
+  return { graph: g, embeds, finalHidden, headWeight };
 }

@@ -3,6 +3,7 @@ import type { Checkpoint } from '../model/checkpoint.js';
 import { CancelledError, LensError } from '../model/errors.js';
 import { serializeModel } from '../onnx/serialize.js';
 import { openSession, type Provider, type ProviderAttempt, type ProviderSetting } from '../runtime/session.js';
+import { buildGradientGraph, gradientNames, type Objective } from './gradient-graph.js';
 import { buildLlamaGraph, names, type LlamaGraphOptions } from './llama-graph.js';
 import { causalMask, ropeTables } from './rope.js';
 
@@ -21,6 +22,27 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   onToken?: (id: number, index: number) => void;
 }
+
+export interface AttributionOptions {
+  objective?: Objective;
+  /** Response tokens per session run (bounds memory); default from the model's size. */
+  chunkSize?: number;
+  signal?: AbortSignal;
+  /** Called after each chunk with the number of response tokens done. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface RawAttribution {
+  /** [R][S] row-major: gradient × input of response token j's objective for every position i. */
+  raw: Float32Array;
+  /** p(y_j) per response token. */
+  probabilities: Float32Array;
+  sequenceLength: number;
+  responseCount: number;
+}
+
+/** Bytes one float32 cotangent tensor may take per chunk; the largest is [R, S, max(I, heads·S)]. */
+const CHUNK_TENSOR_BUDGET = 256 * 2 ** 20;
 
 export interface RunnerOptions {
   provider?: ProviderSetting;
@@ -52,11 +74,14 @@ export class LlamaRunner {
   }
 
   session(options: LlamaGraphOptions): Promise<ort.InferenceSession> {
-    const key = graphKey(options);
+    return this.sessionFor(graphKey(options), () => serializeModel(buildLlamaGraph(this.checkpoint, options)));
+  }
+
+  private sessionFor(key: string, build: () => Uint8Array): Promise<ort.InferenceSession> {
     let pending = this.sessions.get(key);
     if (!pending) {
       pending = (async () => {
-        const bytes = serializeModel(buildLlamaGraph(this.checkpoint, options));
+        const bytes = build();
         const setting = this.provider ?? this.options.provider ?? 'auto';
         const opened = await openSession(bytes, this.checkpoint.weightsRoot, setting, this.options.log);
         this.provider = opened.provider;
@@ -105,6 +130,52 @@ export class LlamaRunner {
       attentions: options.attentions ? layers.map((l) => out[names.attnProbs(l)]!.data as Float32Array) : undefined,
       ffn: options.ffn ? layers.map((l) => out[names.ffnOut(l)]!.data as Float32Array) : undefined,
     };
+  }
+
+  /**
+   * Input→output attribution: for every response token j (positions responseStart..end of `ids`),
+   * gradient × input of its objective w.r.t. every position's embedding. One session run per
+   * chunk of response tokens: a forward plus the chunk's cotangents carried back together.
+   */
+  async attribute(ids: number[], responseStart: number, options: AttributionOptions = {}): Promise<RawAttribution> {
+    this.checkIds(ids);
+    const S = ids.length;
+    const R = S - responseStart;
+    if (responseStart < 1 || R < 1) throw new LensError('Attribution needs at least one token before the response and one response token.');
+    const objective = options.objective ?? 'prob';
+    const session = await this.sessionFor(`gradient|${objective}`, () => serializeModel(buildGradientGraph(this.checkpoint, objective)));
+    const { intermediateSize, numHeads, hiddenSize } = this.checkpoint.config;
+    const perObjective = S * Math.max(intermediateSize, numHeads * S, hiddenSize) * 4;
+    const chunkSize = Math.max(1, Math.min(R, options.chunkSize ?? Math.floor(CHUNK_TENSOR_BUDGET / perObjective)));
+    const raw = new Float32Array(R * S);
+    const probabilities = new Float32Array(R);
+    const base = {
+      [names.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [S]),
+      ...this.positionFeeds(0, S),
+    };
+    for (let start = 0; start < R; start += chunkSize) {
+      if (options.signal?.aborted) throw new CancelledError();
+      const count = Math.min(chunkSize, R - start);
+      const positions = new BigInt64Array(count);
+      const targets = new BigInt64Array(count);
+      const mask = new Float32Array(count * S);
+      for (let j = 0; j < count; j++) {
+        const t = responseStart + start + j;
+        positions[j] = BigInt(t - 1);
+        targets[j] = BigInt(ids[t]!);
+        mask[j * S + t - 1] = 1;
+      }
+      const out = await session.run({
+        ...base,
+        [gradientNames.targetPositions]: new ort.Tensor('int64', positions, [count]),
+        [gradientNames.targetIds]: new ort.Tensor('int64', targets, [count]),
+        [gradientNames.seedMask]: new ort.Tensor('float32', mask, [count, S]),
+      });
+      raw.set(out[gradientNames.raw]!.data as Float32Array, start * S);
+      probabilities.set(out[gradientNames.probabilities]!.data as Float32Array, start);
+      options.onProgress?.(start + count, R);
+    }
+    return { raw, probabilities, sequenceLength: S, responseCount: R };
   }
 
   /**

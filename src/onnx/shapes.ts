@@ -208,6 +208,8 @@ export function inferOutputs(op: string, inputs: InferenceInput[], attrs: Record
     }
     case 'ScatterND':
       return same();
+    case 'GatherElements':
+      return [{ type: x!.type, shape: [...inputs[1]!.info.shape] }];
     case 'OneHot': {
       const depth = numericValue(inputs[1])?.[0] ?? unknownDim();
       return [{ type: inputs[2]!.info.type, shape: [...x!.shape, depth] }];

@@ -1,0 +1,64 @@
+import type { Checkpoint } from '../model/checkpoint.js';
+import { differentiate } from '../onnx/autodiff.js';
+import { int, type Graph } from '../onnx/graph.js';
+import { buildLlamaGraphParts } from './llama-graph.js';
+
+export type Objective = 'prob' | 'logprob';
+
+/** Names of the attribution graph's own inputs and outputs (besides input_ids and the RoPE/mask inputs). */
+export const gradientNames = {
+  /** int64 [R]: the position whose logits predict each response token (t_j − 1). */
+  targetPositions: 'target_positions',
+  /** int64 [R]: the response token ids y_j. */
+  targetIds: 'target_ids',
+  /** float32 [R, S]: one-hot of targetPositions, where each objective's seed enters. */
+  seedMask: 'seed_mask',
+  /** float32 [R, S]: raw[j][i] = Σ_d ∂o_j/∂E[i,d] · E[i,d] (gradient × input) for every position i. */
+  raw: 'raw_attribution',
+  /** float32 [R, 1]: p(y_j) at its position. */
+  probabilities: 'target_probabilities',
+};
+
+/**
+ * The input→output attribution graph: one forward over prompt + response, then R cotangents
+ * carried back through it together (a leading batch axis), giving gradient × input for every
+ * response-token objective in one run.
+ *
+ * The seed is sparse and never touches an [R, S, V] tensor: for o_j = p(y_j | h) with
+ * logits = W h, ∂ log o_j/∂h = W[y_j] − Σ_v p_v W[v], an [R, H] quantity computed from the R
+ * selected rows of logits ([R, V]); it enters at one position per objective ([R, S, H]).
+ * For o_j = p(y_j) the log-gradient is multiplied by p(y_j) (∂p = p ∂log p).
+ */
+export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective): Graph {
+  const { graph: g, embeds, finalHidden, headWeight } = buildLlamaGraphParts(checkpoint, {
+    input: 'ids',
+    kvCache: false,
+    logits: 'none',
+    attentions: false,
+    ffn: false,
+  });
+  const positions = g.input(gradientNames.targetPositions, 'int64', ['responses']);
+  const ids = g.input(gradientNames.targetIds, 'int64', ['responses']);
+  const seedMask = g.input(gradientNames.seedMask, 'float32', ['responses', 'sequence']);
+
+  const hidden = g.node('Gather', [finalHidden, positions], { axis: int(0) }); // [R, H]
+  const logits = g.node('Gemm', [hidden, headWeight], { transB: int(1) }); // [R, V]
+  const probs = g.node('Softmax', [logits], { axis: int(-1) });
+  const column = g.node('Unsqueeze', [ids, g.ints1d([-1])]); // [R, 1]
+  const targetProb = g.node('GatherElements', [probs, column], { axis: int(1) }); // [R, 1]
+  const targetRows = g.node('Gather', [headWeight, ids], { axis: int(0) }); // [R, H]
+  const expectedRow = g.node('MatMul', [probs, headWeight]); // [R, H]
+  let seedVector = g.node('Sub', [targetRows, expectedRow]); // ∂ log p(y_j) / ∂h
+  if (objective === 'prob') seedVector = g.node('Mul', [seedVector, targetProb]);
+  const seed = g.node('Mul', [
+    g.node('Unsqueeze', [seedMask, g.ints1d([-1])]), // [R, S, 1]
+    g.node('Unsqueeze', [seedVector, g.ints1d([1])]), // [R, 1, H]
+  ]); // [R, S, H]
+
+  const gradients = differentiate(g, { seeds: [[finalHidden, seed]], wrt: [embeds], batch: 1 });
+  const embedGrad = gradients.get(embeds)!; // [R, S, H]
+  const raw = g.node('ReduceSum', [g.node('Mul', [embedGrad, embeds]), g.ints1d([-1])], { keepdims: int(0) });
+  g.output(raw, gradientNames.raw);
+  g.output(targetProb, gradientNames.probabilities);
+  return g;
+}

@@ -1,0 +1,136 @@
+/**
+ * raw[i][j] = Σ_d ∂o_j/∂E[i,d]·E[i,d] from the onnxruntime gradient graph, against the float64
+ * reference: the derivative of o_j when token i's embedding is scaled by (1+α), at α = 0, by
+ * central finite differences (α = ±ε).
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadCheckpoint } from '../../src/model/checkpoint.js';
+import { LlamaRunner } from '../../src/llm/runner.js';
+import { writeSyntheticCheckpoint, type SyntheticCheckpointOptions } from '../../src/model/synthetic.js';
+import { loadReferenceModel, referenceForward, type ReferenceModel } from '../reference/llama64.js';
+import { assertClose } from '../support/compare.js';
+import { tempDir } from '../support/temp.js';
+
+const EPS = 1e-5;
+
+function softmaxAt(logits: Float64Array, id: number): number {
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
+  let sum = 0;
+  for (const v of logits) sum += Math.exp(v - max);
+  return Math.exp(logits[id]! - max) / sum;
+}
+
+/** Objectives o_j for every response token, with token `scaled`'s embedding multiplied by `factor`. */
+function objectives(model: ReferenceModel, ids: number[], responseStart: number, scaled: number, factor: number, logprob: boolean): number[] {
+  const table = model.weights.get('model.embed_tokens.weight')!;
+  const H = table.shape[1]!;
+  const embeds = ids.map((id, i) => {
+    const row = table.data.slice(id * H, (id + 1) * H);
+    if (i === scaled) for (let d = 0; d < H; d++) row[d]! *= factor;
+    return row;
+  });
+  const { logits } = referenceForward(model, ids, { inputEmbeds: embeds });
+  const out: number[] = [];
+  for (let t = responseStart; t < ids.length; t++) {
+    const p = softmaxAt(logits[t - 1]!, ids[t]!);
+    out.push(logprob ? Math.log(p) : p);
+  }
+  return out;
+}
+
+/** Reference raw attribution [prompt position i][response j] for positions 0..responseStart-1. */
+function finiteDifferences(model: ReferenceModel, ids: number[], responseStart: number, logprob: boolean): number[][] {
+  const raw: number[][] = [];
+  for (let i = 0; i < responseStart; i++) {
+    const plus = objectives(model, ids, responseStart, i, 1 + EPS, logprob);
+    const minus = objectives(model, ids, responseStart, i, 1 - EPS, logprob);
+    raw.push(plus.map((p, j) => (p - minus[j]!) / (2 * EPS)));
+  }
+  return raw;
+}
+
+function sequence(length: number, vocab: number, seed: number): number[] {
+  return Array.from({ length }, (_, i) => (i * 7919 + seed * 104729 + 13) % vocab);
+}
+
+const VARIANTS: Record<string, SyntheticCheckpointOptions> = {
+  'GQA (Llama)': { architecture: 'LlamaForCausalLM' },
+  'q/k/v bias (Qwen2)': { architecture: 'Qwen2ForCausalLM', tieWordEmbeddings: false },
+  'tied embeddings (Llama)': { architecture: 'LlamaForCausalLM', tieWordEmbeddings: true },
+};
+/** Prompt and response lengths. The 200-token finite differences dominate the time, so the
+ * 200 × 1 case runs for the first variant only; 200 × 64 covers both lengths for every variant. */
+const SHAPES: [number, number][] = [
+  [1, 1],
+  [1, 64],
+  [200, 1],
+  [200, 64],
+];
+const FIRST_VARIANT_ONLY = new Set(['200x1']);
+
+describe('attribution gradients against float64 finite differences', () => {
+  const root = tempDir();
+  let n = 0;
+  for (const [index, [variant, options]] of Object.entries(VARIANTS).entries()) {
+    for (const [promptLength, responseLength] of SHAPES) {
+      if (index > 0 && FIRST_VARIANT_ONLY.has(`${promptLength}x${responseLength}`)) continue;
+      it(`${variant}: prompt ${promptLength}, response ${responseLength}`, async () => {
+        const dir = join(root, `m${n++}`);
+        await writeSyntheticCheckpoint(dir, { preset: 'tiny', seed: 5 + n, vocabSize: 512, maxPositionEmbeddings: 512, ...options });
+        const checkpoint = loadCheckpoint(dir);
+        const reference = loadReferenceModel(dir);
+        const runner = new LlamaRunner(checkpoint, { provider: 'cpu' });
+        try {
+          const ids = sequence(promptLength + responseLength, checkpoint.config.vocabSize, n);
+          const got = await runner.attribute(ids, promptLength);
+          const expected = finiteDifferences(reference, ids, promptLength, false);
+          const S = ids.length;
+          const actual: number[] = [];
+          const want: number[] = [];
+          for (let i = 0; i < promptLength; i++) {
+            for (let j = 0; j < responseLength; j++) {
+              actual.push(got.raw[j * S + i]!);
+              want.push(expected[i]![j]!);
+            }
+          }
+          assertClose(actual, want, 1e-4, `${variant} raw`);
+          // Response positions get gradients too (later response tokens depend on earlier ones), and
+          // positions after t_j − 1 none: causality, checked on the last objective's row.
+          if (responseLength > 1) assert.equal(got.raw[(responseLength - 2) * S + S - 1], 0);
+          if (responseLength === 64 && promptLength === 200) {
+            const chunked = await runner.attribute(ids, promptLength, { chunkSize: 7 });
+            assertClose(chunked.raw, got.raw, 1e-5, `${variant} chunked vs unchunked`);
+            assertClose(chunked.probabilities, got.probabilities, 1e-6, `${variant} chunked probabilities`);
+          }
+        } finally {
+          await runner.dispose();
+        }
+      });
+    }
+  }
+
+  it('log-probability objective', async () => {
+    const dir = join(root, 'logprob');
+    await writeSyntheticCheckpoint(dir, { preset: 'tiny', seed: 77, vocabSize: 512 });
+    const checkpoint = loadCheckpoint(dir);
+    const reference = loadReferenceModel(dir);
+    const runner = new LlamaRunner(checkpoint, { provider: 'cpu' });
+    try {
+      const ids = sequence(20, 512, 3);
+      const got = await runner.attribute(ids, 12, { objective: 'logprob' });
+      const expected = finiteDifferences(reference, ids, 12, true);
+      const actual: number[] = [];
+      const want: number[] = [];
+      for (let i = 0; i < 12; i++) for (let j = 0; j < 8; j++) {
+        actual.push(got.raw[j * 20 + i]!);
+        want.push(expected[i]![j]!);
+      }
+      assertClose(actual, want, 1e-4, 'logprob raw');
+    } finally {
+      await runner.dispose();
+    }
+  });
+});
