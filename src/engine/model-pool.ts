@@ -1,0 +1,54 @@
+import { loadCheckpoint, type Checkpoint } from '../model/checkpoint.js';
+import { LlamaRunner } from '../llm/runner.js';
+import type { ProviderSetting } from '../runtime/session.js';
+
+/**
+ * Keeps one runner per (model, provider) so that sessions — the expensive part — are created
+ * once per model and reused across requests. dispose() releases them all.
+ */
+export class ModelPool {
+  private readonly runners = new Map<string, Promise<LlamaRunner>>();
+
+  constructor(private readonly options: { provider?: ProviderSetting; log?: (line: string) => void } = {}) {}
+
+  get(spec: string, provider: ProviderSetting = this.options.provider ?? 'auto'): Promise<LlamaRunner> {
+    const key = `${spec}\u0000${provider}`;
+    let runner = this.runners.get(key);
+    if (!runner) {
+      runner = Promise.resolve().then(() => new LlamaRunner(loadCheckpoint(spec), { provider, log: this.options.log }));
+      this.runners.set(key, runner);
+      runner.catch(() => this.runners.delete(key));
+    }
+    return runner;
+  }
+
+  async dispose(): Promise<void> {
+    const all = [...this.runners.values()];
+    this.runners.clear();
+    await Promise.allSettled(all.map(async (r) => (await r).dispose()));
+  }
+}
+
+export function describeCheckpoint(checkpoint: Checkpoint) {
+  const c = checkpoint.config;
+  return {
+    path: checkpoint.dir,
+    architecture: c.architecture,
+    parameters: checkpoint.parameterCount,
+    dtype: checkpoint.dtype,
+    weightBytes: checkpoint.weightBytes,
+    layers: c.numLayers,
+    heads: c.numHeads,
+    kvHeads: c.numKvHeads,
+    headDim: c.headDim,
+    hiddenSize: c.hiddenSize,
+    intermediateSize: c.intermediateSize,
+    vocabSize: c.vocabSize,
+    contextLength: checkpoint.contextLength,
+    tiedEmbeddings: c.tieWordEmbeddings,
+    attentionBias: c.attentionBias,
+    ropeScaling: c.ropeScaling.type,
+    tokenizer: { file: checkpoint.tokenizer.tokenizerFile, vocabSize: checkpoint.tokenizer.vocabSize, eosTokenIds: checkpoint.tokenizer.eosTokenIds },
+    chatTemplate: checkpoint.tokenizer.chatTemplate !== null,
+  };
+}
