@@ -14,6 +14,10 @@ function findTests(dir, out = []) {
   return out;
 }
 
+// Tests that run the CLI or the engine process use the bundles in dist/: build them once, first.
+const built = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+if (built.status !== 0) process.exit(built.status ?? 1);
+
 const only = process.argv.slice(2);
 const files = only.length ? only : findTests('test');
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {

@@ -1,9 +1,9 @@
 // The engine as the extension runs it: dist/engine.js forked by EngineClient, JSON-RPC over the
-// child's stdin/stdout. Builds the bundles first, so the test runs what ships.
+// child's stdin/stdout, so the test runs what ships.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,7 +21,8 @@ describe('engine process (dist/engine.js via EngineClient)', () => {
   const logs: string[] = [];
 
   before(async () => {
-    execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
+    // `npm test` builds dist/ before any test runs; build here only when this file runs alone.
+    if (!existsSync(enginePath)) execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
     dir = mkdtempSync(join(tmpdir(), 'lens-engine-process-'));
     model = join(dir, 'tiny');
     await writeSyntheticCheckpoint(model, { preset: 'tiny', seed: 5 });
