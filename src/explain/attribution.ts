@@ -1,0 +1,134 @@
+import { LensError } from '../model/errors.js';
+import { checkContext, encodePrompt, type PromptFormat } from '../model/prompt.js';
+import type { LlamaRunner } from '../llm/runner.js';
+import type { Objective } from '../llm/gradient-graph.js';
+import { DEFAULT_IMPORTANCE_OPTIONS, importanceDensity, instructionScore, type ImportanceOptions } from './importance.js';
+import { detectInstructions, instructionMask, type InstructionSpan } from './instructions.js';
+import type { ModelReport, ReportToken } from './report.js';
+import { aggregateToWords } from './words.js';
+import { describeForReport, findNonFiniteWeights } from './model-checks.js';
+
+export interface AttributionRequest {
+  prompt: string;
+  /** Given response text; otherwise the model generates one greedily. */
+  response?: string;
+  format?: PromptFormat;
+  maxNewTokens?: number;
+  objective?: Objective;
+  importance?: ImportanceOptions;
+  /** Instruction spans given by the user (UTF-16 offsets into the prompt); otherwise detected. */
+  instructionSpans?: InstructionSpan[];
+  instructionVerbs?: readonly string[];
+}
+
+export interface AttributionProgress {
+  phase: 'encode' | 'generate' | 'attribute';
+  done?: number;
+  total?: number;
+}
+
+/** Text of each response token as it reads in context: byte-level pieces are decoded together with what precedes them. */
+async function responseTokenTexts(runner: LlamaRunner, ids: number[]): Promise<ReportToken[]> {
+  const { tokenizer } = runner.checkpoint.tokenizer;
+  const out: ReportToken[] = [];
+  let previous = '';
+  for (let j = 0; j < ids.length; j++) {
+    const text = await tokenizer.decode(ids.slice(0, j + 1), false);
+    const piece = text.startsWith(previous) ? text.slice(previous.length) : await tokenizer.decode([ids[j]!], false);
+    out.push({ id: ids[j]!, text: piece });
+    previous = text;
+  }
+  return out;
+}
+
+/**
+ * One model's attribution report for a prompt: encode, generate (or take) the response, compute
+ * gradient × input for every response token in one graph run per chunk, then the paper's
+ * importance density, words, instruction spans and score.
+ */
+export async function attributeModel(
+  runner: LlamaRunner,
+  spec: string,
+  request: AttributionRequest,
+  options: { signal?: AbortSignal; onProgress?: (p: AttributionProgress) => void } = {},
+): Promise<ModelReport> {
+  const { checkpoint } = runner;
+  const format = request.format ?? 'raw';
+  const encoded = await encodePrompt(checkpoint, request.prompt, format);
+  checkContext(checkpoint, encoded.inputIds.length + 1, 'The prompt and a response');
+  let responseIds: number[];
+  let source: 'generated' | 'given';
+  const started = performance.now();
+  if (request.response !== undefined) {
+    if (request.response.trim().length === 0) throw new LensError('The given response is empty.');
+    const encoding = await checkpoint.tokenizer.tokenizer.encode(request.response, null, { addSpecialTokens: false });
+    responseIds = encoding.getIds();
+    source = 'given';
+    if (responseIds.length === 0) throw new LensError('The given response produced no tokens.');
+    checkContext(checkpoint, encoded.inputIds.length + responseIds.length, 'The prompt and the given response');
+  } else {
+    options.onProgress?.({ phase: 'generate' });
+    responseIds = await runner.generate(encoded.inputIds, { maxNewTokens: request.maxNewTokens ?? 32, signal: options.signal });
+    source = 'generated';
+    if (responseIds.length === 0) {
+      throw new LensError(`${spec} produced an empty response (its first token was end-of-sequence); give a response to attribute with --response`);
+    }
+  }
+  const generateMs = performance.now() - started;
+  const inputIds = [...encoded.inputIds, ...responseIds];
+  const responseStart = encoded.inputIds.length;
+  const attributeStarted = performance.now();
+  const attribution = await runner.attribute(inputIds, responseStart, {
+    objective: request.objective ?? 'prob',
+    signal: options.signal,
+    onProgress: (done, total) => options.onProgress?.({ phase: 'attribute', done, total }),
+  });
+  const attributeMs = performance.now() - attributeStarted;
+  const finite = attribution.raw.every(Number.isFinite) && attribution.probabilities.every(Number.isFinite);
+  if (!finite) {
+    const bad = await findNonFiniteWeights(runner);
+    throw new LensError(
+      bad.length
+        ? `${checkpoint.dir}: weight${bad.length > 1 ? 's' : ''} ${bad.slice(0, 5).map((n) => `'${n}'`).join(', ')}${bad.length > 5 ? ` and ${bad.length - 5} more` : ''} contain NaN or Infinity`
+        : `${checkpoint.dir}: the model produced non-finite values (NaN/Infinity) on this prompt`,
+      checkpoint.dir,
+    );
+  }
+  const [p0, p1] = encoded.promptSpan;
+  const S = attribution.sequenceLength;
+  const R = attribution.responseCount;
+  const raw: number[][] = [];
+  for (let i = p0; i < p1; i++) {
+    const row = new Array<number>(R);
+    for (let j = 0; j < R; j++) row[j] = attribution.raw[j * S + i]!;
+    raw.push(row);
+  }
+  const importance = { ...DEFAULT_IMPORTANCE_OPTIONS, ...request.importance };
+  const density = importanceDensity(raw, importance);
+  const instructions = detectInstructions(request.prompt, { spans: request.instructionSpans, verbs: request.instructionVerbs });
+  const mask = instructionMask(encoded.tokens, instructions.spans);
+  return {
+    model: describeForReport(runner, spec),
+    executionProvider: runner.executionProvider ?? 'cpu',
+    promptFormat: format,
+    objective: request.objective ?? 'prob',
+    inputIds,
+    promptSpan: encoded.promptSpan,
+    responseSpan: [responseStart, inputIds.length],
+    tokens: encoded.tokens.map((t) => ({ id: t.id, text: t.text, start: t.start, end: t.end })),
+    response: {
+      text: await checkpoint.tokenizer.tokenizer.decode(responseIds, true),
+      source,
+      tokens: await responseTokenTexts(runner, responseIds),
+    },
+    probabilities: Array.from(attribution.probabilities),
+    raw,
+    importance,
+    density,
+    words: aggregateToWords(request.prompt, encoded.tokens, density),
+    instructions,
+    instructionMask: mask,
+    instructionScore: instructionScore(density, mask),
+    timings: { generateMs, attributeMs },
+  };
+}
