@@ -4,6 +4,8 @@
  *   npm run bench              SmolLM2-135M-shaped F32 checkpoint and a tiny one
  *   npm run bench -- --quick   the tiny checkpoint only
  *
+ * Forward time is over prompt + response (the sequence attribution runs on); attribution covers all
+ * response tokens; the paper-style figure is R × one full backward with weight gradients.
  * Peak resident memory is measured in a fresh child process per model (getrusage maxrss), so
  * that one measurement cannot inherit another's peak. Results: a table on stdout and
  * bench-results/bench.json.
@@ -25,7 +27,15 @@ const RUNS = 5;
 interface Row {
   model: string;
   weightBytes: number;
+  /** One forward over prompt + response (the sequence attribution runs on). */
   forwardMs: number;
+  /** Gradient × input for all response tokens (one forward, R cotangents batched back). */
+  attributionMs: number;
+  /** attributionMs ÷ forwardMs; the target is at most 1.5·R + 2. */
+  attributionOverForward: number;
+  /** The paper's cost model: one full backward, weight gradients included, per response token (R × one measured run). */
+  paperStyleMs: number;
+  paperStyleOverOurs: number;
   generateTokensPerSecond: number;
   peakRssBytes: number;
   peakRssOverWeights: number;
@@ -67,13 +77,21 @@ async function measure(name: string, dir: string): Promise<Row> {
   const runner = new LlamaRunner(checkpoint, { provider: 'cpu' });
   try {
     const ids = promptIds(checkpoint.config.vocabSize);
-    await runner.forward(ids); // session creation and first-run allocation are not the steady state
-    const forward: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const t = performance.now();
-      await runner.forward(ids);
-      forward.push(performance.now() - t);
-    }
+    const sequence = [...ids, ...promptIds(checkpoint.config.vocabSize).slice(0, RESPONSE_TOKENS).map((id) => (id * 31 + 7) % checkpoint.config.vocabSize)];
+    const timed = async (fn: () => Promise<unknown>) => {
+      await fn(); // session creation and first-run allocation are not the steady state
+      const times: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const t = performance.now();
+        await fn();
+        times.push(performance.now() - t);
+      }
+      return median(times);
+    };
+    const forwardMs = await timed(() => runner.forward(sequence));
+    const attributionMs = await timed(() => runner.attribute(sequence, PROMPT_TOKENS));
+    const oneFullBackward = await timed(() => runner.attribute(sequence, sequence.length - 1, { weightGradients: true }));
+    const paperStyleMs = oneFullBackward * RESPONSE_TOKENS;
     // No EOS stop: every run generates exactly RESPONSE_TOKENS tokens.
     checkpoint.tokenizer.eosTokenIds.length = 0;
     await runner.generate(ids, { maxNewTokens: 2 });
@@ -86,7 +104,11 @@ async function measure(name: string, dir: string): Promise<Row> {
     return {
       model: name,
       weightBytes: memory.weightBytes,
-      forwardMs: median(forward),
+      forwardMs,
+      attributionMs,
+      attributionOverForward: attributionMs / forwardMs,
+      paperStyleMs,
+      paperStyleOverOurs: paperStyleMs / attributionMs,
       generateTokensPerSecond: median(rates),
       peakRssBytes: memory.peak,
       peakRssOverWeights: memory.peak / memory.weightBytes,
@@ -108,12 +130,22 @@ async function main(): Promise<void> {
 
   const mib = (b: number) => (b / 2 ** 20).toFixed(1);
   console.log(`\nprompt ${PROMPT_TOKENS} tokens, response ${RESPONSE_TOKENS} tokens, fp32, CPU; medians of ${RUNS} runs\n`);
-  console.log('model                 weights MiB  forward ms  generate tok/s  peak RSS MiB  peak RSS ÷ weights');
-  for (const r of rows) {
-    console.log(
-      `${r.model.padEnd(22)}${mib(r.weightBytes).padStart(11)}${r.forwardMs.toFixed(1).padStart(12)}${r.generateTokensPerSecond.toFixed(1).padStart(16)}${mib(r.peakRssBytes).padStart(14)}${r.peakRssOverWeights.toFixed(2).padStart(20)}`,
-    );
-  }
+  const table = rows.map((r) => ({
+    model: r.model,
+    'weights MiB': mib(r.weightBytes),
+    'forward ms': r.forwardMs.toFixed(1),
+    'attribution ms': r.attributionMs.toFixed(1),
+    'attribution ÷ forward': `${r.attributionOverForward.toFixed(2)} (≤ ${1.5 * RESPONSE_TOKENS + 2})`,
+    'paper-style ms': r.paperStyleMs.toFixed(0),
+    'paper-style ÷ ours': r.paperStyleOverOurs.toFixed(2),
+    'generate tok/s': r.generateTokensPerSecond.toFixed(1),
+    'peak RSS MiB': mib(r.peakRssBytes),
+    'peak RSS ÷ weights': r.peakRssOverWeights.toFixed(2),
+  }));
+  const columns = Object.keys(table[0]!) as (keyof (typeof table)[number])[];
+  const widths = columns.map((c) => Math.max(c.length, ...table.map((row) => row[c].length)));
+  console.log(columns.map((c, i) => c.padStart(widths[i]!)).join('  '));
+  for (const row of table) console.log(columns.map((c, i) => row[c].padStart(widths[i]!)).join('  '));
   mkdirSync(RESULTS, { recursive: true });
   const file = join(RESULTS, 'bench.json');
   writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), promptTokens: PROMPT_TOKENS, responseTokens: RESPONSE_TOKENS, runs: RUNS, rows }, null, 2) + '\n');

@@ -19,7 +19,7 @@ export interface DefaultModel {
   note: string;
 }
 
-const SYNTHETIC_VERSION = 'tiny-seed1-v1';
+const SYNTHETIC_VERSION = 'tiny-v1';
 
 /**
  * The model used when none is given: the embedded demo pair when it exists; until then a small
@@ -29,12 +29,13 @@ export async function defaultModel(which: 'base' | 'tuned' = 'base'): Promise<De
   const demo = join(projectRoot(), 'models', 'demo', which);
   if (existsSync(join(demo, 'config.json'))) return { path: demo, note: `Using the embedded demo ${which} model (${demo}).` };
   const cacheRoot = process.env.INSTRUCTION_LENS_CACHE ?? join(homedir(), '.cache', 'instruction-lens');
-  const dir = join(cacheRoot, 'synthetic', SYNTHETIC_VERSION);
+  const dir = join(cacheRoot, 'synthetic', `${SYNTHETIC_VERSION}-${which}`);
   if (!existsSync(join(dir, 'config.json'))) {
     const temp = `${dir}.${process.pid}.tmp`;
     rmSync(temp, { recursive: true, force: true });
     mkdirSync(dirname(dir), { recursive: true });
-    await writeSyntheticCheckpoint(temp, { preset: 'tiny', seed: 1 });
+    // Two seeds, so that "base" and "tuned" are different models even before the demo pair exists.
+    await writeSyntheticCheckpoint(temp, { preset: 'tiny', seed: which === 'base' ? 1 : 2 });
     if (!existsSync(join(dir, 'config.json'))) renameSync(temp, dir);
     else rmSync(temp, { recursive: true, force: true });
   }

@@ -1,6 +1,8 @@
 import { CancelledError } from '../model/errors.js';
 import { checkContext, encodePrompt, type EncodedPrompt, type PromptFormat } from '../model/prompt.js';
 import type { ModelPool } from './model-pool.js';
+import { attributeModel, type AttributionProgress, type AttributionRequest } from '../explain/attribution.js';
+import { REPORT_SCHEMA, type ModelReport, type Report } from '../explain/report.js';
 
 export interface GenerateRequest {
   model: string;
@@ -83,4 +85,48 @@ export async function inspect(pool: ModelPool, request: InspectRequest): Promise
     }),
     ffn: out.ffn?.map((layer) => rows(layer, config.hiddenSize)),
   };
+}
+
+export interface AttributeRequest extends AttributionRequest {
+  model: string;
+}
+
+export async function attribute(
+  pool: ModelPool,
+  request: AttributeRequest,
+  options: { signal?: AbortSignal; onProgress?: (p: AttributionProgress) => void } = {},
+): Promise<ModelReport> {
+  const runner = await pool.get(request.model);
+  return attributeModel(runner, request.model, request, options);
+}
+
+export interface CompareRequest extends Omit<AttributionRequest, 'response' | 'format'> {
+  base: string;
+  tuned: string;
+  responseBase?: string;
+  responseTuned?: string;
+  formatBase?: PromptFormat;
+  formatTuned?: PromptFormat;
+}
+
+/** Both models on the same prompt: the document the panel, the HTML page and the terminal table render. */
+export async function compare(
+  pool: ModelPool,
+  request: CompareRequest,
+  options: { signal?: AbortSignal; onProgress?: (role: 'base' | 'tuned', p: AttributionProgress) => void } = {},
+): Promise<Report> {
+  const run = async (role: 'base' | 'tuned') => {
+    const spec = role === 'base' ? request.base : request.tuned;
+    const runner = await pool.get(spec);
+    return attributeModel(
+      runner,
+      spec,
+      { ...request, response: role === 'base' ? request.responseBase : request.responseTuned, format: role === 'base' ? request.formatBase : request.formatTuned },
+      { signal: options.signal, onProgress: (p) => options.onProgress?.(role, p) },
+    );
+  };
+  // One after the other: each model's sessions use every core already.
+  const base = await run('base');
+  const tuned = await run('tuned');
+  return { schema: REPORT_SCHEMA, createdAt: new Date().toISOString(), prompt: request.prompt, base, tuned };
 }

@@ -29,7 +29,7 @@ export const gradientNames = {
  * selected rows of logits ([R, V]); it enters at one position per objective ([R, S, H]).
  * For o_j = p(y_j) the log-gradient is multiplied by p(y_j) (∂p = p ∂log p).
  */
-export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective): Graph {
+export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective, options: { weightGradients?: boolean } = {}): Graph {
   const { graph: g, embeds, finalHidden, headWeight } = buildLlamaGraphParts(checkpoint, {
     input: 'ids',
     kvCache: false,
@@ -55,7 +55,18 @@ export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective)
     g.node('Unsqueeze', [seedVector, g.ints1d([1])]), // [R, 1, H]
   ]); // [R, S, H]
 
-  const gradients = differentiate(g, { seeds: [[finalHidden, seed]], wrt: [embeds], batch: 1 });
+  // Weight gradients are the paper's way (a full backward per response token); we only build them
+  // for the benchmark that compares against it. Each is reduced to a scalar so that it is computed
+  // but not copied out. The embedding table and LM head are left out: the seed enters below the
+  // head, and the table's gradient is a scatter of the embeddings' gradient we compute anyway.
+  const weights = options.weightGradients
+    ? g.initializers.filter((t) => 'location' in t && t.name !== 'model.embed_tokens.weight' && t.name !== 'lm_head.weight').map((t) => t.name)
+    : [];
+  const gradients = differentiate(g, { seeds: [[finalHidden, seed]], wrt: [embeds, ...weights], batch: 1 });
+  weights.forEach((w, i) => {
+    const grad = gradients.get(w);
+    if (grad) g.output(g.node('ReduceSum', [grad], { keepdims: int(0) }), `weight_grad_sum_${i}`);
+  });
   const embedGrad = gradients.get(embeds)!; // [R, S, H]
   const raw = g.node('ReduceSum', [g.node('Mul', [embedGrad, embeds]), g.ints1d([-1])], { keepdims: int(0) });
   g.output(raw, gradientNames.raw);

@@ -25,6 +25,8 @@ export interface GenerateOptions {
 
 export interface AttributionOptions {
   objective?: Objective;
+  /** Also compute every weight's gradient (the paper's cost model; benchmark only). */
+  weightGradients?: boolean;
   /** Response tokens per session run (bounds memory); default from the model's size. */
   chunkSize?: number;
   signal?: AbortSignal;
@@ -143,7 +145,10 @@ export class LlamaRunner {
     const R = S - responseStart;
     if (responseStart < 1 || R < 1) throw new LensError('Attribution needs at least one token before the response and one response token.');
     const objective = options.objective ?? 'prob';
-    const session = await this.sessionFor(`gradient|${objective}`, () => serializeModel(buildGradientGraph(this.checkpoint, objective)));
+    const weightGradients = !!options.weightGradients;
+    const session = await this.sessionFor(`gradient|${objective}|${weightGradients}`, () =>
+      serializeModel(buildGradientGraph(this.checkpoint, objective, { weightGradients })),
+    );
     const { intermediateSize, numHeads, hiddenSize } = this.checkpoint.config;
     const perObjective = S * Math.max(intermediateSize, numHeads * S, hiddenSize) * 4;
     const chunkSize = Math.max(1, Math.min(R, options.chunkSize ?? Math.floor(CHUNK_TENSOR_BUDGET / perObjective)));

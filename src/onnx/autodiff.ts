@@ -61,10 +61,11 @@ export function differentiate(g: Graph, options: DifferentiateOptions): Map<stri
     if (!node.inputs.some((i) => dependent.has(i))) continue;
     const rule = VJP_RULES[node.op];
     if (!rule) throw new Error(`no differentiation rule for ONNX op ${node.op} (node ${node.name})`);
-    const grads = rule(ctx, node, node.outputs.map(total));
+    const needed = node.inputs.map((input) => input !== '' && dependent.has(input) && isFloat(g.info(input).type));
+    const grads = rule(ctx, node, node.outputs.map(total), needed);
     node.inputs.forEach((input, i) => {
       const grad = grads[i];
-      if (grad && input !== '' && dependent.has(input) && isFloat(g.info(input).type)) add(input, grad);
+      if (grad && needed[i]) add(input, grad);
     });
   }
 

@@ -182,6 +182,24 @@ export class Graph {
     return outputs;
   }
 
+  /**
+   * Drops nodes (and inline constants) that no output depends on. Differentiation rules may leave
+   * such nodes behind; onnxruntime would otherwise allocate and run them.
+   */
+  pruneDead(): void {
+    const live = new Set(this.outputs.map((o) => o.name));
+    const kept: NodeDef[] = [];
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const node = this.nodes[i]!;
+      if (!node.outputs.some((o) => live.has(o))) continue;
+      kept.push(node);
+      for (const input of node.inputs) if (input) live.add(input);
+    }
+    this.nodes.splice(0, this.nodes.length, ...kept.reverse());
+    const initializers = this.initializers.filter((t) => live.has(t.name));
+    this.initializers.splice(0, this.initializers.length, ...initializers);
+  }
+
   private claim(name: string): string {
     if (this.used.has(name)) throw new Error(`graph value name '${name}' is already used`);
     this.used.add(name);

@@ -36,6 +36,7 @@ function attribute(name: string, a: Attribute): onnx.IAttributeProto {
 
 /** Serializes a graph to ONNX model bytes. External tensors become external-data references. */
 export function serializeModel(graph: Graph, producer = 'instruction-lens'): Uint8Array {
+  graph.pruneDead();
   const initializer = graph.initializers.map((t): onnx.ITensorProto => {
     if (!isExternal(t)) return inlineTensor(t);
     return {

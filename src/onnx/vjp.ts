@@ -23,7 +23,11 @@ export interface VjpContext {
   scalar(value: number, like: string): string;
 }
 
-export type VjpRule = (ctx: VjpContext, node: NodeDef, outputCotangents: (string | null)[]) => (string | null)[];
+/**
+ * `needed[i]` says whether input i wants a cotangent: a rule builds nothing for the others, so
+ * that, say, a weight's gradient costs nothing when only the activations' are asked for.
+ */
+export type VjpRule = (ctx: VjpContext, node: NodeDef, outputCotangents: (string | null)[], needed: boolean[]) => (string | null)[];
 
 const info = (ctx: VjpContext, v: string): TensorInfo => ctx.g.info(v);
 
@@ -64,33 +68,39 @@ export const VJP_RULES: Record<string, VjpRule> = {
 
   Neg: elementwise((ctx, _node, dy) => ctx.g.node('Neg', [dy])),
 
-  Add: (ctx, node, [dy]) => {
+  Add: (ctx, node, [dy], needed) => {
     if (!dy) return [null, null];
     const y = info(ctx, node.outputs[0]!).shape;
-    return [ctx.unbroadcast(dy, y, node.inputs[0]!), ctx.unbroadcast(dy, y, node.inputs[1]!)];
+    return [needed[0] ? ctx.unbroadcast(dy, y, node.inputs[0]!) : null, needed[1] ? ctx.unbroadcast(dy, y, node.inputs[1]!) : null];
   },
 
-  Sub: (ctx, node, [dy]) => {
+  Sub: (ctx, node, [dy], needed) => {
     if (!dy) return [null, null];
     const y = info(ctx, node.outputs[0]!).shape;
-    return [ctx.unbroadcast(dy, y, node.inputs[0]!), ctx.unbroadcast(ctx.g.node('Neg', [dy]), y, node.inputs[1]!)];
+    return [
+      needed[0] ? ctx.unbroadcast(dy, y, node.inputs[0]!) : null,
+      needed[1] ? ctx.unbroadcast(ctx.g.node('Neg', [dy]), y, node.inputs[1]!) : null,
+    ];
   },
 
-  Mul: (ctx, node, [dy]) => {
+  Mul: (ctx, node, [dy], needed) => {
     if (!dy) return [null, null];
     const [a, b] = node.inputs as [string, string];
     const y = info(ctx, node.outputs[0]!).shape;
-    return [ctx.unbroadcast(ctx.g.node('Mul', [dy, b]), y, a), ctx.unbroadcast(ctx.g.node('Mul', [dy, a]), y, b)];
+    return [
+      needed[0] ? ctx.unbroadcast(ctx.g.node('Mul', [dy, b]), y, a) : null,
+      needed[1] ? ctx.unbroadcast(ctx.g.node('Mul', [dy, a]), y, b) : null,
+    ];
   },
 
-  Div: (ctx, node, [dy]) => {
+  Div: (ctx, node, [dy], needed) => {
     if (!dy) return [null, null];
     const [a, b] = node.inputs as [string, string];
     const y = info(ctx, node.outputs[0]!).shape;
-    const da = ctx.g.node('Div', [dy, b]);
+    const da = needed[0] ? ctx.unbroadcast(ctx.g.node('Div', [dy, b]), y, a) : null;
     // d(a/b)/db = −a/b² = −y/b
-    const db = ctx.g.node('Neg', [ctx.g.node('Div', [ctx.g.node('Mul', [dy, node.outputs[0]!]), b])]);
-    return [ctx.unbroadcast(da, y, a), ctx.unbroadcast(db, y, b)];
+    const db = needed[1] ? ctx.unbroadcast(ctx.g.node('Neg', [ctx.g.node('Div', [ctx.g.node('Mul', [dy, node.outputs[0]!]), b])]), y, b) : null;
+    return [da, db];
   },
 
   Sqrt: elementwise((ctx, node, dy) => ctx.g.node('Div', [ctx.g.node('Mul', [dy, ctx.scalar(0.5, dy)]), node.outputs[0]!])),
@@ -135,21 +145,22 @@ export const VJP_RULES: Record<string, VjpRule> = {
   ReduceMean: reduceRule(true),
   ReduceSum: reduceRule(false),
 
-  MatMul: (ctx, node, [dy]) => {
+  MatMul: (ctx, node, [dy], needed) => {
     if (!dy) return [null, null];
     const [a, b] = node.inputs as [string, string];
     const as = info(ctx, a).shape, bs = info(ctx, b).shape, ys = info(ctx, node.outputs[0]!).shape;
-    // dA = dY · Bᵀ, shaped [...batch(Y), M, K]; dB = Aᵀ · dY, shaped [...batch(Y), K, N].
-    const da = ctx.g.node('MatMul', [dy, transposeLast(ctx, b, bs.length)]);
-    const db = ctx.g.node('MatMul', [transposeLast(ctx, a, as.length), dy]);
     const lead = ys.slice(0, -2);
-    return [
-      ctx.unbroadcast(da, [...lead, as[as.length - 2]!, as[as.length - 1]!], a),
-      ctx.unbroadcast(db, [...lead, bs[bs.length - 2]!, bs[bs.length - 1]!], b),
-    ];
+    // dA = dY · Bᵀ, shaped [...batch(Y), M, K]; dB = Aᵀ · dY, shaped [...batch(Y), K, N].
+    const da = needed[0]
+      ? ctx.unbroadcast(ctx.g.node('MatMul', [dy, transposeLast(ctx, b, bs.length)]), [...lead, as[as.length - 2]!, as[as.length - 1]!], a)
+      : null;
+    const db = needed[1]
+      ? ctx.unbroadcast(ctx.g.node('MatMul', [transposeLast(ctx, a, as.length), dy]), [...lead, bs[bs.length - 2]!, bs[bs.length - 1]!], b)
+      : null;
+    return [da, db];
   },
 
-  Gemm: (ctx, node, [dy]) => {
+  Gemm: (ctx, node, [dy], needed) => {
     if (!dy) return [null, null, null];
     if (attrInt(node, 'transA', 0) !== 0) throw new Error('Gemm VJP: transA is not supported');
     const alpha = node.attributes.alpha, beta = node.attributes.beta;
@@ -160,11 +171,13 @@ export const VJP_RULES: Record<string, VjpRule> = {
     const transB = attrInt(node, 'transB', 0) === 1;
     const rank = 2 + ctx.batch;
     // Y = A·op(B) + C with A [M, K]. MatMul (not Gemm) because a batched cotangent is 3-D.
-    const da = ctx.g.node('MatMul', [dy, transB ? b : ctx.g.node('Transpose', [b], { perm: ints([1, 0]) })]);
-    const db = transB
-      ? ctx.g.node('MatMul', [transposeLast(ctx, dy, rank), a]) // [N, M]·[M, K]
-      : ctx.g.node('MatMul', [ctx.g.node('Transpose', [a], { perm: ints([1, 0]) }), dy]);
-    const dc = c ? ctx.unbroadcast(dy, info(ctx, node.outputs[0]!).shape, c) : null;
+    const da = needed[0] ? ctx.g.node('MatMul', [dy, transB ? b : ctx.g.node('Transpose', [b], { perm: ints([1, 0]) })]) : null;
+    const db = !needed[1]
+      ? null
+      : transB
+        ? ctx.g.node('MatMul', [transposeLast(ctx, dy, rank), a]) // [N, M]·[M, K]
+        : ctx.g.node('MatMul', [ctx.g.node('Transpose', [a], { perm: ints([1, 0]) }), dy]);
+    const dc = c && needed[2] ? ctx.unbroadcast(dy, info(ctx, node.outputs[0]!).shape, c) : null;
     return [da, db, dc];
   },
 

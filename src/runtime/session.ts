@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { LensError } from '../model/errors.js';
 
@@ -25,11 +27,39 @@ export function parseProviderSetting(value: string): ProviderSetting {
   throw new LensError(`Unknown execution provider '${value}' (expected one of ${PROVIDER_SETTINGS.join(', ')})`);
 }
 
-function sessionOptions(provider: Provider, externalDataFolder: string): ort.InferenceSession.SessionOptions {
+/** Providers that failed in this process, and why: `auto` does not try them again for every session. */
+const knownFailures = new Map<Provider, string>();
+const announced = new Set<Provider>();
+
+function libraryDirs(): string[] {
+  const fromEnv = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
+  return [...fromEnv, '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/usr/local/lib'];
+}
+
+/**
+ * Why a provider cannot work here, found without trying it: trying CUDA without its libraries,
+ * or WebGPU on Linux without Vulkan, makes the native layers print errors of their own.
+ */
+export function providerUnavailable(provider: Provider): string | null {
+  if (provider === 'cuda') {
+    if (process.platform !== 'linux' && process.platform !== 'win32') return 'CUDA is only available on Linux and Windows';
+    const binary = require.resolve('onnxruntime-node/package.json');
+    const dir = join(dirname(binary), 'bin', `napi-v6`, process.platform, process.arch);
+    const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+    if (!existsSync(join(dir, lib))) return 'its libraries are not installed (ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node)';
+  }
+  if (provider === 'webgpu' && process.platform === 'linux' && !libraryDirs().some((d) => existsSync(join(d, 'libvulkan.so.1')))) {
+    return 'Vulkan (libvulkan.so.1) is not installed';
+  }
+  return null;
+}
+
+function sessionOptions(provider: Provider, externalDataFolder: string, quiet: boolean): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
-    logSeverityLevel: 3,
+    // A provider tried by `auto` may fail; its failure is reported by us, not printed natively.
+    logSeverityLevel: quiet ? 4 : 3,
     extra: {
       session: {
         // Weights are external data inside the .safetensors files, found relative to this folder.
@@ -51,13 +81,22 @@ export async function openSession(model: Uint8Array, externalDataFolder: string,
   const order = setting === 'auto' ? AUTO_ORDER : [setting];
   const failed: ProviderAttempt[] = [];
   for (const provider of order) {
+    const known = setting === 'auto' ? (knownFailures.get(provider) ?? providerUnavailable(provider)) : null;
+    if (known) {
+      if (!knownFailures.has(provider)) log?.(`execution provider ${provider} skipped: ${known}`);
+      knownFailures.set(provider, known);
+      failed.push({ provider, error: known });
+      continue;
+    }
     try {
-      const session = await ort.InferenceSession.create(model, sessionOptions(provider, externalDataFolder));
-      if (failed.length) log?.(`execution provider ${provider} in use after: ${failed.map((f) => `${f.provider} (${f.error})`).join('; ')}`);
+      const session = await ort.InferenceSession.create(model, sessionOptions(provider, externalDataFolder, setting === 'auto' && provider !== 'cpu'));
+      if (failed.length && !announced.has(provider)) log?.(`execution provider ${provider} in use`);
+      announced.add(provider);
       return { session, provider, failed };
     } catch (e) {
       const error = (e as Error).message.split('\n')[0]!;
       failed.push({ provider, error });
+      if (setting === 'auto') knownFailures.set(provider, error);
       log?.(`execution provider ${provider} failed: ${error}`);
     }
   }

@@ -96,3 +96,102 @@ describe('instruction-lens CLI', () => {
     assert.match(stderr, /demo|synthetic/);
   });
 });
+
+describe('instruction-lens attribute / compare / score', () => {
+  it('attribute writes the per-model report with spans, raw, probabilities, density and tokens', () => {
+    const out = join(dir, 'attr.json');
+    const prompt = 'The report is long. Summarize it in two sentences.';
+    const { code, stderr } = run('attribute', '--model', model, '--prompt', prompt, '--max-new-tokens', '6', '--json', out, '--provider', 'cpu');
+    assert.equal(code, 0, stderr);
+    const r = JSON.parse(readFileSync(out, 'utf8'));
+    const [p0, p1] = r.promptSpan;
+    const [r0, r1] = r.responseSpan;
+    assert.equal(p1, r0);
+    assert.equal(r1, r.inputIds.length);
+    assert.equal(r.raw.length, p1 - p0);
+    assert.equal(r.raw[0].length, r1 - r0);
+    assert.equal(r.probabilities.length, r1 - r0);
+    assert.equal(r.density.length, p1 - p0);
+    assert.equal(r.executionProvider, 'cpu');
+    for (const t of r.tokens) assert.equal(prompt.slice(t.start, t.end), t.text);
+    assert.ok(r.instructions.verbs.some((v: { verb: string }) => v.verb === 'summarize'));
+    assert.ok(r.instructionMask.some((m: number) => m === 1));
+  });
+
+  it('attribute with a given response and the log-probability objective', () => {
+    const out = join(dir, 'attr-given.json');
+    const { code, stderr } = run('attribute', '--model', model, '--prompt', 'Translate: cat', '--response', ' chat', '--objective', 'logprob', '--json', out);
+    assert.equal(code, 0, stderr);
+    const r = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(r.response.source, 'given');
+    assert.equal(r.objective, 'logprob');
+    assert.equal(r.response.tokens.map((t: { text: string }) => t.text).join(''), ' chat');
+  });
+
+  it('compare writes JSON and a self-contained HTML page, and prints a table', () => {
+    const json = join(dir, 'cmp.json');
+    const html = join(dir, 'cmp.html');
+    const tuned = join(dir, 'model');
+    const { code, stdout, stderr } = run('compare', '--base', model, '--tuned', tuned, '--prompt', 'Write a poem about <script>alert(1)</script>.', '--max-new-tokens', '4', '--json', json, '--html', html);
+    assert.equal(code, 0, stderr);
+    const report = JSON.parse(readFileSync(json, 'utf8'));
+    assert.equal(report.schema, 'instruction-lens/report@1');
+    assert.ok(report.base.raw.length > 0 && report.tuned.raw.length > 0);
+    const page = readFileSync(html, 'utf8');
+    assert.ok(!page.includes('<script>alert(1)'), 'prompt text is escaped in the page');
+    assert.match(stdout, /Instruction score/);
+    assert.doesNotMatch(stdout, /\u001b/, 'no colour when stdout is not a terminal');
+  });
+
+  it('a response longer than the context is refused, with nothing written', () => {
+    const out = join(dir, 'long.json');
+    const response = Array.from({ length: 400 }, (_, i) => `w${i}`).join(' ');
+    const { code, stderr } = run('attribute', '--model', model, '--prompt', 'Repeat this.', '--response', response, '--json', out);
+    assert.equal(code, 1);
+    assert.match(stderr, /context/);
+    assert.equal(existsSync(out), false);
+  });
+
+  it('an empty response is refused', () => {
+    const { code, stderr } = run('attribute', '--model', model, '--prompt', 'Repeat this.', '--response', ' ', '--json', join(dir, 'x.json'));
+    assert.equal(code, 1);
+    assert.match(stderr, /response is empty/);
+  });
+
+  it('NaN in the weights is named', async () => {
+    const broken = join(dir, 'nan-model');
+    await writeSyntheticCheckpoint(broken, { preset: 'tiny', seed: 4 });
+    const file = join(broken, 'model.safetensors');
+    const bytes = readFileSync(file);
+    const headerLength = Number(bytes.readBigUInt64LE(0));
+    const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'));
+    const [begin] = header['model.layers.1.mlp.down_proj.weight'].data_offsets;
+    bytes.writeFloatLE(NaN, 8 + headerLength + begin + 4 * 5);
+    writeFileSync(file, bytes);
+    const out = join(dir, 'nan.json');
+    const { code, stderr } = run('attribute', '--model', broken, '--prompt', 'Write a list.', '--response', ' one two', '--json', out);
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /model\.layers\.1\.mlp\.down_proj\.weight/);
+    assert.match(stderr, /NaN/);
+    assert.equal(existsSync(out), false);
+  });
+
+  it('score re-scores the paper matrices; a malformed line is named and nothing is written', () => {
+    const input = join(dir, 'in.jsonl');
+    writeFileSync(input, [JSON.stringify({ id: 'a', explain: [[10, 0], [3, 8]], mask: [1, 0] }), JSON.stringify({ id: 'b', explain: [[1.5, -2], [0.5, 4]] })].join('\n') + '\n');
+    const output = join(dir, 'out.jsonl');
+    const ok = run('score', '--input', input, '--output', output);
+    assert.equal(ok.code, 0, ok.stderr);
+    const lines = readFileSync(output, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, 2);
+    assert.equal(typeof lines[0].score, 'number');
+    assert.equal(lines[1].score, undefined);
+    const bad = join(dir, 'bad.jsonl');
+    writeFileSync(bad, JSON.stringify({ explain: [[1]] }) + '\n' + '{"explain": [[1, 2], [3]]}\n');
+    const badOut = join(dir, 'bad-out.jsonl');
+    const failed = run('score', '--input', bad, '--output', badOut);
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /bad\.jsonl.*line 2/);
+    assert.equal(existsSync(badOut), false);
+  });
+});

@@ -1,0 +1,440 @@
+// Synthetic Hugging Face checkpoints for tests and benchmarks.
+//
+// writeSyntheticCheckpoint() produces a folder that looks exactly like a downloaded Llama /
+// Mistral / Qwen2 model (config.json, safetensors weights, tokenizer.json, tokenizer_config.json,
+// generation_config.json), with seeded random weights, at any size up to the real presets. Tests
+// get realistic files without network access or licences; benchmarks get full-size shapes.
+// Weights are streamed to disk, never held whole in memory.
+
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { NormalStream, hashSeed } from './synthetic/random.js';
+import { tensorBytes, writeSafetensorsFile, type StreamedTensor, type TensorLayout } from './synthetic/safetensors-writer.js';
+import {
+  MIN_VOCAB_SIZE,
+  buildTokenizerConfig,
+  buildTokenizerJson,
+  specialTokenChoice,
+  specialTokenId,
+} from './synthetic/tokenizer-builder.js';
+
+export type SyntheticArchitecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM';
+export type SyntheticDtype = 'F32' | 'F16' | 'BF16';
+export type SyntheticPresetName = 'tiny' | 'smollm2-135m' | 'qwen2.5-0.5b' | 'llama-3.2-1b';
+export type RopeScalingSpec =
+  | { rope_type: 'default' }
+  | { rope_type: 'linear'; factor: number }
+  | { rope_type: 'llama3'; factor: number; low_freq_factor: number; high_freq_factor: number; original_max_position_embeddings: number };
+
+export interface SyntheticCheckpointOptions {
+  /** Default: the preset's architecture ('LlamaForCausalLM' for 'tiny'). */
+  architecture?: SyntheticArchitecture;
+  /** Default 'tiny'. */
+  preset?: SyntheticPresetName;
+  hiddenSize?: number;
+  intermediateSize?: number;
+  numLayers?: number;
+  numHeads?: number;
+  numKvHeads?: number;
+  /** Written as config "head_dim" when set (by this option or the preset); else hidden/heads. */
+  headDim?: number;
+  vocabSize?: number;
+  maxPositionEmbeddings?: number;
+  ropeTheta?: number;
+  rmsNormEps?: number;
+  /** Written as config "rope_scaling" unless default (then null). */
+  ropeScaling?: RopeScalingSpec;
+  /** q/k/v biases (and o_proj's for Llama, as transformers reads attention_bias). Default: true for Qwen2 only. */
+  attentionBias?: boolean;
+  /** When true, no lm_head.weight is written. */
+  tieWordEmbeddings?: boolean;
+  /** Default 'F32'; also config torch_dtype. */
+  dtype?: SyntheticDtype;
+  /** Default 1 (model.safetensors); more writes model-0000i-of-0000n.safetensors and an index. */
+  shards?: number;
+  /** Default 1; the same seed and options give byte-identical files. */
+  seed?: number;
+  /** Multiplier on the projections' default std (default 1). */
+  initScale?: number;
+  /** Default true: tokenizer_config.json gets a ChatML chat_template, and eos is <|im_end|>. */
+  chatTemplate?: boolean;
+}
+
+export interface SyntheticCheckpoint {
+  dir: string;
+  /** The config.json written. */
+  config: Record<string, unknown>;
+  /** Bytes of tensor data over all weight files (the index's total_size). */
+  weightBytes: number;
+  /** In file order (shard by shard). */
+  tensorNames: string[];
+}
+
+/** The shape-defining part of a checkpoint, as a preset gives it. */
+export interface SyntheticPresetSpec {
+  architecture: SyntheticArchitecture;
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim?: number;
+  vocabSize: number;
+  maxPositionEmbeddings: number;
+  ropeTheta: number;
+  rmsNormEps: number;
+  ropeScaling: RopeScalingSpec;
+  tieWordEmbeddings: boolean;
+}
+
+/**
+ * The real models' shapes (from their config.json on the Hugging Face hub), plus 'tiny' for
+ * fast tests. tiny's vocabulary holds every built-in word as one token, so instruction verbs are
+ * single tokens even in the smallest model.
+ */
+export const SYNTHETIC_PRESETS: Readonly<Record<SyntheticPresetName, Readonly<SyntheticPresetSpec>>> = {
+  tiny: {
+    architecture: 'LlamaForCausalLM',
+    hiddenSize: 64,
+    intermediateSize: 128,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 2,
+    vocabSize: 4096,
+    maxPositionEmbeddings: 256,
+    ropeTheta: 10000,
+    rmsNormEps: 1e-5,
+    ropeScaling: { rope_type: 'default' },
+    tieWordEmbeddings: false,
+  },
+  'smollm2-135m': {
+    architecture: 'LlamaForCausalLM',
+    hiddenSize: 576,
+    intermediateSize: 1536,
+    numLayers: 30,
+    numHeads: 9,
+    numKvHeads: 3,
+    vocabSize: 49152,
+    maxPositionEmbeddings: 8192,
+    ropeTheta: 100000,
+    rmsNormEps: 1e-5,
+    ropeScaling: { rope_type: 'default' },
+    tieWordEmbeddings: true,
+  },
+  'qwen2.5-0.5b': {
+    architecture: 'Qwen2ForCausalLM',
+    hiddenSize: 896,
+    intermediateSize: 4864,
+    numLayers: 24,
+    numHeads: 14,
+    numKvHeads: 2,
+    vocabSize: 151936,
+    maxPositionEmbeddings: 32768,
+    ropeTheta: 1000000,
+    rmsNormEps: 1e-6,
+    ropeScaling: { rope_type: 'default' },
+    tieWordEmbeddings: true,
+  },
+  'llama-3.2-1b': {
+    architecture: 'LlamaForCausalLM',
+    hiddenSize: 2048,
+    intermediateSize: 8192,
+    numLayers: 16,
+    numHeads: 32,
+    numKvHeads: 8,
+    headDim: 64, // the real config states it
+    vocabSize: 128256,
+    maxPositionEmbeddings: 131072,
+    ropeTheta: 500000,
+    rmsNormEps: 1e-5,
+    ropeScaling: { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 },
+    tieWordEmbeddings: true,
+  },
+};
+
+/** Everything a checkpoint is made from, validated. */
+interface ResolvedSpec extends SyntheticPresetSpec {
+  /** Whether head_dim goes into config.json. */
+  explicitHeadDim: boolean;
+  headDim: number;
+  attentionBias: boolean;
+  dtype: SyntheticDtype;
+  shards: number;
+  seed: number;
+  initScale: number;
+  chatTemplate: boolean;
+}
+
+const MODEL_TYPE: Record<SyntheticArchitecture, string> = {
+  LlamaForCausalLM: 'llama',
+  MistralForCausalLM: 'mistral',
+  Qwen2ForCausalLM: 'qwen2',
+};
+
+const TORCH_DTYPE: Record<SyntheticDtype, string> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
+
+function positiveInt(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`synthetic checkpoint: ${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+function positiveNumber(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`synthetic checkpoint: ${name} must be a finite number > 0, got ${value}`);
+  return value;
+}
+
+function resolveSpec(options: SyntheticCheckpointOptions): ResolvedSpec {
+  const presetName = options.preset ?? 'tiny';
+  const preset = SYNTHETIC_PRESETS[presetName];
+  if (!preset) throw new RangeError(`synthetic checkpoint: unknown preset '${presetName}' (known: ${Object.keys(SYNTHETIC_PRESETS).join(', ')})`);
+  const architecture = options.architecture ?? preset.architecture;
+  if (!(architecture in MODEL_TYPE)) throw new RangeError(`synthetic checkpoint: unsupported architecture '${architecture}'`);
+
+  const hiddenSize = positiveInt('hiddenSize', options.hiddenSize ?? preset.hiddenSize);
+  const numHeads = positiveInt('numHeads', options.numHeads ?? preset.numHeads);
+  const numKvHeads = positiveInt('numKvHeads', options.numKvHeads ?? preset.numKvHeads);
+  if (numHeads % numKvHeads !== 0) throw new RangeError(`synthetic checkpoint: numHeads ${numHeads} is not a multiple of numKvHeads ${numKvHeads}`);
+  const givenHeadDim = options.headDim ?? preset.headDim;
+  if (givenHeadDim === undefined && hiddenSize % numHeads !== 0) {
+    throw new RangeError(`synthetic checkpoint: hiddenSize ${hiddenSize} is not a multiple of numHeads ${numHeads}; give headDim`);
+  }
+  const headDim = positiveInt('headDim', givenHeadDim ?? hiddenSize / numHeads);
+  if (headDim % 2 !== 0) throw new RangeError(`synthetic checkpoint: headDim ${headDim} must be even (RoPE rotates pairs)`);
+
+  const vocabSize = positiveInt('vocabSize', options.vocabSize ?? preset.vocabSize);
+  if (vocabSize < MIN_VOCAB_SIZE) throw new RangeError(`synthetic checkpoint: vocabSize must be ≥ ${MIN_VOCAB_SIZE} (3 special tokens + 256 bytes), got ${vocabSize}`);
+
+  // transformers hard-codes these: Qwen2's q/k/v always carry a bias, Mistral's never do.
+  const attentionBias = options.attentionBias ?? architecture === 'Qwen2ForCausalLM';
+  if (architecture === 'Qwen2ForCausalLM' && !attentionBias) throw new RangeError('synthetic checkpoint: Qwen2ForCausalLM without attention biases is not supported (transformers always has them)');
+  if (architecture === 'MistralForCausalLM' && attentionBias) throw new RangeError('synthetic checkpoint: MistralForCausalLM with attention biases is not supported (transformers never has them)');
+
+  const maxPositionEmbeddings = positiveInt('maxPositionEmbeddings', options.maxPositionEmbeddings ?? preset.maxPositionEmbeddings);
+  const ropeScaling = options.ropeScaling ?? preset.ropeScaling;
+  if (ropeScaling.rope_type === 'linear') positiveNumber('ropeScaling.factor', ropeScaling.factor);
+  else if (ropeScaling.rope_type === 'llama3') {
+    positiveNumber('ropeScaling.factor', ropeScaling.factor);
+    positiveNumber('ropeScaling.low_freq_factor', ropeScaling.low_freq_factor);
+    positiveNumber('ropeScaling.high_freq_factor', ropeScaling.high_freq_factor);
+    positiveInt('ropeScaling.original_max_position_embeddings', ropeScaling.original_max_position_embeddings);
+    if (!(ropeScaling.low_freq_factor < ropeScaling.high_freq_factor)) throw new RangeError('synthetic checkpoint: llama3 rope scaling needs low_freq_factor < high_freq_factor');
+  } else if (ropeScaling.rope_type !== 'default') {
+    throw new RangeError(`synthetic checkpoint: unsupported rope_type '${(ropeScaling as { rope_type: string }).rope_type}'`);
+  }
+
+  const dtype = options.dtype ?? 'F32';
+  if (!(dtype in TORCH_DTYPE)) throw new RangeError(`synthetic checkpoint: unsupported dtype '${dtype}'`);
+  const seed = options.seed ?? 1;
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`synthetic checkpoint: seed must be an integer in 0..2^32-1, got ${seed}`);
+  const initScale = options.initScale ?? 1;
+  if (!Number.isFinite(initScale) || initScale < 0) throw new RangeError(`synthetic checkpoint: initScale must be a finite number ≥ 0, got ${initScale}`);
+
+  return {
+    architecture,
+    hiddenSize,
+    intermediateSize: positiveInt('intermediateSize', options.intermediateSize ?? preset.intermediateSize),
+    numLayers: positiveInt('numLayers', options.numLayers ?? preset.numLayers),
+    numHeads,
+    numKvHeads,
+    headDim,
+    explicitHeadDim: givenHeadDim !== undefined,
+    vocabSize,
+    maxPositionEmbeddings,
+    ropeTheta: positiveNumber('ropeTheta', options.ropeTheta ?? preset.ropeTheta),
+    rmsNormEps: positiveNumber('rmsNormEps', options.rmsNormEps ?? preset.rmsNormEps),
+    ropeScaling,
+    tieWordEmbeddings: options.tieWordEmbeddings ?? preset.tieWordEmbeddings,
+    attentionBias,
+    dtype,
+    shards: positiveInt('shards', options.shards ?? 1),
+    seed,
+    initScale,
+    chatTemplate: options.chatTemplate ?? true,
+  };
+}
+
+function buildConfig(s: ResolvedSpec): Record<string, unknown> {
+  const { bos, eos } = specialTokenChoice(s.chatTemplate);
+  const config: Record<string, unknown> = {
+    architectures: [s.architecture],
+    attention_dropout: 0.0,
+    bos_token_id: specialTokenId(bos),
+    eos_token_id: specialTokenId(eos),
+    hidden_act: 'silu',
+    hidden_size: s.hiddenSize,
+    initializer_range: 0.02,
+    intermediate_size: s.intermediateSize,
+    max_position_embeddings: s.maxPositionEmbeddings,
+    model_type: MODEL_TYPE[s.architecture],
+    num_attention_heads: s.numHeads,
+    num_hidden_layers: s.numLayers,
+    num_key_value_heads: s.numKvHeads,
+    rms_norm_eps: s.rmsNormEps,
+    rope_scaling: s.ropeScaling.rope_type === 'default' ? null : { ...s.ropeScaling },
+    rope_theta: s.ropeTheta,
+    tie_word_embeddings: s.tieWordEmbeddings,
+    torch_dtype: TORCH_DTYPE[s.dtype],
+    use_cache: true,
+    vocab_size: s.vocabSize,
+  };
+  if (s.explicitHeadDim) config.head_dim = s.headDim;
+  if (s.architecture === 'LlamaForCausalLM') Object.assign(config, { attention_bias: s.attentionBias, mlp_bias: false, pretraining_tp: 1 });
+  if (s.architecture === 'MistralForCausalLM') config.sliding_window = null;
+  if (s.architecture === 'Qwen2ForCausalLM') config.use_sliding_window = false;
+  // transformers writes config.json with sorted keys; so do we, for familiar diffs.
+  return Object.fromEntries(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** A tensor to write and the distribution its values are drawn from. */
+interface PlannedTensor extends TensorLayout {
+  mean: number;
+  std: number;
+}
+
+/**
+ * Every tensor, in the order transformers' state_dict lists them.
+ *
+ * Scales: projections get std initScale/√fan_in, which keeps activations O(1) through the
+ * layers; RMSNorm weights 1 ± 0.1; biases std 0.1. Embeddings get std 1, except when tied:
+ * lm_head is then the embedding, and a row of std 1 would dominate the final hidden state it came
+ * from, so the model would predict its current input token everywhere. With std √(L/H) the
+ * embedding's share of the residual stream stays about that of one layer, and the logits get a
+ * realistic spread (std ≈ √L).
+ */
+function planTensors(s: ResolvedSpec): PlannedTensor[] {
+  const H = s.hiddenSize;
+  const I = s.intermediateSize;
+  const qDim = s.numHeads * s.headDim;
+  const kvDim = s.numKvHeads * s.headDim;
+  const dtype = s.dtype;
+  const proj = (fanIn: number) => s.initScale / Math.sqrt(fanIn);
+  const weight = (name: string, shape: number[], std: number, mean = 0): PlannedTensor => ({ name, shape, dtype, mean, std });
+  const norm = (name: string) => weight(name, [H], 0.1, 1);
+
+  const embedStd = s.tieWordEmbeddings ? Math.min(1, Number(process.env.EF ?? 1) * Math.sqrt(s.numLayers / H)) : 1;
+  const out: PlannedTensor[] = [weight('model.embed_tokens.weight', [s.vocabSize, H], embedStd)];
+  for (let i = 0; i < s.numLayers; i++) {
+    const p = `model.layers.${i}.`;
+    out.push(norm(p + 'input_layernorm.weight'));
+    out.push(weight(p + 'self_attn.q_proj.weight', [qDim, H], proj(H) * Number(process.env.QG ?? 1)));
+    if (s.attentionBias) out.push(weight(p + 'self_attn.q_proj.bias', [qDim], 0.1));
+    out.push(weight(p + 'self_attn.k_proj.weight', [kvDim, H], proj(H)));
+    if (s.attentionBias) out.push(weight(p + 'self_attn.k_proj.bias', [kvDim], 0.1));
+    out.push(weight(p + 'self_attn.v_proj.weight', [kvDim, H], proj(H)));
+    if (s.attentionBias) out.push(weight(p + 'self_attn.v_proj.bias', [kvDim], 0.1));
+    out.push(weight(p + 'self_attn.o_proj.weight', [H, qDim], proj(qDim) * Number(process.env.RG ?? 1)));
+    // transformers' LlamaAttention puts attention_bias on o_proj too (Qwen2's o_proj has none).
+    if (s.attentionBias && s.architecture === 'LlamaForCausalLM') out.push(weight(p + 'self_attn.o_proj.bias', [H], 0.1));
+    out.push(norm(p + 'post_attention_layernorm.weight'));
+    out.push(weight(p + 'mlp.gate_proj.weight', [I, H], proj(H)));
+    out.push(weight(p + 'mlp.up_proj.weight', [I, H], proj(H)));
+    out.push(weight(p + 'mlp.down_proj.weight', [H, I], proj(I) * Number(process.env.RG ?? 1)));
+  }
+  out.push(norm('model.norm.weight'));
+  if (!s.tieWordEmbeddings) out.push(weight('lm_head.weight', [s.vocabSize, H], proj(H)));
+  return out;
+}
+
+/**
+ * Splits tensors, in order, into `count` consecutive groups of about equal byte size. Every
+ * group gets at least one tensor, so a shard file is never empty.
+ */
+function splitIntoShards<T extends TensorLayout>(tensors: readonly T[], count: number): T[][] {
+  if (count > tensors.length) throw new RangeError(`synthetic checkpoint: ${count} shards for only ${tensors.length} tensors`);
+  const total = tensors.reduce((sum, t) => sum + tensorBytes(t), 0);
+  const shards: T[][] = [[]];
+  let cumulative = 0;
+  tensors.forEach((t, i) => {
+    const current = shards[shards.length - 1]!;
+    const tensorsLeft = tensors.length - i;
+    const shardsLeft = count - shards.length;
+    // Start the next shard once this one has its share, or when each remaining shard needs one
+    // of the remaining tensors.
+    const full = cumulative >= (total * shards.length) / count;
+    if (current.length > 0 && shardsLeft > 0 && (full || tensorsLeft === shardsLeft)) shards.push([t]);
+    else current.push(t);
+    cumulative += tensorBytes(t);
+  });
+  return shards;
+}
+
+function shardFileName(index: number, count: number): string {
+  const pad = (n: number) => String(n).padStart(5, '0');
+  return `model-${pad(index + 1)}-of-${pad(count)}.safetensors`;
+}
+
+async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  await writeFile(path + '.tmp', JSON.stringify(value, null, 2) + '\n');
+  await rename(path + '.tmp', path);
+}
+
+/** The config.json that writeSyntheticCheckpoint would write, without writing anything. */
+export function syntheticConfig(options: SyntheticCheckpointOptions = {}): Record<string, unknown> {
+  return buildConfig(resolveSpec(options));
+}
+
+/** The tensors (name, dtype, shape) that writeSyntheticCheckpoint would write, in order. */
+export function syntheticTensorLayout(options: SyntheticCheckpointOptions = {}): TensorLayout[] {
+  return planTensors(resolveSpec(options)).map(({ name, dtype, shape }) => ({ name, dtype, shape }));
+}
+
+/**
+ * Writes tokenizer.json and tokenizer_config.json for a vocabulary of exactly `vocabSize`
+ * tokens (added tokens included), without any weights.
+ */
+export async function writeSyntheticTokenizer(
+  dir: string,
+  vocabSize: number,
+  options: { chatTemplate?: boolean; modelMaxLength?: number } = {},
+): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeJsonAtomic(join(dir, 'tokenizer.json'), buildTokenizerJson(vocabSize));
+  await writeJsonAtomic(
+    join(dir, 'tokenizer_config.json'),
+    buildTokenizerConfig({ chatTemplate: options.chatTemplate ?? true, modelMaxLength: options.modelMaxLength ?? 2048 }),
+  );
+}
+
+/**
+ * Writes a complete synthetic checkpoint into `dir` (created if missing). config.json is
+ * written last, so a folder that has one is complete.
+ */
+export async function writeSyntheticCheckpoint(dir: string, options: SyntheticCheckpointOptions = {}): Promise<SyntheticCheckpoint> {
+  const spec = resolveSpec(options);
+  const config = buildConfig(spec);
+  const planned = planTensors(spec);
+  const shards = splitIntoShards(planned, spec.shards);
+  await mkdir(dir, { recursive: true });
+
+  // A leftover from an earlier run with another shard count would make the folder ambiguous
+  // (loaders prefer one layout over the other), so the other layout's files go.
+  const stale = (await readdir(dir)).filter((f) =>
+    spec.shards === 1 ? f === 'model.safetensors.index.json' || /^model-\d+-of-\d+\.safetensors$/.test(f) : f === 'model.safetensors' || /^model-\d+-of-\d+\.safetensors$/.test(f),
+  );
+  await Promise.all(stale.map((f) => rm(join(dir, f), { force: true })));
+
+  await writeSyntheticTokenizer(dir, spec.vocabSize, { chatTemplate: spec.chatTemplate, modelMaxLength: spec.maxPositionEmbeddings });
+  await writeJsonAtomic(join(dir, 'generation_config.json'), {
+    bos_token_id: config.bos_token_id,
+    eos_token_id: config.eos_token_id,
+  });
+
+  let weightBytes = 0;
+  const weightMap: Record<string, string> = {};
+  for (let i = 0; i < shards.length; i++) {
+    const file = spec.shards === 1 ? 'model.safetensors' : shardFileName(i, shards.length);
+    // One stream per tensor, keyed by its name: values do not depend on order or sharding.
+    const streamed: StreamedTensor[] = shards[i]!.map((t) => {
+      const stream = new NormalStream(hashSeed(spec.seed, t.name));
+      return { name: t.name, dtype: t.dtype, shape: t.shape, produce: (out) => stream.fill(out, t.mean, t.std) };
+    });
+    weightBytes += await writeSafetensorsFile(join(dir, file), streamed);
+    for (const t of shards[i]!) weightMap[t.name] = file;
+  }
+  if (spec.shards > 1) {
+    const sortedMap = Object.fromEntries(Object.keys(weightMap).sort().map((name) => [name, weightMap[name]!]));
+    await writeJsonAtomic(join(dir, 'model.safetensors.index.json'), { metadata: { total_size: weightBytes }, weight_map: sortedMap });
+  }
+  await writeJsonAtomic(join(dir, 'config.json'), config);
+  return { dir, config, weightBytes, tensorNames: shards.flat().map((t) => t.name) };
+}

@@ -1,0 +1,588 @@
+/**
+ * The report as one self-contained HTML page (`--html`, "Export report (HTML)").
+ *
+ * No external resource: the CSS is inline, and a strict Content-Security-Policy meta tag
+ * (`default-src 'none'`, style and script allowed only with a per-render random nonce) makes sure
+ * nothing else loads. Because the policy forbids `style="…"` attributes, every colour is a class:
+ * densities are quantized into `SEQ_BINS` bins of a colour-blind-safe sequential scale (ColorBrewer
+ * YlGnBu, light = unimportant, dark = important) and differences into `DIV_BINS` bins of a diverging
+ * one (ColorBrewer PuOr: orange = the base model gives the token more importance, purple = the tuned
+ * model does). The text colour of each bin is black or white, whichever contrasts more.
+ *
+ * Sections: the two models; the instruction scores; the prompt with its instruction spans; both
+ * heatmaps on one scale; the difference (tuned − base); the top words; the responses with each
+ * token's probability in its tooltip; each model's raw attribution matrix as a table. The page is
+ * complete without JavaScript; a small nonce'd script adds one thing: clicking a response token
+ * shades that model's heatmap by the token's own column of the raw matrix.
+ *
+ * Every string that comes from the report goes through `htmlText` (controls made visible, lone
+ * surrogates replaced, `& < > " '` escaped), in attributes too.
+ */
+import type { ModelReport, PromptTokenReport, Report, ReportToken } from '../explain/report.js';
+import { escapeHtml, htmlText, visibleToken } from './escape.js';
+
+export type Rgb = [number, number, number];
+
+/** Number of classes of the sequential (density) scale. */
+export const SEQ_BINS = 20;
+/** Number of classes of the diverging (difference) scale; the middle one is 0. */
+export const DIV_BINS = 21;
+
+/** ColorBrewer YlGnBu, 9 classes (colour-blind safe, light to dark). */
+const YLGNBU: Rgb[] = ['#ffffd9', '#edf8b1', '#c7e9b4', '#7fcdbb', '#41b6c4', '#1d91c0', '#225ea8', '#253494', '#081d58'].map(hex);
+/** ColorBrewer PuOr, 11 classes (colour-blind safe), orange (−) to purple (+). */
+const PUOR: Rgb[] = ['#7f3b08', '#b35806', '#e08214', '#fdb863', '#fee0b6', '#f7f7f7', '#d8daeb', '#b2abd2', '#8073ac', '#542788', '#2d004b'].map(hex);
+
+function hex(h: string): Rgb {
+  return [parseInt(h.slice(1, 3), 16), parseInt(h.slice(3, 5), 16), parseInt(h.slice(5, 7), 16)];
+}
+
+function interpolate(stops: Rgb[], t: number): Rgb {
+  const x = clamp01(t) * (stops.length - 1);
+  const i = Math.min(stops.length - 2, Math.floor(x));
+  const f = x - i;
+  const a = stops[i]!;
+  const b = stops[i + 1]!;
+  return [0, 1, 2].map((k) => Math.round(a[k]! + (b[k]! - a[k]!) * f)) as Rgb;
+}
+
+function clamp01(v: number): number {
+  return Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0;
+}
+
+/** The sequential scale at t ∈ [0, 1] (0 = light, 1 = dark). */
+export function sequentialColor(t: number): Rgb {
+  return interpolate(YLGNBU, t);
+}
+
+/** The diverging scale at t ∈ [−1, 1] (−1 orange, 0 near white, +1 purple). */
+export function divergingColor(t: number): Rgb {
+  const v = Number.isFinite(t) ? Math.min(1, Math.max(-1, t)) : 0;
+  return interpolate(PUOR, (v + 1) / 2);
+}
+
+function luminance([r, g, b]: Rgb): number {
+  const lin = (c: number) => {
+    const s = c / 255;
+    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+}
+
+/** Black or white text on `bg`, whichever has the higher WCAG contrast ratio. */
+export function contrastText(bg: Rgb): Rgb {
+  const l = luminance(bg);
+  const onBlack = (l + 0.05) / 0.05;
+  const onWhite = 1.05 / (l + 0.05);
+  return onBlack >= onWhite ? [0, 0, 0] : [255, 255, 255];
+}
+
+/** The sequential bin of a density in [0, 1]. */
+export function seqBin(d: number): number {
+  return Math.min(SEQ_BINS - 1, Math.floor(clamp01(d) * SEQ_BINS));
+}
+
+/** The diverging bin of a difference in [−1, 1]; `(DIV_BINS − 1) / 2` is 0. */
+export function divBin(v: number): number {
+  const half = (DIV_BINS - 1) / 2;
+  const x = Number.isFinite(v) ? Math.min(1, Math.max(-1, v)) : 0;
+  return Math.round(x * half) + half;
+}
+
+/** The colour at the centre of sequential bin `k`. */
+export function seqBinColor(k: number): Rgb {
+  return sequentialColor((k + 0.5) / SEQ_BINS);
+}
+
+function divBinColor(k: number): Rgb {
+  const half = (DIV_BINS - 1) / 2;
+  return divergingColor((k - half) / half);
+}
+
+const css = ([r, g, b]: Rgb) => `rgb(${r} ${g} ${b})`;
+
+export interface HtmlOptions {
+  /** The CSP nonce; a fresh random one per render when absent (give one only for reproducible output). */
+  nonce?: string;
+  /** Raw-matrix tables with more cells than this show their first rows only (default 100 000). */
+  maxMatrixCells?: number;
+}
+
+/** One self-contained HTML page of the report. */
+export function renderHtml(report: Report, options: HtmlOptions = {}): string {
+  const nonce = options.nonce ?? freshNonce();
+  if (!/^[A-Za-z0-9+/_-]{16,}={0,2}$/.test(nonce)) throw new Error('The CSP nonce must be at least 16 base64 characters.');
+  const maxCells = options.maxMatrixCells ?? 100_000;
+  const { base, tuned } = report;
+  const n = escapeHtml(nonce);
+  const title = `Instruction Lens: ${report.base.model.id} vs ${report.tuned.model.id}`;
+
+  const parts: string[] = [];
+  parts.push(
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'nonce-${n}'; script-src 'nonce-${n}'; base-uri 'none'; form-action 'none'">`,
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${htmlText(title)}</title>`,
+    `<style nonce="${n}">${stylesheet()}</style>`,
+    '</head>',
+    '<body>',
+    '<main>',
+    `<h1>Instruction Lens <span class="sub">base vs instruction-tuned</span></h1>`,
+    `<p class="meta">Report <code>${htmlText(String(report.schema))}</code>, created ${htmlText(String(report.createdAt))}.</p>`,
+  );
+  parts.push(modelsSection(base, tuned));
+  parts.push(scoresSection(base, tuned));
+  parts.push(promptSection(report));
+  parts.push(heatmapSection(base, tuned));
+  parts.push(differenceSection(report));
+  parts.push(wordsSection(base, tuned));
+  parts.push(responsesSection(base, tuned));
+  parts.push(matricesSection(base, tuned, maxCells));
+  parts.push('</main>', `<script nonce="${n}">${SCRIPT}</script>`, '</body>', '</html>', '');
+  return parts.join('\n');
+}
+
+/** 18 random bytes, base64 (Web Crypto: works in Node 20 and in a browser). */
+function freshNonce(): string {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(18));
+  return btoa(String.fromCharCode(...bytes));
+}
+
+function stylesheet(): string {
+  const rules: string[] = [
+    ':root{color-scheme:light dark;--fg:#1b1b1b;--bg:#fff;--muted:#5f6368;--rule:#d0d0d0;--mark:#1b1b1b}',
+    '@media (prefers-color-scheme:dark){:root{--fg:#e8e8e8;--bg:#1e1e1e;--muted:#a0a0a0;--rule:#444;--mark:#e8e8e8}}',
+    'body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif}',
+    'main{max-width:1200px;margin:0 auto;padding:1rem 1.5rem 3rem}',
+    'h1 .sub{font-weight:400;color:var(--muted);font-size:.6em}',
+    'h2{border-bottom:1px solid var(--rule);padding-bottom:.2rem;margin-top:2rem}',
+    '.meta,.note{color:var(--muted)}',
+    'table{border-collapse:collapse}',
+    'th,td{border:1px solid var(--rule);padding:.2rem .5rem;text-align:left;vertical-align:top}',
+    'thead th{background:color-mix(in srgb,var(--fg) 8%,transparent)}',
+    '.num{text-align:right;font-variant-numeric:tabular-nums}',
+    '.cols{display:grid;grid-template-columns:repeat(auto-fit,minmax(22rem,1fr));gap:1rem 2rem}',
+    '.heatmap,.response{font:14px/2.1 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;border:1px solid var(--rule);padding:.5rem;border-radius:4px;overflow-wrap:anywhere}',
+    '.t{white-space:pre-wrap;padding:.1rem .05rem;border-bottom:3px solid transparent;border-radius:2px}',
+    '.t.i{border-bottom-color:var(--mark);border-bottom-style:solid}',
+    '.t.ws{opacity:.85}',
+    'button.rt{font:inherit;white-space:pre-wrap;border:1px solid transparent;margin:0;padding:.1rem .05rem;cursor:pointer;border-radius:2px}',
+    'button.rt[aria-pressed="true"]{outline:2px solid var(--mark);outline-offset:1px}',
+    'button.reset{font:inherit;font-size:.85em;margin-left:.5rem}',
+    'pre.prompt{white-space:pre-wrap;overflow-wrap:anywhere;border:1px solid var(--rule);padding:.5rem;border-radius:4px;font:14px/1.6 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}',
+    'pre.prompt mark{background:transparent;color:inherit;border-bottom:3px solid var(--mark);text-decoration:underline dotted}',
+    '.legend{display:flex;align-items:center;gap:.5rem;flex-wrap:wrap;margin:.5rem 0}',
+    '.legend .sw{display:inline-block;width:1.2rem;height:1rem;border:1px solid var(--rule)}',
+    '.legend .i-sample{border-bottom:3px solid var(--mark);padding:0 .2rem}',
+    '.scroll{overflow:auto;max-height:40rem;border:1px solid var(--rule)}',
+    'table.raw{font:12px/1.3 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}',
+    'table.raw th,table.raw td{padding:.1rem .3rem;white-space:pre}',
+    'table.raw thead th{position:sticky;top:0;background:var(--bg)}',
+    'table.raw tbody th{position:sticky;left:0;background:var(--bg)}',
+    'table.raw th.i{border-bottom:3px solid var(--mark)}',
+    'meter{width:12rem}',
+    '.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}',
+    'code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}',
+  ];
+  for (let k = 0; k < SEQ_BINS; k++) {
+    const bg = seqBinColor(k);
+    rules.push(`.q${k}{background:${css(bg)};color:${css(contrastText(bg))}}`);
+  }
+  for (let k = 0; k < DIV_BINS; k++) {
+    const bg = divBinColor(k);
+    rules.push(`.v${k}{background:${css(bg)};color:${css(contrastText(bg))}}`);
+  }
+  return rules.join('\n');
+}
+
+/** Clicking a response token shades its model's heatmap by that token's column (data-c: one bin per column). */
+const SCRIPT = `(() => {
+  const digits = '0123456789abcdefghijklmnopqrstuvwxyz';
+  const setBins = (map, pick) => {
+    for (const cell of map.querySelectorAll('.t')) {
+      const k = pick(cell);
+      cell.className = cell.className.replace(/\\bq\\d+\\b/, 'q' + k);
+    }
+  };
+  for (const button of document.querySelectorAll('button.rt')) {
+    button.addEventListener('click', () => {
+      const map = document.getElementById(button.dataset.map);
+      const label = document.getElementById(button.dataset.map + '-view');
+      if (!map || !label) return;
+      const j = Number(button.dataset.j);
+      const pressed = button.getAttribute('aria-pressed') === 'true';
+      for (const b of document.querySelectorAll('button.rt[data-map="' + button.dataset.map + '"]')) b.setAttribute('aria-pressed', 'false');
+      if (pressed) {
+        setBins(map, (cell) => cell.dataset.q);
+        label.textContent = 'importance density';
+        return;
+      }
+      button.setAttribute('aria-pressed', 'true');
+      setBins(map, (cell) => digits.indexOf((cell.dataset.c || '')[j] || '0'));
+      label.textContent = 'attribution to response token ' + (j + 1) + ' (its column of the raw matrix, scaled to its maximum)';
+    });
+  }
+})();`;
+
+/** A parameter count as `6.74 B`, `124 M`. */
+export function formatParameters(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  const units: [number, string][] = [[1e12, 'T'], [1e9, 'B'], [1e6, 'M'], [1e3, 'K']];
+  for (const [div, unit] of units) if (Math.abs(n) >= div) return `${(n / div).toPrecision(3)} ${unit}`;
+  return String(n);
+}
+
+/** A number for a table cell: three decimals, or scientific notation when tiny or huge. */
+export function formatNumber(v: number, digits = 3): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a < 10 ** -digits || a >= 1e5) return v.toExponential(1);
+  return v.toFixed(digits);
+}
+
+function mean(values: readonly number[]): number | null {
+  const finite = values.filter((v) => Number.isFinite(v));
+  return finite.length ? finite.reduce((s, v) => s + v, 0) / finite.length : null;
+}
+
+/** The average probability of a model's response tokens, or null for an empty response. */
+export function meanProbability(m: ModelReport): number | null {
+  return mean(m.probabilities ?? []);
+}
+
+function cellText(text: string): string {
+  return htmlText(visibleToken(text));
+}
+
+function tokenTitle(text: string): string {
+  // A tooltip shows the token with its spaces made visible too.
+  return `\u201c${visibleToken(text, 'dot')}\u201d`;
+}
+
+function modelsSection(base: ModelReport, tuned: ModelReport): string {
+  const rows: [string, (m: ModelReport) => string][] = [
+    ['Model', (m) => m.model.id],
+    ['Path', (m) => m.model.path],
+    ['Architecture', (m) => m.model.architecture],
+    ['Parameters', (m) => formatParameters(m.model.parameters)],
+    ['Weights', (m) => m.model.dtype],
+    ['Layers × heads', (m) => `${m.model.layers} × ${m.model.heads}`],
+    ['Execution provider', (m) => m.executionProvider],
+    ['Prompt format', (m) => m.promptFormat],
+    ['Objective', (m) => m.objective],
+    ['Importance (L, b, p)', (m) => `${m.importance.L}, ${m.importance.b}, ${m.importance.p}`],
+    ['Timings', (m) => `generate ${Math.round(m.timings.generateMs)} ms, attribute ${Math.round(m.timings.attributeMs)} ms`],
+  ];
+  const body = rows
+    .map(([label, get]) => `<tr><th scope="row">${htmlText(label)}</th><td>${htmlText(String(get(base)))}</td><td>${htmlText(String(get(tuned)))}</td></tr>`)
+    .join('\n');
+  return [
+    '<section aria-labelledby="h-models">',
+    '<h2 id="h-models">Models</h2>',
+    '<table>',
+    '<thead><tr><th scope="col"><span class="sr">Property</span></th><th scope="col">Base</th><th scope="col">Instruction-tuned</th></tr></thead>',
+    `<tbody>\n${body}\n</tbody>`,
+    '</table>',
+    '</section>',
+  ].join('\n');
+}
+
+function scoresSection(base: ModelReport, tuned: ModelReport): string {
+  const b = base.instructionScore;
+  const t = tuned.instructionScore;
+  const max = Math.max(1, b, t);
+  let verdict: string;
+  if (!Number.isFinite(b) || !Number.isFinite(t)) verdict = 'The scores cannot be compared.';
+  else if (b === t) verdict = 'Both models give the instruction the same score.';
+  else {
+    const higher = t > b ? 'instruction-tuned' : 'base';
+    const ratio = Math.min(b, t) > 0 ? ` (×${(Math.max(b, t) / Math.min(b, t)).toFixed(2)})` : '';
+    verdict = `The ${higher} model’s score is higher by ${Math.abs(t - b).toFixed(3)}${ratio}.`;
+  }
+  const row = (label: string, m: ModelReport) => {
+    const count = m.instructionMask.filter((v) => v === 1).length;
+    return `<tr><th scope="row">${htmlText(label)}</th><td class="num">${htmlText(formatNumber(m.instructionScore))}</td>` +
+      `<td><meter min="0" max="${max}" value="${Number.isFinite(m.instructionScore) ? m.instructionScore : 0}" aria-label="${htmlText(`${label} instruction score`)}">${htmlText(formatNumber(m.instructionScore))}</meter></td>` +
+      `<td class="num">${count} of ${m.tokens.length}</td></tr>`;
+  };
+  return [
+    '<section aria-labelledby="h-scores">',
+    '<h2 id="h-scores">Instruction score</h2>',
+    '<p class="note">Σ density over the prompt tokens in an instruction span ÷ log₂(2 + their number) (Wu et al., arXiv 2310.00492). Higher: the model’s response leans more on the instruction.</p>',
+    '<table>',
+    '<thead><tr><th scope="col">Model</th><th scope="col">Score</th><th scope="col">Scale</th><th scope="col">Instruction tokens</th></tr></thead>',
+    '<tbody>',
+    row(`Base (${base.model.id})`, base),
+    row(`Instruction-tuned (${tuned.model.id})`, tuned),
+    '</tbody>',
+    '</table>',
+    `<p><strong>${htmlText(verdict)}</strong></p>`,
+    '</section>',
+  ].join('\n');
+}
+
+function promptSection(report: Report): string {
+  const prompt = String(report.prompt ?? '');
+  // Both models saw the same prompt; their spans normally agree. Use the union.
+  const spans = [...(report.base.instructions?.spans ?? []), ...(report.tuned.instructions?.spans ?? [])]
+    .map((s) => ({ start: Math.max(0, Math.min(prompt.length, s.start)), end: Math.max(0, Math.min(prompt.length, s.end)) }))
+    .filter((s) => s.end > s.start)
+    .sort((a, b) => a.start - b.start);
+  const merged: { start: number; end: number }[] = [];
+  for (const s of spans) {
+    const last = merged[merged.length - 1];
+    if (last && s.start <= last.end) last.end = Math.max(last.end, s.end);
+    else merged.push({ ...s });
+  }
+  let html = '';
+  let at = 0;
+  const plain = (s: string) => htmlText(s, { newline: 'keep', tab: 'keep' });
+  for (const s of merged) {
+    html += plain(prompt.slice(at, s.start));
+    html += `<mark>${plain(prompt.slice(s.start, s.end))}</mark>`;
+    at = s.end;
+  }
+  html += plain(prompt.slice(at));
+  const verbs = new Map<string, string>();
+  for (const m of [report.base, report.tuned]) for (const v of m.instructions?.verbs ?? []) verbs.set(v.verb, v.verb);
+  const source = report.tuned.instructions?.source ?? report.base.instructions?.source ?? 'detected';
+  return [
+    '<section aria-labelledby="h-prompt">',
+    '<h2 id="h-prompt">Prompt</h2>',
+    `<p class="note">Instruction spans (${htmlText(source === 'user' ? 'given by the user' : 'detected')}) are underlined${verbs.size ? `; instruction verbs: ${[...verbs.keys()].map((v) => `<code>${htmlText(v)}</code>`).join(', ')}` : ''}.</p>`,
+    `<pre class="prompt" aria-label="The prompt, instruction spans marked">${html}</pre>`,
+    '</section>',
+  ].join('\n');
+}
+
+function seqLegend(): string {
+  const swatches: string[] = [];
+  for (let k = 0; k < SEQ_BINS; k += 1) swatches.push(`<span class="sw q${k}" title="${formatNumber(k / SEQ_BINS, 2)}–${formatNumber((k + 1) / SEQ_BINS, 2)}"></span>`);
+  return `<div class="legend" role="img" aria-label="Colour scale: light is density 0, dark is density 1, the same for both models"><span>0</span>${swatches.join('')}<span>1</span><span class="i-sample">underlined</span><span>= in an instruction span</span></div>`;
+}
+
+function divLegend(): string {
+  const swatches: string[] = [];
+  for (let k = 0; k < DIV_BINS; k++) swatches.push(`<span class="sw v${k}"></span>`);
+  return `<div class="legend" role="img" aria-label="Diverging colour scale: orange means the base model gives the token more importance, purple the tuned model, near white no difference"><span>−1 (base higher)</span>${swatches.join('')}<span>+1 (tuned higher)</span></div>`;
+}
+
+/** Per prompt token: the bins (one character each) of its attribution to each response token. */
+function columnBins(m: ModelReport): string[] {
+  const rows = m.raw ?? [];
+  const cols = rows[0]?.length ?? 0;
+  const colMax = new Array<number>(cols).fill(0);
+  for (const row of rows) for (let j = 0; j < cols; j++) colMax[j] = Math.max(colMax[j]!, Number.isFinite(row[j]) ? row[j]! : 0);
+  const digits = '0123456789abcdefghijklmnopqrstuvwxyz';
+  return m.tokens.map((_, i) => {
+    const row = rows[i] ?? [];
+    let s = '';
+    for (let j = 0; j < cols; j++) {
+      const v = Number.isFinite(row[j]) ? Math.max(0, row[j]!) : 0;
+      s += digits[seqBin(colMax[j]! > 0 ? v / colMax[j]! : 0)];
+    }
+    return s;
+  });
+}
+
+function heatmap(m: ModelReport, id: string, label: string): string {
+  const bins = columnBins(m);
+  const cells = m.tokens.map((tok, i) => {
+    const d = m.density[i] ?? 0;
+    const q = seqBin(d);
+    const instr = m.instructionMask[i] === 1;
+    const ws = /^\s*$/.test(tok.text);
+    const title = `#${i + 1} ${tokenTitle(tok.text)} · density ${formatNumber(d)}${instr ? ' · in an instruction span' : ''}`;
+    const cls = `t q${q}${instr ? ' i' : ''}${ws ? ' ws' : ''}`;
+    return `<span class="${cls}" data-q="${q}" data-c="${bins[i]}" title="${htmlText(title)}">${cellText(tok.text)}</span>${tok.text.includes('\n') ? '<br>' : ''}`;
+  });
+  return `<div class="heatmap" id="${id}" role="group" aria-label="${htmlText(label)}">${cells.join('')}</div>`;
+}
+
+function heatmapSection(base: ModelReport, tuned: ModelReport): string {
+  const block = (m: ModelReport, key: string, name: string) => [
+    '<div>',
+    `<h3>${htmlText(name)} <span class="sub note">${htmlText(m.model.id)}</span></h3>`,
+    `<p class="note">Shading: <span id="map-${key}-view">importance density</span>.</p>`,
+    heatmap(m, `map-${key}`, `${name} model ${m.model.id}: the prompt's tokens shaded by importance density`),
+    '</div>',
+  ].join('\n');
+  return [
+    '<section aria-labelledby="h-heat">',
+    '<h2 id="h-heat">Importance of each prompt token</h2>',
+    '<p class="note">Both models on one scale. Hover a token for its density; click a response token below to see that token’s own column.</p>',
+    seqLegend(),
+    '<div class="cols">',
+    block(base, 'base', 'Base'),
+    block(tuned, 'tuned', 'Instruction-tuned'),
+    '</div>',
+    '</section>',
+  ].join('\n');
+}
+
+function sameTokens(a: readonly PromptTokenReport[], b: readonly PromptTokenReport[]): boolean {
+  return a.length === b.length && a.every((t, i) => t.start === b[i]!.start && t.end === b[i]!.end && t.text === b[i]!.text);
+}
+
+function differenceSection(report: Report): string {
+  const { base, tuned } = report;
+  let body: string;
+  let note: string;
+  if (sameTokens(base.tokens, tuned.tokens)) {
+    note = 'Per prompt token: the tuned model’s density minus the base model’s.';
+    body = tuned.tokens
+      .map((tok, i) => {
+        const b = base.density[i] ?? 0;
+        const t = tuned.density[i] ?? 0;
+        const diff = t - b;
+        const instr = tuned.instructionMask[i] === 1 || base.instructionMask[i] === 1;
+        const title = `#${i + 1} ${tokenTitle(tok.text)} · tuned − base ${diff >= 0 ? '+' : ''}${formatNumber(diff)} (base ${formatNumber(b)}, tuned ${formatNumber(t)})${instr ? ' · in an instruction span' : ''}`;
+        return `<span class="t v${divBin(diff)}${instr ? ' i' : ''}" title="${htmlText(title)}">${cellText(tok.text)}</span>${tok.text.includes('\n') ? '<br>' : ''}`;
+      })
+      .join('');
+  } else {
+    // Different tokenizations: compare per word (words come from the same prompt text).
+    note = 'The two models tokenize the prompt differently, so the difference is per word: the tuned model’s word density minus the base model’s; text outside words is left plain.';
+    const prompt = String(report.prompt ?? '');
+    const baseByStart = new Map(base.words.map((w) => [`${w.start}:${w.end}`, w.density]));
+    const words = [...tuned.words].sort((a, b) => a.start - b.start);
+    const spans = [...base.instructions.spans, ...tuned.instructions.spans];
+    let at = 0;
+    body = '';
+    for (const w of words) {
+      if (w.start < at) continue;
+      body += htmlText(prompt.slice(at, w.start), { newline: 'keep', tab: 'keep' }).replace(/\n/g, '<br>');
+      const b = baseByStart.get(`${w.start}:${w.end}`) ?? 0;
+      const diff = w.density - b;
+      const instr = spans.some((s) => w.start < s.end && w.end > s.start);
+      const title = `${tokenTitle(w.text)} · tuned − base ${diff >= 0 ? '+' : ''}${formatNumber(diff)} (base ${formatNumber(b)}, tuned ${formatNumber(w.density)})`;
+      body += `<span class="t v${divBin(diff)}${instr ? ' i' : ''}" title="${htmlText(title)}">${cellText(prompt.slice(w.start, w.end))}</span>`;
+      at = w.end;
+    }
+    body += htmlText(prompt.slice(at), { newline: 'keep', tab: 'keep' }).replace(/\n/g, '<br>');
+  }
+  return [
+    '<section aria-labelledby="h-diff">',
+    '<h2 id="h-diff">Difference (tuned − base)</h2>',
+    `<p class="note">${htmlText(note)}</p>`,
+    divLegend(),
+    `<div class="heatmap" role="group" aria-label="Difference heatmap: tuned minus base importance density per prompt token">${body}</div>`,
+    '</section>',
+  ].join('\n');
+}
+
+function wordsSection(base: ModelReport, tuned: ModelReport): string {
+  const table = (m: ModelReport, name: string) => {
+    const top = [...(m.words ?? [])].filter((w) => Number.isFinite(w.density)).sort((a, b) => b.density - a.density || a.start - b.start).slice(0, 10);
+    const rows = top
+      .map((w, k) => `<tr><td class="num">${k + 1}</td><th scope="row" class="t q${seqBin(w.density)}">${htmlText(visibleToken(w.text))}</th><td class="num">${htmlText(formatNumber(w.density))}</td><td class="num">${w.tokenIndices.length}</td></tr>`)
+      .join('\n');
+    return [
+      '<div>',
+      '<table>',
+      `<caption>${htmlText(name)} (${htmlText(m.model.id)})</caption>`,
+      '<thead><tr><th scope="col">#</th><th scope="col">Word</th><th scope="col">Density</th><th scope="col">Tokens</th></tr></thead>',
+      `<tbody>\n${rows || '<tr><td colspan="4">No words.</td></tr>'}\n</tbody>`,
+      '</table>',
+      '</div>',
+    ].join('\n');
+  };
+  return [
+    '<section aria-labelledby="h-words">',
+    '<h2 id="h-words">Top words by density</h2>',
+    '<p class="note">A word’s density is the sum of its tokens’ densities.</p>',
+    '<div class="cols">',
+    table(base, 'Base'),
+    table(tuned, 'Instruction-tuned'),
+    '</div>',
+    '</section>',
+  ].join('\n');
+}
+
+function responseBlock(m: ModelReport, key: string, name: string): string {
+  const avg = meanProbability(m);
+  const tokens = m.response?.tokens ?? [];
+  const cells = tokens.map((tok: ReportToken, j: number) => {
+    const p = m.probabilities[j];
+    const title = `#${j + 1} ${tokenTitle(tok.text)} · p = ${p === undefined ? 'n/a' : formatNumber(p)} · click: this token’s column`;
+    return `<button type="button" class="rt q${seqBin(p ?? 0)}" data-map="map-${key}" data-j="${j}" aria-pressed="false" title="${htmlText(title)}">${cellText(tok.text)}</button>${tok.text.includes('\n') ? '<br>' : ''}`;
+  });
+  return [
+    '<div>',
+    `<h3>${htmlText(name)} <span class="sub note">${htmlText(m.model.id)}</span></h3>`,
+    `<p class="note">${htmlText(m.response?.source === 'given' ? 'Given by the user' : 'Generated greedily')}, ${tokens.length} tokens, average token probability ${avg === null ? 'n/a' : htmlText(formatNumber(avg))}. Shaded by probability (same scale as above).</p>`,
+    `<div class="response" role="group" aria-label="${htmlText(`${name} model's response tokens; hover for each token's probability, click to shade the prompt by its column`)}">${cells.join('') || '<em>(empty response)</em>'}</div>`,
+    '</div>',
+  ].join('\n');
+}
+
+function responsesSection(base: ModelReport, tuned: ModelReport): string {
+  return [
+    '<section aria-labelledby="h-responses">',
+    '<h2 id="h-responses">Responses</h2>',
+    '<div class="cols">',
+    responseBlock(base, 'base', 'Base'),
+    responseBlock(tuned, 'tuned', 'Instruction-tuned'),
+    '</div>',
+    '</section>',
+  ].join('\n');
+}
+
+function matrixTable(m: ModelReport, name: string, maxCells: number): string {
+  const raw = m.raw ?? [];
+  const cols = m.response?.tokens ?? [];
+  const nCols = Math.max(cols.length, raw[0]?.length ?? 0);
+  const colMax = new Array<number>(nCols).fill(0);
+  for (const row of raw) for (let j = 0; j < nCols; j++) if (Number.isFinite(row[j])) colMax[j] = Math.max(colMax[j]!, Math.abs(row[j]!));
+  const maxRows = nCols > 0 ? Math.max(1, Math.floor(maxCells / nCols)) : m.tokens.length;
+  const shownRows = Math.min(m.tokens.length, maxRows);
+  const head = [`<th scope="col">prompt ↓ · response →</th>`];
+  for (let j = 0; j < nCols; j++) {
+    const tok = cols[j];
+    const p = m.probabilities[j];
+    head.push(`<th scope="col" title="${htmlText(`response token #${j + 1} ${tokenTitle(tok?.text ?? '')} · p = ${p === undefined ? 'n/a' : formatNumber(p)}`)}">${cellText(tok?.text ?? '')}</th>`);
+  }
+  const body: string[] = [];
+  for (let i = 0; i < shownRows; i++) {
+    const tok = m.tokens[i]!;
+    const row = raw[i] ?? [];
+    const instr = m.instructionMask[i] === 1;
+    const cells = [`<th scope="row"${instr ? ' class="i"' : ''} title="${htmlText(`prompt token #${i + 1} ${tokenTitle(tok.text)} · density ${formatNumber(m.density[i] ?? 0)}${instr ? ' · in an instruction span' : ''}`)}">${cellText(tok.text)}</th>`];
+    for (let j = 0; j < nCols; j++) {
+      const v = row[j];
+      const ok = typeof v === 'number' && Number.isFinite(v);
+      const k = ok && colMax[j]! > 0 ? divBin(v / colMax[j]!) : divBin(0);
+      cells.push(`<td class="num v${k}">${ok ? htmlText(formatNumber(v, 2)) : 'n/a'}</td>`);
+    }
+    body.push(`<tr>${cells.join('')}</tr>`);
+  }
+  const cut = shownRows < m.tokens.length ? `<p class="note">Showing the first ${shownRows} of ${m.tokens.length} prompt tokens (the table is capped at ${maxCells} cells).</p>` : '';
+  return [
+    '<div>',
+    `<h3>${htmlText(name)} <span class="sub note">${htmlText(m.model.id)}</span></h3>`,
+    `<div class="scroll" tabindex="0" role="region" aria-label="${htmlText(`${name} model's raw attribution matrix, scrollable`)}">`,
+    '<table class="raw">',
+    `<caption>${htmlText(`${name}: gradient × input, ${m.tokens.length} prompt tokens × ${nCols} response tokens`)}</caption>`,
+    `<thead><tr>${head.join('')}</tr></thead>`,
+    `<tbody>\n${body.join('\n')}\n</tbody>`,
+    '</table>',
+    '</div>',
+    cut,
+    '</div>',
+  ].join('\n');
+}
+
+function matricesSection(base: ModelReport, tuned: ModelReport, maxCells: number): string {
+  return [
+    '<section aria-labelledby="h-raw">',
+    '<h2 id="h-raw">Raw attribution matrices</h2>',
+    '<p class="note">Rows: prompt tokens; columns: response tokens. Each entry is the gradient × input of the response token’s objective with respect to the prompt token’s embedding, shaded on the diverging scale relative to its column’s largest magnitude (purple positive, orange negative).</p>',
+    matrixTable(base, 'Base', maxCells),
+    matrixTable(tuned, 'Instruction-tuned', maxCells),
+    '</section>',
+  ].join('\n');
+}
