@@ -15,6 +15,12 @@ export interface LlamaGraphOptions {
   attentions: boolean;
   /** ffn_out_l [S, H]: each layer's down-projection output, before the residual add. */
   ffn: boolean;
+  /**
+   * `external` (default): weights are initializers pointing into the .safetensors files.
+   * `inputs`: every weight is a float32 graph input named as in the checkpoint, so that a caller
+   * can feed changing values (training) and differentiate with respect to them.
+   */
+  weights?: 'external' | 'inputs';
 }
 
 export const ONNX_WEIGHT_TYPE: Record<WeightDtype, ElementType> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
@@ -67,12 +73,12 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
   const rawWeights = new Map<string, string>();
   const castWeights = new Map<string, string>();
 
-  /** The weight as stored: an external initializer pointing into its .safetensors file. */
+  /** The weight as stored: an external initializer pointing into its .safetensors file (or a graph input). */
   const rawWeight = (name: string): string => {
     let value = rawWeights.get(name);
     if (!value) {
       const t = checkpoint.tensors.get(name) as TensorDescriptor;
-      value = g.initializer({
+      value = options.weights === 'inputs' ? g.input(name, 'float32', t.shape) : g.initializer({
         name,
         type: ONNX_WEIGHT_TYPE[t.dtype],
         dims: t.shape,
@@ -86,7 +92,7 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
   };
   /** The weight as float32 (a Cast for F16/BF16, which onnxruntime folds once at session creation). */
   const weight = (name: string): string => {
-    if (checkpoint.tensors.get(name)!.dtype === 'F32') return rawWeight(name);
+    if (checkpoint.tensors.get(name)!.dtype === 'F32' || options.weights === 'inputs') return rawWeight(name);
     let value = castWeights.get(name);
     if (!value) castWeights.set(name, (value = g.node('Cast', [rawWeight(name)], { to: int(1) })));
     return value;
@@ -106,7 +112,7 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     const ids = g.input(names.inputIds, 'int64', ['sequence']);
     // Gather before casting: only the looked-up rows are converted, not the whole table.
     const rows = g.node('Gather', [rawWeight('model.embed_tokens.weight'), ids], { axis: int(0) });
-    x = checkpoint.tensors.get('model.embed_tokens.weight')!.dtype === 'F32' ? rows : g.node('Cast', [rows], { to: int(1) });
+    x = checkpoint.tensors.get('model.embed_tokens.weight')!.dtype === 'F32' || options.weights === 'inputs' ? rows : g.node('Cast', [rows], { to: int(1) });
   } else {
     x = g.input(names.inputsEmbeds, 'float32', ['sequence', H]);
   }
