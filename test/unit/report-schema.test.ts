@@ -1,0 +1,34 @@
+/** Reports the engine produces conform to the documented schema, docs/report.schema.json. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import Ajv from 'ajv';
+import { ModelPool } from '../../src/engine/model-pool.js';
+import { compare } from '../../src/engine/operations.js';
+import { writeSyntheticCheckpoint } from '../../src/model/synthetic.js';
+import { tempDir } from '../support/temp.js';
+
+const schema = JSON.parse(readFileSync(resolve(__dirname, '..', '..', 'docs', 'report.schema.json'), 'utf8'));
+
+describe('report schema', () => {
+  it('a real compare report validates, and a broken one does not', async () => {
+    const dir = tempDir();
+    await writeSyntheticCheckpoint(join(dir, 'a'), { preset: 'tiny', seed: 1 });
+    await writeSyntheticCheckpoint(join(dir, 'b'), { preset: 'tiny', seed: 2, architecture: 'Qwen2ForCausalLM' });
+    const pool = new ModelPool({ provider: 'cpu' });
+    try {
+      const report = await compare(pool, { base: join(dir, 'a'), tuned: join(dir, 'b'), prompt: 'Please list three colours. Then explain why.', maxNewTokens: 5 });
+      const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+      const plain = JSON.parse(JSON.stringify(report));
+      assert.ok(validate(plain), JSON.stringify(validate.errors, null, 2));
+      plain.base.promptSpan = [1];
+      delete plain.tuned.density;
+      assert.equal(validate(plain), false);
+      assert.ok(validate.errors!.some((e) => e.instancePath === '/base/promptSpan'));
+      assert.ok(validate.errors!.some((e) => e.message?.includes('density')));
+    } finally {
+      await pool.dispose();
+    }
+  });
+});
