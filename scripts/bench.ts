@@ -23,6 +23,7 @@ const RESULTS = join(ROOT, 'bench-results');
 const PROMPT_TOKENS = 64;
 const RESPONSE_TOKENS = 32;
 const RUNS = 5;
+const MEMORY_RUNS = 3;
 
 interface Row {
   model: string;
@@ -69,9 +70,13 @@ async function memoryProbe(dir: string): Promise<void> {
 }
 
 async function measure(name: string, dir: string): Promise<Row> {
-  const probe = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--memory-probe', dir], { encoding: 'utf8', cwd: ROOT });
-  if (probe.status !== 0) throw new Error(`memory probe failed: ${probe.stderr}`);
-  const memory = JSON.parse(probe.stdout.trim().split('\n').pop()!) as { baseline: number; peak: number; weightBytes: number };
+  // Each probe is a fresh process; the median of several keeps one noisy start from deciding.
+  const probes = Array.from({ length: MEMORY_RUNS }, () => {
+    const probe = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--memory-probe', dir], { encoding: 'utf8', cwd: ROOT });
+    if (probe.status !== 0) throw new Error(`memory probe failed: ${probe.stderr}`);
+    return JSON.parse(probe.stdout.trim().split('\n').pop()!) as { baseline: number; peak: number; weightBytes: number };
+  });
+  const memory = { ...probes[0]!, peak: median(probes.map((p) => p.peak)), baseline: median(probes.map((p) => p.baseline)) };
 
   const checkpoint = loadCheckpoint(dir);
   const runner = new LlamaRunner(checkpoint, { provider: 'cpu' });
