@@ -289,17 +289,19 @@ function buildConfig(s: ResolvedSpec): Record<string, unknown> {
 interface PlannedTensor extends TensorLayout {
   mean: number;
   std: number;
+  /** Per-row multiplier on std (row = index along the first dimension). */
+  rowGain?: (row: number) => number;
 }
 
 /**
  * Every tensor, in the order transformers' state_dict lists them.
  *
  * Scales: projections get std initScale/√fan_in, which keeps activations O(1) through the
- * layers; RMSNorm weights 1 ± 0.1; biases std 0.1. Embeddings get std 1, except when tied:
- * lm_head is then the embedding, and a row of std 1 would dominate the final hidden state it came
- * from, so the model would predict its current input token everywhere. With std √(L/H) the
- * embedding's share of the residual stream stays about that of one layer, and the logits get a
- * realistic spread (std ≈ √L).
+ * layers (q_proj additionally gets per-head gains, below); RMSNorm weights 1 ± 0.1; biases std
+ * 0.1. Embeddings get std 1, except when tied: lm_head is then the embedding, so the input
+ * embedding left in the residual stream raises its own token's logit, and once greedy decoding
+ * emits a token it keeps emitting it. With std ½√(L/H) the embedding's share of the residual
+ * stays below one layer's output, and the logits still get a realistic spread.
  */
 function planTensors(s: ResolvedSpec): PlannedTensor[] {
   const H = s.hiddenSize;
@@ -311,28 +313,50 @@ function planTensors(s: ResolvedSpec): PlannedTensor[] {
   const weight = (name: string, shape: number[], std: number, mean = 0): PlannedTensor => ({ name, shape, dtype, mean, std });
   const norm = (name: string) => weight(name, [H], 0.1, 1);
 
-  const embedStd = s.tieWordEmbeddings ? Math.min(1, Number(process.env.EF ?? 1) * Math.sqrt(s.numLayers / H)) : 1;
+  // Query gain per head, geometric from 2 to 8. With plain 1/√H scales every head's scores have
+  // std ≈ 1, all heads attend almost uniformly, positions blur into one another layer after
+  // layer, and greedy decoding soon repeats one token; the spread gives diffuse and sharp heads
+  // side by side instead (mean attention entropy ≈ 0.4 of uniform's, against 0.9).
+  const headGain = (head: number) => 2 * (s.numHeads === 1 ? 2 : Math.pow(4, head / (s.numHeads - 1)));
+  const embedStd = s.tieWordEmbeddings ? Math.min(1, 0.5 * Math.sqrt(s.numLayers / H)) : 1;
   const out: PlannedTensor[] = [weight('model.embed_tokens.weight', [s.vocabSize, H], embedStd)];
   for (let i = 0; i < s.numLayers; i++) {
     const p = `model.layers.${i}.`;
     out.push(norm(p + 'input_layernorm.weight'));
-    out.push(weight(p + 'self_attn.q_proj.weight', [qDim, H], proj(H) * Number(process.env.QG ?? 1)));
+    out.push({ ...weight(p + 'self_attn.q_proj.weight', [qDim, H], proj(H)), rowGain: (row) => headGain(Math.floor(row / s.headDim)) });
     if (s.attentionBias) out.push(weight(p + 'self_attn.q_proj.bias', [qDim], 0.1));
     out.push(weight(p + 'self_attn.k_proj.weight', [kvDim, H], proj(H)));
     if (s.attentionBias) out.push(weight(p + 'self_attn.k_proj.bias', [kvDim], 0.1));
     out.push(weight(p + 'self_attn.v_proj.weight', [kvDim, H], proj(H)));
     if (s.attentionBias) out.push(weight(p + 'self_attn.v_proj.bias', [kvDim], 0.1));
-    out.push(weight(p + 'self_attn.o_proj.weight', [H, qDim], proj(qDim) * Number(process.env.RG ?? 1)));
+    out.push(weight(p + 'self_attn.o_proj.weight', [H, qDim], proj(qDim)));
     // transformers' LlamaAttention puts attention_bias on o_proj too (Qwen2's o_proj has none).
     if (s.attentionBias && s.architecture === 'LlamaForCausalLM') out.push(weight(p + 'self_attn.o_proj.bias', [H], 0.1));
     out.push(norm(p + 'post_attention_layernorm.weight'));
     out.push(weight(p + 'mlp.gate_proj.weight', [I, H], proj(H)));
     out.push(weight(p + 'mlp.up_proj.weight', [I, H], proj(H)));
-    out.push(weight(p + 'mlp.down_proj.weight', [H, I], proj(I) * Number(process.env.RG ?? 1)));
+    out.push(weight(p + 'mlp.down_proj.weight', [H, I], proj(I)));
   }
   out.push(norm('model.norm.weight'));
   if (!s.tieWordEmbeddings) out.push(weight('lm_head.weight', [s.vocabSize, H], proj(H)));
   return out;
+}
+
+function rowScaledProducer(t: PlannedTensor, stream: NormalStream): (out: Float32Array) => void {
+  const gain = t.rowGain;
+  if (!gain) return (out) => stream.fill(out, t.mean, t.std);
+  const rowLength = t.shape.slice(1).reduce((a, b) => a * b, 1);
+  let position = 0; // elements produced so far: chunks need not start at a row boundary
+  return (out) => {
+    stream.fill(out, 0, 1);
+    for (let i = 0; i < out.length; ) {
+      const row = Math.floor((position + i) / rowLength);
+      const end = Math.min(out.length, (row + 1) * rowLength - position);
+      const std = t.std * gain(row);
+      for (; i < end; i++) out[i] = t.mean + std * out[i]!;
+    }
+    position += out.length;
+  };
 }
 
 /**
@@ -426,7 +450,8 @@ export async function writeSyntheticCheckpoint(dir: string, options: SyntheticCh
     // One stream per tensor, keyed by its name: values do not depend on order or sharding.
     const streamed: StreamedTensor[] = shards[i]!.map((t) => {
       const stream = new NormalStream(hashSeed(spec.seed, t.name));
-      return { name: t.name, dtype: t.dtype, shape: t.shape, produce: (out) => stream.fill(out, t.mean, t.std) };
+      const produce = rowScaledProducer(t, stream);
+      return { name: t.name, dtype: t.dtype, shape: t.shape, produce };
     });
     weightBytes += await writeSafetensorsFile(join(dir, file), streamed);
     for (const t of shards[i]!) weightMap[t.name] = file;

@@ -53,17 +53,27 @@ export function buildBpeVocabulary(vocabSize: number): BpeVocabulary {
   if (!Number.isSafeInteger(vocabSize) || vocabSize < MIN_VOCAB_SIZE) {
     throw new RangeError(`vocabSize must be an integer ≥ ${MIN_VOCAB_SIZE} (3 special tokens + 256 bytes), got ${vocabSize}`);
   }
-  const built = learnVocabulary(vocabSize, true);
+  const built = learnBpeVocabulary(concat(orderedWords(), fillerWords()), vocabSize);
   if (built.vocab.size !== vocabSize) throw new Error(`internal: filler words ran out at vocabulary size ${built.vocab.size} < ${vocabSize}`);
   return built;
 }
 
 /** The vocabulary size the built-in words reach on their own, without fillers or truncation. */
 export function naturalVocabSize(): number {
-  return learnVocabulary(Infinity, false).vocab.size;
+  return learnBpeVocabulary(orderedWords()).vocab.size;
 }
 
-function learnVocabulary(limit: number, withFillers: boolean): BpeVocabulary {
+function* concat<T>(...parts: Iterable<T>[]): Generator<T> {
+  for (const part of parts) yield* part;
+}
+
+/**
+ * Learns merges that make each of `words` (raw text such as " write": a leading space is part of
+ * the word, as the pre-tokenizer cuts it) one token, in order, until the vocabulary has `limit`
+ * entries. Each word should be a single pre-tokenizer piece (letters with an optional leading
+ * space); anything else yields tokens that encoding never produces.
+ */
+export function learnBpeVocabulary(words: Iterable<string>, limit = Infinity): BpeVocabulary {
   const byteChars = bytesToUnicode();
   const vocab = new Map<string, number>();
   SPECIAL_TOKENS.forEach((t, i) => vocab.set(t, i));
@@ -101,22 +111,20 @@ function learnVocabulary(limit: number, withFillers: boolean): BpeVocabulary {
     }
   };
 
-  for (const word of orderedWords()) {
+  for (const word of words) {
     if (vocab.size >= limit) break;
     learn(word);
-  }
-  if (withFillers) {
-    for (const word of fillerWords()) {
-      if (vocab.size >= limit) break;
-      learn(word);
-    }
   }
   return { vocab, merges };
 }
 
 /** tokenizer.json, in the layout `tokenizers` writes for SmolLM2. */
 export function buildTokenizerJson(vocabSize: number): Record<string, unknown> {
-  const { vocab, merges } = buildBpeVocabulary(vocabSize);
+  return tokenizerJsonFor(buildBpeVocabulary(vocabSize));
+}
+
+/** tokenizer.json for a vocabulary (specials, bytes, merges), in the layout `tokenizers` writes for SmolLM2. */
+export function tokenizerJsonFor({ vocab, merges }: BpeVocabulary): Record<string, unknown> {
   const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
   return {
     version: '1.0',
