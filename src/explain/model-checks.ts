@@ -1,8 +1,7 @@
 import { Graph, int } from '../onnx/graph.js';
 import { serializeModel } from '../onnx/serialize.js';
-import { ONNX_WEIGHT_TYPE } from '../llm/llama-graph.js';
+import { externalWeight } from '../llm/weights.js';
 import type { LlamaRunner } from '../llm/runner.js';
-import { relative } from 'node:path';
 import { openSession } from '../runtime/session.js';
 import type { ModelDescription } from './report.js';
 
@@ -31,14 +30,7 @@ export async function findNonFiniteWeights(runner: LlamaRunner): Promise<string[
   const flags: string[] = [];
   for (const name of names) {
     const t = checkpoint.tensors.get(name)!;
-    const raw = g.initializer({
-      name,
-      type: ONNX_WEIGHT_TYPE[t.dtype],
-      dims: t.shape,
-      location: relative(checkpoint.weightsRoot, t.file),
-      offset: t.offset,
-      length: t.length,
-    });
+    const raw = externalWeight(g, checkpoint, name);
     const value = t.dtype === 'F32' ? raw : g.node('Cast', [raw], { to: int(1) });
     // x − x is 0 for finite x and NaN for NaN and ±Infinity: one reduction catches both.
     const probe = g.node('ReduceSum', [g.node('Sub', [value, value]), g.ints1d(t.shape.map((_, i) => i))], { keepdims: int(0) });

@@ -1,7 +1,6 @@
-import { relative } from 'node:path';
 import type { Checkpoint } from '../model/checkpoint.js';
-import type { TensorDescriptor, WeightDtype } from '../model/safetensors.js';
-import { Graph, int, ints, type ElementType } from '../onnx/graph.js';
+import { Graph, int, ints } from '../onnx/graph.js';
+import { externalWeight } from './weights.js';
 
 /** Which graph to build from a checkpoint. The same builder makes the probe, decode and (later) differentiable graphs. */
 export interface LlamaGraphOptions {
@@ -23,7 +22,7 @@ export interface LlamaGraphOptions {
   weights?: 'external' | 'inputs';
 }
 
-export const ONNX_WEIGHT_TYPE: Record<WeightDtype, ElementType> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
+export { ONNX_WEIGHT_TYPE } from './weights.js';
 
 /** Graph input/output names, shared by the builder and the code that feeds and reads the sessions. */
 export const names = {
@@ -77,15 +76,7 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
   const rawWeight = (name: string): string => {
     let value = rawWeights.get(name);
     if (!value) {
-      const t = checkpoint.tensors.get(name) as TensorDescriptor;
-      value = options.weights === 'inputs' ? g.input(name, 'float32', t.shape) : g.initializer({
-        name,
-        type: ONNX_WEIGHT_TYPE[t.dtype],
-        dims: t.shape,
-        location: relative(checkpoint.weightsRoot, t.file),
-        offset: t.offset,
-        length: t.length,
-      });
+      value = options.weights === 'inputs' ? g.input(name, 'float32', checkpoint.tensors.get(name)!.shape) : externalWeight(g, checkpoint, name);
       rawWeights.set(name, value);
     }
     return value;
