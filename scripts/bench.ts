@@ -3,6 +3,11 @@
  *
  *   npm run bench              SmolLM2-135M-shaped F32 checkpoint and a tiny one
  *   npm run bench -- --quick   the tiny checkpoint only
+ *   npm run bench -- --analysis-only   only the global heads/FFN rows (bench-results/bench-analysis.json)
+ *
+ * The global analyses (heads, FFN) run on the SmolLM2-shaped model with a 20,000-word list over 4
+ * of its 30 layers (the full run is extrapolated from them); their products' achieved GFLOP/s come
+ * from onnxruntime's profiler and are set against a plain large product measured in the same run.
  *
  * Forward time is over prompt + response (the sequence attribution runs on); attribution covers all
  * response tokens; the paper-style figure is R × one full backward with weight gradients.
@@ -11,11 +16,18 @@
  * bench-results/bench.json.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import * as ort from 'onnxruntime-node';
 import { loadCheckpoint } from '../src/model/checkpoint.js';
 import { writeSyntheticCheckpoint, type SyntheticCheckpointOptions } from '../src/model/synthetic.js';
 import { LlamaRunner } from '../src/llm/runner.js';
+import { analyzeFfnGlobal } from '../src/explain/ffn.js';
+import { analyzeHeadsGlobal } from '../src/explain/heads.js';
+import { buildWordList } from '../src/explain/wordlist.js';
+import { Graph, int } from '../src/onnx/graph.js';
+import { serializeModel } from '../src/onnx/serialize.js';
 
 const ROOT = resolve(__dirname, '..');
 const CACHE = join(ROOT, '.cache', 'bench');
@@ -124,6 +136,147 @@ async function measure(name: string, dir: string): Promise<Row> {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Global analyses (heads, FFN): wall time, achieved GFLOP/s of their products (from onnxruntime's
+// profiler: every Gemm/MatMul kernel's time and shapes) against a plain large product of the same
+// element type measured in this run, and the analysis cache's speed-up.
+
+/** Layers the heads and FFN rows measure on the 30-layer model (a full heads run takes minutes on 2 cores); totals are extrapolated. */
+const ANALYSIS_LAYERS = [0, 10, 20, 29];
+
+interface ProductStats {
+  /** op:dtype, e.g. Gemm:float. */
+  kind: string;
+  gflop: number;
+  ms: number;
+  gflops: number;
+  /** ÷ the plain product of the same element type. */
+  ofPlain: number;
+}
+
+interface AnalysisRow {
+  analysis: 'heads' | 'ffn';
+  model: string;
+  words: number;
+  layersMeasured: number[];
+  layersTotal: number;
+  /** Wall time of the run over the measured layers (word vectors, statistics, layers). */
+  wallMs: number;
+  /** Per measured layer (after the per-model part). */
+  perLayerMs: number;
+  /** Per-model part + 30 × per-layer. */
+  extrapolatedFullMs: number;
+  products: ProductStats[];
+  /** The largest product class (by FLOPs) and its share of the plain product's rate. */
+  dominant: ProductStats;
+  cachedMs: number;
+  cacheSpeedup: number;
+  /** GFLOP/s of the plain [4096, H] × [H, 4096] product, per element type. */
+  plainGflops: { float32: number; float64: number };
+}
+
+/** A plain large product [4096, H] × [H, 4096] of the given type: median GFLOP/s of 5 runs. */
+async function plainProduct(type: 'float32' | 'float64', hidden: number): Promise<number> {
+  const M = 4096;
+  const g = new Graph('plain');
+  const a = g.input('a', type, [M, hidden]);
+  const b = g.input('b', type, [M, hidden]);
+  g.output(g.node('Gemm', [a, b], { transB: int(1) }), 'c');
+  const session = await ort.InferenceSession.create(serializeModel(g), { graphOptimizationLevel: 'all' });
+  const data = () => (type === 'float32' ? Float32Array.from({ length: M * hidden }, (_, i) => ((i * 7919) % 1000) / 1000) : Float64Array.from({ length: M * hidden }, (_, i) => ((i * 7919) % 1000) / 1000));
+  const feeds = { a: new ort.Tensor(type, data(), [M, hidden]), b: new ort.Tensor(type, data(), [M, hidden]) };
+  await session.run(feeds);
+  const rates: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = performance.now();
+    await session.run(feeds);
+    rates.push((2 * M * M * hidden) / ((performance.now() - t) / 1000) / 1e9);
+  }
+  await session.release();
+  return median(rates);
+}
+
+/** Σ FLOPs and kernel time of every Gemm / MatMul / FusedMatMul in the profiles under `dir`, by op and element type. */
+function profiledProducts(dir: string, plain: { float32: number; float64: number }): ProductStats[] {
+  const totals = new Map<string, { flop: number; us: number }>();
+  for (const file of readdirSync(dir)) {
+    const events = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { cat: string; name: string; dur: number; args?: { op_name?: string; input_type_shape?: Record<string, number[]>[]; output_type_shape?: Record<string, number[]>[] } }[];
+    for (const e of events) {
+      const op = e.args?.op_name;
+      if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || !op || !['Gemm', 'MatMul', 'FusedMatMul'].includes(op)) continue;
+      const [type, a] = Object.entries(e.args!.input_type_shape![0]!)[0]!;
+      const out = Object.values(e.args!.output_type_shape![0]!)[0]!;
+      const rows = out[out.length - 2]!;
+      // The contracted size: A's other dimension (Gemm may take A transposed), A's last for MatMul.
+      const k = op === 'Gemm' ? (a[0] === rows ? a[1]! : a[0]!) : a[a.length - 1]!;
+      const flop = 2 * out.reduce((x, y) => x * y, 1) * k;
+      const key = `${op}:${type}`;
+      const t = totals.get(key) ?? { flop: 0, us: 0 };
+      t.flop += flop;
+      t.us += e.dur;
+      totals.set(key, t);
+    }
+  }
+  return [...totals]
+    .map(([kind, t]) => {
+      const gflops = t.flop / (t.us * 1e3);
+      return { kind, gflop: t.flop / 1e9, ms: t.us / 1e3, gflops, ofPlain: gflops / plain[kind.endsWith(':double') ? 'float64' : 'float32'] };
+    })
+    .sort((x, y) => y.gflop - x.gflop);
+}
+
+async function measureAnalyses(name: string, dir: string): Promise<AnalysisRow[]> {
+  const checkpoint = loadCheckpoint(dir);
+  const hidden = checkpoint.config.hiddenSize;
+  const plain = { float32: await plainProduct('float32', hidden), float64: await plainProduct('float64', hidden) };
+  process.stderr.write(`plain [4096, ${hidden}] × [${hidden}, 4096]: float32 ${plain.float32.toFixed(1)} GFLOP/s, float64 ${plain.float64.toFixed(1)} GFLOP/s\n`);
+  const list = await buildWordList(checkpoint);
+  const layers = ANALYSIS_LAYERS.filter((l) => l < checkpoint.config.numLayers);
+  const rows: AnalysisRow[] = [];
+  for (const analysis of ['heads', 'ffn'] as const) {
+    const profileDir = mkdtempSync(join(tmpdir(), 'lens-bench-profile-'));
+    const cacheDir = mkdtempSync(join(tmpdir(), 'lens-bench-cache-'));
+    try {
+      let firstLayerAt = 0;
+      const mark = (p: { phase: string; done?: number }) => {
+        if ((p.phase === 'layers' || p.phase === 'covariance') && p.done === 0) firstLayerAt = performance.now();
+      };
+      const run = { provider: 'cpu' as const, profilePrefix: join(profileDir, 'p'), cache: { dir: cacheDir }, onProgress: mark };
+      const started = performance.now();
+      if (analysis === 'heads') await analyzeHeadsGlobal(checkpoint, list, { layers }, run);
+      else await analyzeFfnGlobal(checkpoint, list, { layers }, run);
+      const wallMs = performance.now() - started;
+      // FFN: the concepts (after the covariances) are per layer too; count them with the layers.
+      const perModelMs = firstLayerAt - started;
+      const perLayerMs = (wallMs - perModelMs) / layers.length;
+      const products = profiledProducts(profileDir, plain);
+      const cachedStart = performance.now();
+      const again = analysis === 'heads' ? await analyzeHeadsGlobal(checkpoint, list, { layers }, { provider: 'cpu', cache: { dir: cacheDir } }) : await analyzeFfnGlobal(checkpoint, list, { layers }, { provider: 'cpu', cache: { dir: cacheDir } });
+      const cachedMs = performance.now() - cachedStart;
+      if (!again.fromCache) throw new Error(`${analysis}: the second run did not use the cache`);
+      rows.push({
+        analysis,
+        model: name,
+        words: list.words.length,
+        layersMeasured: layers,
+        layersTotal: checkpoint.config.numLayers,
+        wallMs,
+        perLayerMs,
+        extrapolatedFullMs: perModelMs + perLayerMs * checkpoint.config.numLayers,
+        products,
+        dominant: products[0]!,
+        cachedMs,
+        cacheSpeedup: wallMs / cachedMs,
+        plainGflops: plain,
+      });
+    } finally {
+      rmSync(profileDir, { recursive: true, force: true });
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
   const probeAt = process.argv.indexOf('--memory-probe');
   if (probeAt >= 0) return memoryProbe(process.argv[probeAt + 1]!);
@@ -131,10 +284,11 @@ async function main(): Promise<void> {
   const models: [string, SyntheticCheckpointOptions][] = [['tiny', { preset: 'tiny', seed: 1 }]];
   if (!quick) models.push(['smollm2-135m-f32', { preset: 'smollm2-135m', dtype: 'F32', seed: 1 }]);
   const rows: Row[] = [];
-  for (const [name, options] of models) rows.push(await measure(name, await ensureCheckpoint(name, options)));
+  const analysisOnly = process.argv.includes('--analysis-only');
+  if (!analysisOnly) for (const [name, options] of models) rows.push(await measure(name, await ensureCheckpoint(name, options)));
 
   const mib = (b: number) => (b / 2 ** 20).toFixed(1);
-  console.log(`\nprompt ${PROMPT_TOKENS} tokens, response ${RESPONSE_TOKENS} tokens, fp32, CPU; medians of ${RUNS} runs\n`);
+  if (rows.length) console.log(`\nprompt ${PROMPT_TOKENS} tokens, response ${RESPONSE_TOKENS} tokens, fp32, CPU; medians of ${RUNS} runs\n`);
   const table = rows.map((r) => ({
     model: r.model,
     'weights MiB': mib(r.weightBytes),
@@ -147,13 +301,31 @@ async function main(): Promise<void> {
     'peak RSS MiB': mib(r.peakRssBytes),
     'peak RSS ÷ weights': r.peakRssOverWeights.toFixed(2),
   }));
-  const columns = Object.keys(table[0]!) as (keyof (typeof table)[number])[];
-  const widths = columns.map((c) => Math.max(c.length, ...table.map((row) => row[c].length)));
-  console.log(columns.map((c, i) => c.padStart(widths[i]!)).join('  '));
-  for (const row of table) console.log(columns.map((c, i) => row[c].padStart(widths[i]!)).join('  '));
+  if (table.length) {
+    const columns = Object.keys(table[0]!) as (keyof (typeof table)[number])[];
+    const widths = columns.map((c) => Math.max(c.length, ...table.map((row) => row[c].length)));
+    console.log(columns.map((c, i) => c.padStart(widths[i]!)).join('  '));
+    for (const row of table) console.log(columns.map((c, i) => row[c].padStart(widths[i]!)).join('  '));
+  }
+  // Global analyses: on the SmolLM2-shaped model (the tiny one with --quick), a 20,000-word list
+  // (or the whole vocabulary's words when it has fewer).
+  const [analysisName, analysisOptions] = models[models.length - 1]!;
+  const analysis = await measureAnalyses(analysisName, await ensureCheckpoint(analysisName, analysisOptions));
+  const a0 = analysis[0]!;
+  console.log(
+    `\nglobal analyses on ${analysisName}, ${a0.words} words, layers ${a0.layersMeasured.join(', ')} of ${a0.layersTotal} measured (the full run is extrapolated); CPU;` +
+      ` plain [4096, H] × [H, 4096] product: float32 ${a0.plainGflops.float32.toFixed(1)} GFLOP/s, float64 ${a0.plainGflops.float64.toFixed(1)} GFLOP/s\n`,
+  );
+  for (const r of analysis) {
+    console.log(
+      `${r.analysis.padEnd(6)} ${(r.wallMs / 1000).toFixed(1)} s for ${r.layersMeasured.length} layers (${(r.perLayerMs / 1000).toFixed(2)} s/layer; full ${r.layersTotal} layers ≈ ${(r.extrapolatedFullMs / 1000).toFixed(0)} s);` +
+        ` cached ${r.cachedMs.toFixed(0)} ms (×${r.cacheSpeedup.toFixed(0)})`,
+    );
+    for (const p of r.products) console.log(`         ${p.kind.padEnd(20)} ${p.gflop.toFixed(1).padStart(7)} GFLOP in ${p.ms.toFixed(0).padStart(6)} ms = ${p.gflops.toFixed(1).padStart(6)} GFLOP/s (${(p.ofPlain * 100).toFixed(0)}% of the plain product)`);
+  }
   mkdirSync(RESULTS, { recursive: true });
-  const file = join(RESULTS, 'bench.json');
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), promptTokens: PROMPT_TOKENS, responseTokens: RESPONSE_TOKENS, runs: RUNS, rows }, null, 2) + '\n');
+  const file = join(RESULTS, analysisOnly ? 'bench-analysis.json' : 'bench.json');
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), promptTokens: PROMPT_TOKENS, responseTokens: RESPONSE_TOKENS, runs: RUNS, rows, analysis }, null, 2) + '\n');
   console.log(`\nwritten to ${file}`);
 }
 

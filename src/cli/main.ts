@@ -4,7 +4,9 @@ import { loadCheckpoint } from '../model/checkpoint.js';
 import { CancelledError, LensError } from '../model/errors.js';
 import type { PromptFormat } from '../model/prompt.js';
 import { ModelPool, describeCheckpoint } from '../engine/model-pool.js';
-import { DEFAULT_MAX_NEW_TOKENS, attribute, compare, generate, inspect } from '../engine/operations.js';
+import { DEFAULT_MAX_NEW_TOKENS, attribute, compare, ffnDiff, ffnGlobal, generate, headsDiff, headsGlobal, inspect } from '../engine/operations.js';
+import type { FfnOptions } from '../explain/ffn.js';
+import type { HeadsOptions } from '../explain/heads.js';
 import type { AttributionProgress } from '../explain/attribution.js';
 import { DEFAULT_IMPORTANCE_OPTIONS, type ImportanceOptions } from '../explain/importance.js';
 import type { InstructionSpan } from '../explain/instructions.js';
@@ -31,6 +33,14 @@ Commands:
             [--json OUT] [--html OUT]          both models side by side (table in the terminal)
   score     --input FILE.jsonl[.gz] --output OUT.jsonl [--L 10] [--b 7] [--p 4]
                                                re-score saved attribution matrices (density, score)
+  heads     [--model M] [--words FILE] [--top-k 100] [--dims N] [--vectors GLOVE.txt] --json OUT
+                                               every attention head's word pairs, per dimension
+  ffn       [--model M] [--words FILE] [--components 64] --json OUT
+                                               every FFN layer's principal components and concept words
+  heads-diff [--base M1] [--tuned M2] [heads options] [--json OUT]
+                                               instruction verbs vs general verbs in the heads (Table 3)
+  ffn-diff  [--base M1] [--tuned M2] [--words FILE] [--components 64] [--json OUT]
+                                               how tuning rotated each layer's FFN components
 
 Common options:
   --model M            a model folder or a Hugging Face hub id from the local cache
@@ -41,6 +51,10 @@ Common options:
   --instruction TEXT   mark TEXT (each occurrence in the prompt) as instruction; repeatable
                        (default: sentences with an imperative instruction verb are detected)
   --L N --b N --p N    the paper's sparsification levels, threshold and norm (10, 7, 4)
+  --words FILE         word list for heads/ffn, one word per line, used as given (default: the
+                       vocabulary's first 20,000 whole words, plus the prompt's words in compare)
+  --layers L,L,...     heads/ffn: only these layers (0-based)
+  --no-heads --no-ffn  compare: skip the head / FFN analysis
   -h, --help           this help
 `;
 
@@ -68,6 +82,14 @@ const OPTIONS = {
   b: { type: 'string' },
   p: { type: 'string' },
   color: { type: 'boolean' },
+  words: { type: 'string' },
+  'top-k': { type: 'string' },
+  dims: { type: 'string' },
+  vectors: { type: 'string' },
+  components: { type: 'string' },
+  layers: { type: 'string' },
+  'no-heads': { type: 'boolean' },
+  'no-ffn': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -140,6 +162,75 @@ function instructionSpansOf(values: Values, prompt: string): InstructionSpan[] |
     for (; at >= 0; at = prompt.indexOf(text, at + text.length)) spans.push({ start: at, end: at + text.length });
   }
   return spans;
+}
+
+function optionalPositiveInt(value: string | undefined, name: string): number | undefined {
+  return value === undefined ? undefined : positiveInt(value, name, 0);
+}
+
+function layersOf(values: Values): number[] | undefined {
+  if (values.layers === undefined) return undefined;
+  const layers = values.layers.split(',').map((t) => t.trim());
+  if (!layers.every((t) => /^\d+$/.test(t))) throw new UsageError(`--layers must be layer numbers separated by commas, got '${values.layers}'`);
+  return layers.map(Number);
+}
+
+function headsOptionsOf(values: Values): HeadsOptions & { wordsFile?: string } {
+  return {
+    wordsFile: values.words,
+    topK: optionalPositiveInt(values['top-k'], '--top-k'),
+    dims: optionalPositiveInt(values.dims, '--dims'),
+    vectors: values.vectors,
+    layers: layersOf(values),
+  };
+}
+
+function ffnOptionsOf(values: Values): FfnOptions & { wordsFile?: string } {
+  return { wordsFile: values.words, components: optionalPositiveInt(values.components, '--components'), layers: layersOf(values) };
+}
+
+/** A progress line per phase change (and per step in it), without repeating itself. */
+function analysisLogger(log: (line: string) => void) {
+  let last = '';
+  return (prefix: string, p: { phase: string; done?: number; total?: number }) => {
+    if (p.phase === 'cache') return;
+    const line = `${prefix}${p.phase}${p.total !== undefined ? ` ${p.done ?? 0}/${p.total}` : ''}`;
+    if (line !== last) log(line);
+    last = line;
+  };
+}
+
+const pct = (v: number | null | undefined) => (v === null || v === undefined ? '   –  ' : `${(v * 100).toFixed(1).padStart(5)}%`);
+
+function formatHeadsDiff(result: Awaited<ReturnType<typeof headsDiff>>): string {
+  const { verbs } = result;
+  const header = `${'verbs'.padEnd(22)}${verbs.groups.map((g) => `layers ${g.layers[0] + 1}–${g.layers[1]}`.padStart(16)).join('')}`;
+  const row = (label: string, cells: (number | null)[]) => `${label.padEnd(22)}${cells.map((c) => pct(c).padStart(16)).join('')}`;
+  const lines = [
+    'Share of heads where the tuned model has more word pairs with the verb than the base model (ties ignored):',
+    '',
+    header,
+    row('instruction (mean)', verbs.instruction.mean),
+    row('instruction (pooled)', verbs.instruction.pooled),
+    row('general (mean)', verbs.general.mean),
+    row('general (pooled)', verbs.general.pooled),
+    '',
+  ];
+  for (const [name, table] of [['instruction verbs', verbs.instruction], ['general verbs', verbs.general]] as const) {
+    if (!table.verbs.length) continue;
+    lines.push(`${name}:`);
+    for (const r of table.verbs) lines.push(row(`  ${r.verb}`, r.share));
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+function formatFfnDiff(result: Awaited<ReturnType<typeof ffnDiff>>): string {
+  const lines = [`Rotation of the top-${result.rotation[0]?.k ?? 0} FFN components, base → tuned:`, '', `${'layer'.padStart(5)}  ${'mean cos'.padStart(9)}  ${'mean angle'.padStart(10)}  ${'best match'.padStart(10)}`];
+  for (const r of result.rotation) {
+    lines.push(`${String(r.layer).padStart(5)}  ${r.meanCosine.toFixed(4).padStart(9)}  ${`${r.meanAngleDegrees.toFixed(1)}°`.padStart(10)}  ${r.meanBestMatch.toFixed(4).padStart(10)}`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 function progressLogger(log: (line: string) => void, prefix = '') {
@@ -219,9 +310,54 @@ export async function main(argv: string[]): Promise<number> {
         log(`wrote ${values.json}: ${report.tokens.length} prompt × ${report.response.tokens.length} response tokens on ${report.executionProvider}; instruction score ${report.instructionScore.toFixed(3)}`);
         return 0;
       }
+      case 'heads': {
+        if (!values.json) throw new UsageError('heads needs --json OUT');
+        const options = headsOptionsOf(values);
+        const model = await modelOf(values);
+        const progress = analysisLogger(log);
+        const result = await headsGlobal(pool, { model, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal: controller.signal, log, onProgress: (p) => progress('heads: ', p) });
+        const { fromCache, computeMs, ...rest } = result;
+        writeFileAtomic(values.json, JSON.stringify({ model, ...rest }) + '\n');
+        log(`wrote ${values.json}: ${result.layers.length} layers × ${result.numHeads} heads, ${result.words.count} words${fromCache ? ' (from the analysis cache)' : ''} in ${(computeMs / 1000).toFixed(1)} s`);
+        return 0;
+      }
+      case 'ffn': {
+        if (!values.json) throw new UsageError('ffn needs --json OUT');
+        const options = ffnOptionsOf(values);
+        const model = await modelOf(values);
+        const progress = analysisLogger(log);
+        const result = await ffnGlobal(pool, { model, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal: controller.signal, log, onProgress: (p) => progress('ffn: ', p) });
+        const { fromCache, computeMs, bases: _bases, ...rest } = result;
+        writeFileAtomic(values.json, JSON.stringify({ model, ...rest }) + '\n');
+        log(`wrote ${values.json}: ${result.layers.length} layers × ${result.options.components} components, ${result.words.count} words${fromCache ? ' (from the analysis cache)' : ''} in ${(computeMs / 1000).toFixed(1)} s`);
+        return 0;
+      }
+      case 'heads-diff': {
+        const options = headsOptionsOf(values);
+        const base = await modelOf(values, 'base');
+        const tuned = await modelOf(values, 'tuned');
+        const progress = analysisLogger(log);
+        const result = await headsDiff(pool, { base, tuned, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal: controller.signal, log, onProgress: (p) => progress(`${p.role} heads: `, p.progress) });
+        if (values.json) writeFileAtomic(values.json, JSON.stringify(result) + '\n');
+        process.stdout.write(formatHeadsDiff(result));
+        return 0;
+      }
+      case 'ffn-diff': {
+        const options = ffnOptionsOf(values);
+        const base = await modelOf(values, 'base');
+        const tuned = await modelOf(values, 'tuned');
+        const progress = analysisLogger(log);
+        const result = await ffnDiff(pool, { base, tuned, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal: controller.signal, log, onProgress: (p) => progress(`${p.role} ffn: `, p.progress) });
+        if (values.json) writeFileAtomic(values.json, JSON.stringify(result) + '\n');
+        process.stdout.write(formatFfnDiff(result));
+        return 0;
+      }
       case 'compare': {
         const prompt = promptOf(values);
         const format = formatOf(values);
+        const headsOptions = headsOptionsOf(values);
+        const ffnOptions = ffnOptionsOf(values);
+        const analysisProgress = analysisLogger(log);
         const report = await compare(
           pool,
           {
@@ -236,8 +372,18 @@ export async function main(argv: string[]): Promise<number> {
             objective: objectiveOf(values),
             importance: importanceOf(values),
             instructionSpans: instructionSpansOf(values, prompt),
+            heads: !values['no-heads'],
+            ffn: !values['no-ffn'],
+            headsOptions: { topK: headsOptions.topK, dims: headsOptions.dims, vectors: headsOptions.vectors, layers: headsOptions.layers },
+            ffnOptions: { components: ffnOptions.components, layers: ffnOptions.layers },
+            wordsFile: values.words,
           },
-          { signal: controller.signal, onProgress: (role, p) => progressLogger(log, `${role}: `)(p) },
+          {
+            signal: controller.signal,
+            log,
+            onProgress: (role, p) => progressLogger(log, `${role}: `)(p),
+            onAnalysisProgress: (role, p) => analysisProgress(`${role} ${p.section}: `, p.progress),
+          },
         );
         // Render before writing anything, so a failure leaves no file behind.
         const html = values.html ? renderHtml(report) : undefined;

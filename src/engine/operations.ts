@@ -3,6 +3,12 @@ import { checkContext, encodePrompt, type EncodedPrompt, type PromptFormat } fro
 import type { ModelPool } from './model-pool.js';
 import { attributeModel, type AttributionProgress, type AttributionRequest } from '../explain/attribution.js';
 import { REPORT_SCHEMA, type ModelReport, type Report } from '../explain/report.js';
+import { analysisSections, probeModel, type SectionOptions } from '../explain/analysis.js';
+import type { CacheOptions } from '../explain/analysis-cache.js';
+import { analyzeFfnGlobal, compareFfnRotation, type FfnOptions, type FfnProgress, type FfnRotationLayer, type GlobalFfnResult } from '../explain/ffn.js';
+import { analyzeHeadsGlobal, compareHeadVerbs, type GlobalHeadsResult, type HeadsOptions, type HeadsProgress, type HeadsVerbComparison } from '../explain/heads.js';
+import { buildWordList } from '../explain/wordlist.js';
+import type { ProviderSetting } from '../runtime/session.js';
 
 export interface GenerateRequest {
   model: string;
@@ -107,13 +113,30 @@ export interface CompareRequest extends Omit<AttributionRequest, 'response' | 'f
   responseTuned?: string;
   formatBase?: PromptFormat;
   formatTuned?: PromptFormat;
+  /** The heads section (default true). */
+  heads?: boolean;
+  /** The FFN section (default true). */
+  ffn?: boolean;
+  headsOptions?: HeadsOptions;
+  ffnOptions?: FfnOptions;
+  /** A word file for both analyses, used as given (default: vocabulary words + the prompt's words). */
+  wordsFile?: string;
 }
+
+export type AnalysisSectionProgress = { section: 'heads'; progress: HeadsProgress } | { section: 'ffn'; progress: FfnProgress };
 
 /** Both models on the same prompt: the document the panel, the HTML page and the terminal table render. */
 export async function compare(
   pool: ModelPool,
   request: CompareRequest,
-  options: { signal?: AbortSignal; onProgress?: (role: 'base' | 'tuned', p: AttributionProgress) => void } = {},
+  options: {
+    signal?: AbortSignal;
+    onProgress?: (role: 'base' | 'tuned', p: AttributionProgress) => void;
+    /** Progress of the heads and FFN analyses. */
+    onAnalysisProgress?: (role: 'base' | 'tuned', p: AnalysisSectionProgress) => void;
+    log?: (line: string) => void;
+    cache?: CacheOptions;
+  } = {},
 ): Promise<Report> {
   const run = async (role: 'base' | 'tuned') => {
     const spec = role === 'base' ? request.base : request.tuned;
@@ -128,5 +151,101 @@ export async function compare(
   // One after the other: each model's sessions use every core already.
   const base = await run('base');
   const tuned = await run('tuned');
-  return { schema: REPORT_SCHEMA, createdAt: new Date().toISOString(), prompt: request.prompt, base, tuned };
+  const report: Report = { schema: REPORT_SCHEMA, createdAt: new Date().toISOString(), prompt: request.prompt, base, tuned };
+  const which = { heads: request.heads !== false, ffn: request.ffn !== false };
+  if (which.heads || which.ffn) {
+    if (options.signal?.aborted) throw new CancelledError();
+    const sectionOptions: SectionOptions = {
+      heads: request.headsOptions,
+      ffn: request.ffnOptions,
+      wordsFile: request.wordsFile,
+      signal: options.signal,
+      log: options.log,
+      cache: options.cache,
+      onProgress: (role, section, p) => options.onAnalysisProgress?.(role, section === 'heads' ? { section, progress: p as HeadsProgress } : { section, progress: p as FfnProgress }),
+    };
+    const probe = async (role: 'base' | 'tuned') =>
+      probeModel(await pool.get(role === 'base' ? request.base : request.tuned), request.prompt, (role === 'base' ? request.formatBase : request.formatTuned) ?? 'raw', report[role].instructions.verbs, sectionOptions);
+    const probes = { base: await probe('base'), tuned: await probe('tuned') };
+    Object.assign(report, await analysisSections(request.prompt, probes, which, sectionOptions));
+  }
+  return report;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The global analyses on their own (CLI heads / ffn / heads-diff / ffn-diff)
+
+export interface HeadsRequest extends HeadsOptions {
+  model: string;
+  /** A word file, used exactly as given (default: the vocabulary's whole words). */
+  wordsFile?: string;
+  provider?: ProviderSetting;
+}
+
+export interface FfnRequest extends FfnOptions {
+  model: string;
+  wordsFile?: string;
+  provider?: ProviderSetting;
+}
+
+export interface GlobalRunOptions<P> {
+  signal?: AbortSignal;
+  onProgress?: (p: P) => void;
+  log?: (line: string) => void;
+  cache?: CacheOptions;
+}
+
+export async function headsGlobal(pool: ModelPool, request: HeadsRequest, options: GlobalRunOptions<HeadsProgress> = {}): Promise<GlobalHeadsResult> {
+  const { checkpoint } = await pool.get(request.model);
+  const list = await buildWordList(checkpoint, request.wordsFile !== undefined ? { file: request.wordsFile } : {});
+  return analyzeHeadsGlobal(checkpoint, list, request, { provider: request.provider ?? 'cpu', ...options });
+}
+
+export async function ffnGlobal(pool: ModelPool, request: FfnRequest, options: GlobalRunOptions<FfnProgress> = {}): Promise<GlobalFfnResult> {
+  const { checkpoint } = await pool.get(request.model);
+  const list = await buildWordList(checkpoint, request.wordsFile !== undefined ? { file: request.wordsFile } : {});
+  return analyzeFfnGlobal(checkpoint, list, request, { provider: request.provider ?? 'cpu', ...options });
+}
+
+export interface HeadsDiffResult {
+  base: { model: string; words: GlobalHeadsResult['words']; fromCache: boolean };
+  tuned: { model: string; words: GlobalHeadsResult['words']; fromCache: boolean };
+  options: GlobalHeadsResult['options'];
+  /** The paper's Table 3. */
+  verbs: HeadsVerbComparison;
+}
+
+export interface FfnDiffResult {
+  base: { model: string; fromCache: boolean };
+  tuned: { model: string; fromCache: boolean };
+  options: GlobalFfnResult['options'];
+  rotation: FfnRotationLayer[];
+}
+
+type DiffRequest<T> = Omit<T, 'model'> & { base: string; tuned: string };
+
+export async function headsDiff(pool: ModelPool, request: DiffRequest<HeadsRequest>, options: GlobalRunOptions<{ role: 'base' | 'tuned'; progress: HeadsProgress }> = {}): Promise<HeadsDiffResult> {
+  const one = (role: 'base' | 'tuned') =>
+    headsGlobal(pool, { ...request, model: request[role] }, { ...options, onProgress: (progress) => options.onProgress?.({ role, progress }) });
+  const base = await one('base');
+  const tuned = await one('tuned');
+  return {
+    base: { model: request.base, words: base.words, fromCache: base.fromCache },
+    tuned: { model: request.tuned, words: tuned.words, fromCache: tuned.fromCache },
+    options: tuned.options,
+    verbs: compareHeadVerbs(base, tuned),
+  };
+}
+
+export async function ffnDiff(pool: ModelPool, request: DiffRequest<FfnRequest>, options: GlobalRunOptions<{ role: 'base' | 'tuned'; progress: FfnProgress }> = {}): Promise<FfnDiffResult> {
+  const one = (role: 'base' | 'tuned') =>
+    ffnGlobal(pool, { ...request, model: request[role] }, { ...options, onProgress: (progress) => options.onProgress?.({ role, progress }) });
+  const base = await one('base');
+  const tuned = await one('tuned');
+  return {
+    base: { model: request.base, fromCache: base.fromCache },
+    tuned: { model: request.tuned, fromCache: tuned.fromCache },
+    options: tuned.options,
+    rotation: compareFfnRotation(base, tuned),
+  };
 }

@@ -105,8 +105,17 @@ export function inferOutputs(op: string, inputs: InferenceInput[], attrs: Record
       return same();
     case 'Add': case 'Sub': case 'Mul': case 'Div': case 'Pow': case 'Max': case 'Min':
       return [{ type: x!.type, shape: broadcastShapes(x!.shape, inputs[1]!.info.shape) }];
-    case 'Equal': case 'Less': case 'Greater':
+    case 'Equal': case 'Less': case 'Greater': case 'And': case 'Or':
       return [{ type: 'bool', shape: broadcastShapes(x!.shape, inputs[1]!.info.shape) }];
+    case 'Not':
+      return [{ type: 'bool', shape: [...x!.shape] }];
+    case 'TopK': {
+      // values (the input's type) and int64 indices; the axis shrinks to k.
+      const axis = normalizeAxis(attrInt(attrs, 'axis', -1), x!.shape.length);
+      const k = numericValue(inputs[1])?.[0] ?? unknownDim();
+      const shape = x!.shape.map((d, i) => (i === axis ? k : d));
+      return [{ type: x!.type, shape }, { type: 'int64', shape: [...shape] }];
+    }
     case 'Where':
       return [{ type: inputs[1]!.info.type, shape: broadcastShapes(broadcastShapes(x!.shape, inputs[1]!.info.shape), inputs[2]!.info.shape) }];
     case 'Cast':

@@ -54,8 +54,15 @@ export function providerUnavailable(provider: Provider): string | null {
   return null;
 }
 
-function sessionOptions(provider: Provider, externalDataFolder: string, quiet: boolean): ort.InferenceSession.SessionOptions {
+/** Options a caller may add to a session (the benchmark profiles the analysis graphs' products). */
+export interface ExtraSessionOptions {
+  enableProfiling?: boolean;
+  profileFilePrefix?: string;
+}
+
+function sessionOptions(provider: Provider, externalDataFolder: string, quiet: boolean, extra: ExtraSessionOptions = {}): ort.InferenceSession.SessionOptions {
   return {
+    ...extra,
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
     // A provider tried by `auto` may fail; its failure is reported by us, not printed natively.
@@ -77,7 +84,7 @@ function sessionOptions(provider: Provider, externalDataFolder: string, quiet: b
  * that accepts the model. The failures are returned so the caller can log them and show which
  * provider runs.
  */
-export async function openSession(model: Uint8Array, externalDataFolder: string, setting: ProviderSetting, log?: (line: string) => void): Promise<OpenedSession> {
+export async function openSession(model: Uint8Array, externalDataFolder: string, setting: ProviderSetting, log?: (line: string) => void, extra?: ExtraSessionOptions): Promise<OpenedSession> {
   const order = setting === 'auto' ? AUTO_ORDER : [setting];
   const failed: ProviderAttempt[] = [];
   for (const provider of order) {
@@ -89,7 +96,7 @@ export async function openSession(model: Uint8Array, externalDataFolder: string,
       continue;
     }
     try {
-      const session = await ort.InferenceSession.create(model, sessionOptions(provider, externalDataFolder, setting === 'auto' && provider !== 'cpu'));
+      const session = await ort.InferenceSession.create(model, sessionOptions(provider, externalDataFolder, setting === 'auto' && provider !== 'cpu', extra));
       if (failed.length && !announced.has(provider)) log?.(`execution provider ${provider} in use`);
       announced.add(provider);
       return { session, provider, failed };
