@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bundles the extension, the engine process, the CLI and the webview with esbuild.
+// Bundles the extension, the engine process, the CLI and the webview (script and style sheet) with esbuild.
 // onnxruntime-node and tokenizers are native (.node binaries), so they stay external and are
 // resolved from node_modules at run time; `vscode` is provided by the editor.
 import { build } from 'esbuild';
@@ -27,5 +27,7 @@ await Promise.all([
   build({ ...node, entryPoints: { engine: 'src/engine/main.ts' }, outdir: 'dist' }),
   build({ ...node, entryPoints: { cli: 'src/cli/bin.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } }),
   build({ ...common, platform: 'browser', target: 'es2022', format: 'iife', entryPoints: { webview: 'webview/main.ts' }, outdir: 'dist' }),
+  // The panel's style sheet (dist/webview.css), loaded from the extension's files under the panel's CSP.
+  build({ ...common, sourcemap: false, entryPoints: { webview: 'webview/panel.css' }, outdir: 'dist' }),
 ]);
 chmodSync('dist/cli.js', 0o755);

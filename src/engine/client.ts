@@ -18,6 +18,8 @@ import {
   type RequestType,
 } from 'vscode-jsonrpc/node';
 import {
+  AttributeRequestType,
+  CompareRequestType,
   EngineErrorCodes,
   GenerateRequestType,
   InfoRequest,
@@ -25,6 +27,8 @@ import {
   ProgressNotification,
   ShutdownRequest,
   engineErrorKind,
+  type AttributeParams,
+  type CompareParams,
   type EngineErrorData,
   type GenerateParams,
   type GenerateResult,
@@ -32,6 +36,7 @@ import {
   type ModelInfo,
   type ProgressParams,
 } from './protocol.js';
+import type { ModelReport, Report } from '../explain/report.js';
 
 export type EngineFailureKind = 'user' | 'cancelled' | 'internal' | 'stopped';
 
@@ -59,6 +64,8 @@ export interface EngineClientOptions {
   enginePath: string;
   /** Execution provider setting passed to the engine (default 'auto'). */
   provider?: string;
+  /** Precision setting passed to the engine (default 'auto'). */
+  precision?: string;
   /** Environment of the engine process (default: this process's). */
   env?: NodeJS.ProcessEnv;
   /** How long dispose() waits for the shutdown answer, then for the exit, before killing (ms, default 3000 each). */
@@ -152,6 +159,16 @@ export class EngineClient {
     return this.request(GenerateRequestType, params, options);
   }
 
+  /** One model's attribution report. */
+  attribute(params: Omit<AttributeParams, 'progressToken'>, options: RequestOptions = {}): Promise<ModelReport> {
+    return this.request(AttributeRequestType, params, options);
+  }
+
+  /** Both models on one prompt: the report (with the heads/FFN sections asked for). */
+  compare(params: Omit<CompareParams, 'progressToken'>, options: RequestOptions = {}): Promise<Report> {
+    return this.request(CompareRequestType, params, options);
+  }
+
   /** Stops the running engine (gracefully) and starts a fresh one. */
   async restart(): Promise<void> {
     await this.stop();
@@ -169,7 +186,7 @@ export class EngineClient {
   private ensureStarted(): EngineProcess {
     if (this.disposed) throw new EngineError('stopped', 'The Instruction Lens engine has been disposed.');
     if (this.current) return this.current;
-    const args = this.options.provider ? ['--provider', this.options.provider] : [];
+    const args = [...(this.options.provider ? ['--provider', this.options.provider] : []), ...(this.options.precision ? ['--precision', this.options.precision] : [])];
     const child = fork(this.options.enginePath, args, {
       stdio: ['pipe', 'pipe', 'pipe', 'ipc'],
       execArgv: [],

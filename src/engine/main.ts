@@ -2,11 +2,12 @@
 // EngineClient with child_process.fork; stdout carries JSON-RPC only, so everything else that
 // would print goes to stderr (which the client copies to its log).
 //
-// Arguments: --provider auto|cuda|webgpu|cpu (default auto).
+// Arguments: --provider auto|cuda|webgpu|cpu (default auto), --precision auto|fp32|fp16 (default auto).
 
 import { format } from 'node:util';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import { parseProviderSetting, type ProviderSetting } from '../runtime/session.js';
+import type { Precision } from './protocol.js';
 import { startEngineServer } from './server.js';
 
 /** Grace period between "stop" (shutdown, stdin closed, parent gone) and a forced exit. */
@@ -27,18 +28,26 @@ function guardStdout(): void {
   console.table = toStderr;
 }
 
-export function parseEngineArgs(argv: string[]): { provider: ProviderSetting } {
+function parsePrecision(value: string): Precision {
+  if (value === 'auto' || value === 'fp32' || value === 'fp16') return value;
+  throw new Error(`--precision must be auto, fp32 or fp16, got '${value}'`);
+}
+
+export function parseEngineArgs(argv: string[]): { provider: ProviderSetting; precision: Precision } {
   let provider: ProviderSetting = 'auto';
+  let precision: Precision = 'auto';
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--provider' && argv[i + 1] !== undefined) provider = parseProviderSetting(argv[++i]!);
     else if (argv[i]!.startsWith('--provider=')) provider = parseProviderSetting(argv[i]!.slice('--provider='.length));
+    else if (argv[i] === '--precision' && argv[i + 1] !== undefined) precision = parsePrecision(argv[++i]!);
+    else if (argv[i]!.startsWith('--precision=')) precision = parsePrecision(argv[i]!.slice('--precision='.length));
   }
-  return { provider };
+  return { provider, precision };
 }
 
 function main(): void {
   guardStdout();
-  const { provider } = parseEngineArgs(process.argv.slice(2));
+  const { provider, precision } = parseEngineArgs(process.argv.slice(2));
   const connection = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
 
   let stopping = false;
@@ -55,9 +64,11 @@ function main(): void {
     });
   };
 
+  // No `log` option: log lines travel as notifications, which the client shows; a copy on stderr
+  // would reach it twice. stderr carries what the connection cannot (stopping, uncaught exceptions).
   const server = startEngineServer(connection, {
     provider,
-    log: stderrLine,
+    precision,
     // The models are released. The client closes our stdin once it has the answer (then we stop
     // at once); this timer covers a client that does not.
     onShutdown: () => setTimeout(() => stop('shutdown'), EXIT_GRACE_MS).unref(),

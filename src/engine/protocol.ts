@@ -13,7 +13,8 @@
 
 import { ErrorCodes, NotificationType, RequestType, RequestType0, ResponseError } from 'vscode-jsonrpc/node';
 import type { describeCheckpoint } from './model-pool.js';
-import type { GenerateRequest, GenerateResult } from './operations.js';
+import type { AttributeRequest, CompareRequest, GenerateRequest, GenerateResult } from './operations.js';
+import type { ModelReport, Report } from '../explain/report.js';
 
 export type { GenerateRequest, GenerateResult } from './operations.js';
 
@@ -41,6 +42,17 @@ export interface GenerateParams extends GenerateRequest, ProgressParamsBase {
   role?: ModelRole;
 }
 
+/** `instructionLens/attribute`: one model's attribution report. `model` '' is the embedded default of `role`. */
+export interface AttributeParams extends AttributeRequest, ProgressParamsBase {
+  role?: ModelRole;
+}
+
+/** `instructionLens/compare`: both models on one prompt. `base`/`tuned` '' are the embedded defaults. */
+export interface CompareParams extends CompareRequest, ProgressParamsBase {}
+
+/** The precision setting: fp16 applies on a GPU only; the CPU always computes in fp32. */
+export type Precision = 'auto' | 'fp32' | 'fp16';
+
 export type EngineErrorKind = 'user' | 'cancelled' | 'internal';
 
 /** The `data` of every ResponseError the engine sends. */
@@ -66,6 +78,15 @@ export const InfoRequest = new RequestType<InfoParams, ModelInfo, EngineErrorDat
 
 /** `instructionLens/generate` GenerateParams → GenerateResult: greedy generation. `model` in the result is the resolved model (the default's folder when '' was asked). */
 export const GenerateRequestType = new RequestType<GenerateParams, GenerateResult, EngineErrorData>('instructionLens/generate');
+
+/** `instructionLens/attribute` AttributeParams → ModelReport (`model.id` is what was asked; '' becomes the default's folder). */
+export const AttributeRequestType = new RequestType<AttributeParams, ModelReport, EngineErrorData>('instructionLens/attribute');
+
+/**
+ * `instructionLens/compare` CompareParams → Report. Progress: per model and phase, per attribution
+ * chunk, per analysed layer of the heads/FFN sections (`heads`/`ffn` in the params: which to compute).
+ */
+export const CompareRequestType = new RequestType<CompareParams, Report, EngineErrorData>('instructionLens/compare');
 
 /** `instructionLens/shutdown`: cancel what runs, release the models; the engine exits when its stdin closes (or shortly after). */
 export const ShutdownRequest = new RequestType0<void, EngineErrorData>('instructionLens/shutdown');

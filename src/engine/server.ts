@@ -7,16 +7,22 @@ import { loadCheckpoint } from '../model/checkpoint.js';
 import { CancelledError, LensError } from '../model/errors.js';
 import type { ProviderSetting } from '../runtime/session.js';
 import { ModelPool, describeCheckpoint } from './model-pool.js';
-import { generate } from './operations.js';
+import { attribute, compare, generate } from './operations.js';
+import { ProgressPlan, attributionStep, sectionStep } from './progress.js';
 import {
+  AttributeRequestType,
+  CompareRequestType,
   EngineErrorCodes,
   GenerateRequestType,
   InfoRequest,
   LogNotification,
   ProgressNotification,
   ShutdownRequest,
+  type AttributeParams,
+  type CompareParams,
   type EngineErrorData,
   type GenerateParams,
+  type Precision,
   type ModelInfo,
   type ModelParams,
   type ModelRole,
@@ -32,9 +38,11 @@ function delay(ms: number): Promise<void> {
 export interface EngineServerOptions {
   /** Execution provider for every model of this engine (default 'auto'). */
   provider?: ProviderSetting;
+  /** The precision setting (default 'auto'). The runtime computes in fp32 for now; fp16 is logged as not applied. */
+  precision?: Precision;
   /** Resolves '' to the embedded default model (default: defaultModel from the CLI). */
   defaultModel?: (role: ModelRole) => Promise<DefaultModel>;
-  /** Also called for every log line (the engine process copies them to stderr). */
+  /** Also called for every log line (besides the log notification to the client). */
   log?: (line: string) => void;
   /** Called once the shutdown request has been answered and everything is released. */
   onShutdown?: () => void;
@@ -85,18 +93,51 @@ function checkModelParams(params: unknown, method: string): asserts params is Mo
 export function checkGenerateParams(params: unknown): asserts params is GenerateParams {
   const method = GenerateRequestType.method;
   checkModelParams(params, method);
-  const p = params as unknown as Record<string, unknown>;
+  checkPromptParams(params as unknown as Record<string, unknown>, method);
+}
+
+function checkPromptParams(p: Record<string, unknown>, method: string): void {
   if (typeof p.prompt !== 'string') throw invalidParams(`${method}: 'prompt' must be a string`);
-  if (p.format !== undefined && p.format !== 'raw' && p.format !== 'chat-template') throw invalidParams(`${method}: 'format' must be 'raw' or 'chat-template'`);
   if (p.maxNewTokens !== undefined && (!Number.isSafeInteger(p.maxNewTokens) || (p.maxNewTokens as number) < 1)) {
     throw invalidParams(`${method}: 'maxNewTokens' must be a positive integer`);
   }
+  for (const key of ['format', 'formatBase', 'formatTuned']) {
+    if (p[key] !== undefined && p[key] !== 'raw' && p[key] !== 'chat-template') throw invalidParams(`${method}: '${key}' must be 'raw' or 'chat-template'`);
+  }
+  if (p.importance !== undefined) {
+    const imp = p.importance as Record<string, unknown> | null;
+    if (imp === null || typeof imp !== 'object' || ['L', 'b', 'p'].some((k) => imp[k] !== undefined && (typeof imp[k] !== 'number' || !Number.isFinite(imp[k])))) {
+      throw invalidParams(`${method}: 'importance' must be an object of numbers {L, b, p}`);
+    }
+  }
+  if (p.instructionVerbs !== undefined && (!Array.isArray(p.instructionVerbs) || p.instructionVerbs.some((v) => typeof v !== 'string'))) {
+    throw invalidParams(`${method}: 'instructionVerbs' must be a list of strings`);
+  }
   if (p.progressToken !== undefined && typeof p.progressToken !== 'string') throw invalidParams(`${method}: 'progressToken' must be a string`);
+}
+
+export function checkAttributeParams(params: unknown): asserts params is AttributeParams {
+  const method = AttributeRequestType.method;
+  checkModelParams(params, method);
+  checkPromptParams(params as unknown as Record<string, unknown>, method);
+}
+
+export function checkCompareParams(params: unknown): asserts params is CompareParams {
+  const method = CompareRequestType.method;
+  if (params === null || typeof params !== 'object') throw invalidParams(`${method}: params must be an object`);
+  const p = params as Record<string, unknown>;
+  if (typeof p.base !== 'string' || typeof p.tuned !== 'string') throw invalidParams(`${method}: 'base' and 'tuned' must be strings ('' for the default models)`);
+  for (const key of ['heads', 'ffn']) if (p[key] !== undefined && typeof p[key] !== 'boolean') throw invalidParams(`${method}: '${key}' must be true or false`);
+  checkPromptParams(p, method);
 }
 
 /** Registers the protocol's handlers on `connection` and starts listening. */
 export function startEngineServer(connection: MessageConnection, options: EngineServerOptions = {}): EngineServer {
   const pool = new ModelPool({ provider: options.provider ?? 'auto', log: (line) => log(line) });
+  if (options.precision === 'fp16') {
+    // The runner builds fp32 graphs only so far; say so rather than pretend.
+    setImmediate(() => log('Precision fp16 was asked for, but this engine computes in fp32 (fp16 on GPU is not implemented yet; the CPU always runs fp32).'));
+  }
   const running = new Map<AbortController, Promise<unknown>>();
   const defaults = new Map<ModelRole, Promise<DefaultModel>>();
   let disposed: Promise<void> | null = null;
@@ -131,6 +172,7 @@ export function startEngineServer(connection: MessageConnection, options: Engine
     const onAbort = () => controller.abort();
     linked.signal.addEventListener('abort', onAbort);
     if (linked.signal.aborted) controller.abort();
+    const started = performance.now();
     const work = run(controller.signal);
     running.set(controller, work);
     try {
@@ -138,6 +180,8 @@ export function startEngineServer(connection: MessageConnection, options: Engine
     } catch (e) {
       const error = toResponseError(e, controller.signal.aborted);
       if (error.code === EngineErrorCodes.Internal) log(`${method} failed: ${(e as Error)?.stack ?? e}`);
+      // The work has really stopped here (the operation checked its signal and threw).
+      if (error.code === EngineErrorCodes.Cancelled) log(`${method} cancelled: stopped after ${((performance.now() - started) / 1000).toFixed(1)} s`);
       return error;
     } finally {
       running.delete(controller);
@@ -166,6 +210,51 @@ export function startEngineServer(connection: MessageConnection, options: Engine
       const result = await generate(pool, { ...rest, model }, signal);
       progress(progressToken, `Generated ${result.outputIds.length} tokens`, 90);
       return result;
+    }),
+  );
+
+  connection.onRequest(AttributeRequestType, (params, token) =>
+    handle(token, AttributeRequestType.method, async (signal) => {
+      checkAttributeParams(params);
+      const { progressToken, role, ...rest } = params;
+      const plan = new ProgressPlan([role ?? 'base'], (message, increment) => progress(progressToken, message, increment));
+      plan.report(role ?? 'base', 0, 'Loading the model…');
+      const model = await resolveModel(params);
+      if (signal.aborted) throw new CancelledError();
+      return attribute(pool, { ...rest, model }, {
+        signal,
+        onProgress: (p) => {
+          const step = attributionStep(role ?? 'base', p);
+          plan.report(role ?? 'base', step.fraction, step.message);
+        },
+      });
+    }),
+  );
+
+  connection.onRequest(CompareRequestType, (params, token) =>
+    handle(token, CompareRequestType.method, async (signal) => {
+      checkCompareParams(params);
+      const { progressToken, ...rest } = params;
+      const stages = ['base', 'tuned'];
+      if (rest.heads !== false) stages.push('heads:base', 'heads:tuned');
+      if (rest.ffn !== false) stages.push('ffn:base', 'ffn:tuned');
+      const plan = new ProgressPlan(stages, (message, increment) => progress(progressToken, message, increment));
+      plan.report('base', 0, 'Loading the models…');
+      const base = await resolveModel({ model: rest.base, role: 'base' });
+      const tuned = await resolveModel({ model: rest.tuned, role: 'tuned' });
+      if (signal.aborted) throw new CancelledError();
+      return compare(pool, { ...rest, base, tuned }, {
+        signal,
+        log,
+        onProgress: (role, p) => {
+          const step = attributionStep(role, p);
+          plan.report(role, step.fraction, step.message);
+        },
+        onAnalysisProgress: (role, p) => {
+          const step = sectionStep(role, p);
+          plan.report(`${p.section}:${role}`, step.fraction, step.message);
+        },
+      });
     }),
   );
 

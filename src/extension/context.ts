@@ -5,20 +5,36 @@
 import { basename, isAbsolute } from 'node:path';
 import * as vscode from 'vscode';
 import { EngineClient, EngineError, describeExit } from '../engine/client.js';
-import type { ModelRole } from '../engine/protocol.js';
+import type { ModelRole, Precision } from '../engine/protocol.js';
+import { DEFAULT_INSTRUCTION_VERBS } from '../explain/instructions.js';
+import type { PromptFormat } from '../model/prompt.js';
 import type { ProviderSetting } from '../runtime/session.js';
 
 export const SECTION = 'instructionLens';
 // Not runtime/session's PROVIDER_SETTINGS: that module loads onnxruntime, which belongs in the engine.
 const PROVIDERS: readonly ProviderSetting[] = ['auto', 'cuda', 'webgpu', 'cpu'];
+const PRECISIONS: readonly Precision[] = ['auto', 'fp32', 'fp16'];
 const DEFAULT_MAX_NEW_TOKENS = 32;
+const DEFAULT_HOVER_LANGUAGES = ['markdown', 'plaintext', 'prompt'];
 
 export interface LensSettings {
   /** '' = the embedded default. */
   baseModel: string;
   tunedModel: string;
   executionProvider: ProviderSetting;
+  precision: Precision;
   maxNewTokens: number;
+  promptFormatBase: PromptFormat;
+  promptFormatTuned: PromptFormat;
+  importance: { L: number; b: number; p: number };
+  /** Verbs added to the default instruction-verb list. */
+  extraVerbs: string[];
+  /** The instruction-verb list in effect (the default list plus the added verbs). */
+  verbs: readonly string[];
+  hoverLanguages: string[];
+  /** Compute the heads / FFN sections with every comparison. */
+  heads: boolean;
+  ffn: boolean;
 }
 
 /**
@@ -31,15 +47,39 @@ export function readModelSetting(config: vscode.WorkspaceConfiguration, key: 'ba
   return (inspected?.globalValue ?? inspected?.defaultValue ?? '').trim();
 }
 
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {
+  return typeof value === 'string' && (allowed as readonly string[]).includes(value) ? (value as T) : fallback;
+}
+
+function number(value: unknown, fallback: number, ok: (v: number) => boolean): number {
+  return typeof value === 'number' && Number.isFinite(value) && ok(value) ? value : fallback;
+}
+
 export function readSettings(trusted = vscode.workspace.isTrusted): LensSettings {
   const config = vscode.workspace.getConfiguration(SECTION);
-  const provider = config.get<string>('executionProvider', 'auto');
-  const maxNewTokens = config.get<number>('maxNewTokens', DEFAULT_MAX_NEW_TOKENS);
+  const extraVerbs = (config.get<unknown[]>('instructionVerbs') ?? [])
+    .filter((v): v is string => typeof v === 'string')
+    .map((v) => v.trim().toLowerCase())
+    .filter((v) => /^[a-z]+$/.test(v));
+  const languages = config.get<unknown[]>('hoverLanguages') ?? DEFAULT_HOVER_LANGUAGES;
   return {
     baseModel: readModelSetting(config, 'baseModel', trusted),
     tunedModel: readModelSetting(config, 'tunedModel', trusted),
-    executionProvider: (PROVIDERS as readonly string[]).includes(provider) ? (provider as ProviderSetting) : 'auto',
-    maxNewTokens: Number.isSafeInteger(maxNewTokens) && maxNewTokens >= 1 ? maxNewTokens : DEFAULT_MAX_NEW_TOKENS,
+    executionProvider: oneOf(config.get('executionProvider'), PROVIDERS, 'auto'),
+    precision: oneOf(config.get('precision'), PRECISIONS, 'auto'),
+    maxNewTokens: number(config.get('maxNewTokens'), DEFAULT_MAX_NEW_TOKENS, (v) => Number.isSafeInteger(v) && v >= 1),
+    promptFormatBase: oneOf<PromptFormat>(config.get('promptFormat.base'), ['raw', 'chat-template'], 'raw'),
+    promptFormatTuned: oneOf<PromptFormat>(config.get('promptFormat.tuned'), ['raw', 'chat-template'], 'raw'),
+    importance: {
+      L: number(config.get('importance.L'), 10, (v) => Number.isSafeInteger(v) && v >= 1),
+      b: number(config.get('importance.b'), 7, (v) => v >= 0),
+      p: number(config.get('importance.p'), 4, (v) => v >= 1),
+    },
+    extraVerbs,
+    verbs: extraVerbs.length ? [...DEFAULT_INSTRUCTION_VERBS, ...extraVerbs.filter((v) => !DEFAULT_INSTRUCTION_VERBS.includes(v))] : DEFAULT_INSTRUCTION_VERBS,
+    hoverLanguages: languages.filter((v): v is string => typeof v === 'string' && v.length > 0),
+    heads: config.get<boolean>('analyses.heads', true) !== false,
+    ffn: config.get<boolean>('analyses.ffn', true) !== false,
   };
 }
 
@@ -50,17 +90,27 @@ export function modelLabel(model: string): string {
 }
 
 export class LensContext implements vscode.Disposable {
-  readonly output: vscode.OutputChannel;
+  readonly output: vscode.LogOutputChannel;
   readonly statusBar: vscode.StatusBarItem;
   private readonly disposables: vscode.Disposable[] = [];
   private client: EngineClient | undefined;
-  private clientProvider: ProviderSetting | undefined;
+  private clientKey: string | undefined;
+  private lastProvider: string | undefined;
+  private defaultNoticeShown = false;
 
-  constructor(private readonly extension: vscode.ExtensionContext) {
-    this.output = this.own(vscode.window.createOutputChannel('Instruction Lens'));
+  constructor(readonly extension: vscode.ExtensionContext) {
+    // A log channel: VS Code also keeps it as a file in its logs folder (Developer: Open Extension Logs Folder).
+    this.output = this.own(vscode.window.createOutputChannel('Instruction Lens', { log: true }));
     this.statusBar = this.own(vscode.window.createStatusBarItem('instructionLens.status', vscode.StatusBarAlignment.Right, 100));
     this.statusBar.name = 'Instruction Lens';
-    this.statusBar.command = 'instructionLens.showModelInfo';
+    this.statusBar.command = 'instructionLens.selectModels';
+    this.updateStatusBar();
+    this.statusBar.show();
+    this.own(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration(SECTION)) this.updateStatusBar();
+      }),
+    );
   }
 
   /** Registers a disposable to be disposed with the context. */
@@ -83,36 +133,74 @@ export class LensContext implements vscode.Disposable {
   }
 
   /**
-   * The engine client, started on first use. A change of the execution provider setting takes
-   * effect here: the engine runs with one provider, so it is replaced by a fresh one.
+   * The engine client, started on first use. A change of the execution provider or precision
+   * setting takes effect here: the engine runs with one of each, so it is replaced by a fresh one.
    */
   engine(): EngineClient {
-    const provider = this.settings().executionProvider;
-    if (this.client && this.clientProvider !== provider) {
+    const { executionProvider: provider, precision } = this.settings();
+    const key = `${provider}/${precision}`;
+    if (this.client && this.clientKey !== key) {
       const old = this.client;
       this.client = undefined;
-      this.log(`Execution provider changed to ${provider}: restarting the engine.`);
+      this.log(`Execution provider or precision changed (${key}): restarting the engine.`);
       void old.dispose();
     }
     if (!this.client) {
-      const client = new EngineClient({ enginePath: this.extension.asAbsolutePath('dist/engine.js'), provider });
+      const client = new EngineClient({ enginePath: this.extension.asAbsolutePath('dist/engine.js'), provider, precision });
       client.onLog((line) => this.log(`[engine] ${line}`));
       client.onExit((exit) => {
         if (exit.expected) return;
         this.log(`The engine stopped unexpectedly (${describeExit(exit)}).`);
-        void vscode.window.showErrorMessage(`Instruction Lens engine stopped unexpectedly (${describeExit(exit)}); it will restart on the next request`);
+        void vscode.window
+          .showErrorMessage(`Instruction Lens: the engine stopped unexpectedly (${describeExit(exit)}). It restarts by itself on the next request.`, 'Restart Now', 'Show Log')
+          .then((action) => {
+            if (action === 'Restart Now' && this.client === client) client.start();
+            if (action === 'Show Log') this.output.show(true);
+          });
       });
       this.client = client;
-      this.clientProvider = provider;
+      this.clientKey = key;
     }
     return this.client;
   }
 
-  /** Shows the model and the execution provider the last run used. */
-  showRun(model: string, provider: string): void {
-    this.statusBar.text = `Instruction Lens: ${modelLabel(model)} · ${provider}`;
-    this.statusBar.tooltip = `${model}\nExecution provider: ${provider}\nClick for model info`;
-    this.statusBar.show();
+  /** Whether an engine process runs now. */
+  get engineRunning(): boolean {
+    return this.client?.running ?? false;
+  }
+
+  /** Restarts the engine process (the command, and after a crash). */
+  async restartEngine(): Promise<void> {
+    await this.engine().restart();
+    this.log('Engine restarted.');
+  }
+
+  /** Says once per session that the embedded default pair is in use, and offers to choose models. */
+  noticeDefaults(settings: LensSettings): void {
+    if (settings.baseModel && settings.tunedModel) return;
+    if (this.defaultNoticeShown) return;
+    this.defaultNoticeShown = true;
+    const which = !settings.baseModel && !settings.tunedModel ? 'No models are configured' : `No ${settings.baseModel ? 'tuned' : 'base'} model is configured`;
+    void vscode.window
+      .showInformationMessage(`Instruction Lens: ${which}; using the embedded default pair. Choose your own base and instruction-tuned models to compare them.`, 'Choose Models…')
+      .then((action) => {
+        if (action) void vscode.commands.executeCommand('instructionLens.selectModels');
+      });
+  }
+
+  /** The status bar: both models and the execution provider the last run used (or the setting). */
+  updateStatusBar(provider?: string): void {
+    if (provider) this.lastProvider = provider;
+    const settings = this.settings();
+    const ep = this.lastProvider ?? `${settings.executionProvider} (not started)`;
+    const gpu = this.lastProvider ? (this.lastProvider === 'cpu' ? 'CPU' : 'GPU') : '';
+    this.statusBar.text = `$(beaker) ${modelLabel(settings.baseModel)} ↔ ${modelLabel(settings.tunedModel)} · ${this.lastProvider ?? settings.executionProvider}`;
+    const tooltip = new vscode.MarkdownString(undefined, true);
+    tooltip.appendMarkdown('**Instruction Lens**\n\n');
+    tooltip.appendText(`Base: ${settings.baseModel || 'embedded default'}\nTuned: ${settings.tunedModel || 'embedded default'}\nExecution provider: ${ep}${gpu ? ` (${gpu})` : ''}\n`);
+    tooltip.appendMarkdown('\nClick to choose the models.');
+    this.statusBar.tooltip = tooltip;
+    this.statusBar.accessibilityInformation = { label: `Instruction Lens: base ${modelLabel(settings.baseModel)}, tuned ${modelLabel(settings.tunedModel)}, execution provider ${ep}` };
   }
 
   /** Shows a failure: the engine's message as it is (no stack), nothing for a cancel. */
@@ -125,7 +213,9 @@ export class LensContext implements vscode.Disposable {
       // A crash is reported once, by the onExit handler.
       if (e.kind === 'stopped' && e.message.includes('unexpectedly')) return;
       this.log(`Error: ${e.message}`);
-      void vscode.window.showErrorMessage(e.message);
+      void vscode.window.showErrorMessage(`Instruction Lens: ${e.message}`, 'Show Log').then((action) => {
+        if (action) this.output.show(true);
+      });
       return;
     }
     const message = e instanceof Error ? e.message : String(e);

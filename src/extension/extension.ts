@@ -1,16 +1,85 @@
-// The extension's entry point. activate() builds the shared context and registers the commands;
-// the context owns every disposable, and the engine process is started on first use.
+// The extension's entry point. activate() builds the shared services — context (settings, engine,
+// status bar), the current analysis, the editor highlights, the panel — registers the commands and
+// the hover, and returns a small API the VS Code test suite reads; the engine process is started on
+// first use and stopped on deactivate.
 
-import type * as vscode from 'vscode';
-import { registerCommands } from './commands.js';
+import * as vscode from 'vscode';
+import type { HighlightMode, RenderedCounts } from '../shared/panel-protocol.js';
+import { AnalysisStore, type Analysis } from './analysis.js';
+import { registerCommands, type LensServices } from './commands.js';
 import { LensContext } from './context.js';
+import { Highlights } from './highlights.js';
+import { registerVerbHover } from './hover.js';
+import { LensPanel } from './panel.js';
+
+/** What activate() returns: read by the @vscode/test-electron suite. */
+export interface LensApi {
+  readonly analysis: Analysis | undefined;
+  readonly highlightMode: HighlightMode;
+  readonly lastRendered: RenderedCounts | undefined;
+  readonly engineRunning: boolean;
+  decoratedCount(uri: vscode.Uri): number;
+}
 
 let lens: LensContext | undefined;
 
-export function activate(context: vscode.ExtensionContext): void {
-  lens = new LensContext(context);
-  context.subscriptions.push(lens);
-  registerCommands(lens);
+export function activate(context: vscode.ExtensionContext): LensApi {
+  const current = new LensContext(context);
+  lens = current;
+  context.subscriptions.push(current);
+  const store = current.own(new AnalysisStore());
+  const highlights = current.own(new Highlights(store));
+  const panel = current.own(
+    new LensPanel(current, {
+      onMessage: (message) => {
+        switch (message.type) {
+          case 'highlight':
+            highlights.setMode(message.mode);
+            break;
+          case 'reveal':
+            void reveal(store, message.start, message.end);
+            break;
+          case 'compute':
+            void vscode.commands.executeCommand(message.section === 'heads' ? 'instructionLens.showHeads' : 'instructionLens.showFfn');
+            break;
+          case 'run':
+            if (message.command === 'compare') void vscode.commands.executeCommand('instructionLens.compareSelection', 'again');
+            else void vscode.commands.executeCommand(message.command === 'selectModels' ? 'instructionLens.selectModels' : 'instructionLens.exportReport');
+            break;
+        }
+      },
+    }),
+  );
+  const services: LensServices = { lens: current, store, highlights, panel };
+  current.own(highlights.onDidChangeMode((mode) => panel.setMode(mode)));
+  current.own(registerVerbHover(current, store));
+  registerCommands(services);
+  return {
+    get analysis() {
+      return store.analysis;
+    },
+    get highlightMode() {
+      return highlights.mode;
+    },
+    get lastRendered() {
+      return panel.lastRendered;
+    },
+    get engineRunning() {
+      return current.engineRunning;
+    },
+    decoratedCount: (uri) => highlights.decoratedCount(uri),
+  };
+}
+
+/** Selects prompt characters [start, end) of the analysis in its editor (a click in the panel). */
+async function reveal(store: AnalysisStore, start: number, end: number): Promise<void> {
+  const analysis = store.analysis;
+  if (!analysis || analysis.stale || end > analysis.length) return;
+  const document = await vscode.workspace.openTextDocument(analysis.uri);
+  const editor = await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.One, preserveFocus: false });
+  const range = new vscode.Range(document.positionAt(analysis.offset + start), document.positionAt(analysis.offset + end));
+  editor.selection = new vscode.Selection(range.start, range.end);
+  editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
 }
 
 /** Stops the engine: shutdown request, then a kill if it does not exit in time. */

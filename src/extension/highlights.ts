@@ -1,0 +1,134 @@
+// Editor highlights: the analysed range coloured by importance — one model's density on the
+// sequential scale, or tuned − base on the diverging one (the panel's colour-blind-safe scales,
+// src/report/html.ts) — with instruction spans underlined, so they are marked by more than colour.
+// They follow the current analysis: gone when it goes stale (its text changed) or on "Clear
+// Highlights"; "Toggle Highlight" cycles base → tuned → difference.
+
+import * as vscode from 'vscode';
+import { DIV_BINS, SEQ_BINS, contrastText, divBin, divergingColor, seqBin, seqBinColor, type Rgb } from '../report/html.js';
+import { highlightCells } from '../shared/heatmap.js';
+import { HIGHLIGHT_MODES, type HighlightMode } from '../shared/panel-protocol.js';
+import type { AnalysisStore } from './analysis.js';
+
+const css = ([r, g, b]: Rgb) => `rgb(${r}, ${g}, ${b})`;
+const MODE_NAME: Record<HighlightMode, string> = { base: 'base model', tuned: 'instruction-tuned model', difference: 'difference (tuned − base)' };
+
+function divBinColor(k: number): Rgb {
+  const half = (DIV_BINS - 1) / 2;
+  return divergingColor((k - half) / half);
+}
+
+export class Highlights implements vscode.Disposable {
+  private readonly sequential: vscode.TextEditorDecorationType[];
+  private readonly diverging: vscode.TextEditorDecorationType[];
+  private readonly instruction: vscode.TextEditorDecorationType;
+  private readonly subscriptions: vscode.Disposable[] = [];
+  private modeValue: HighlightMode = 'difference';
+  private hidden = false;
+  private readonly modeChanged = new vscode.EventEmitter<HighlightMode>();
+  readonly onDidChangeMode = this.modeChanged.event;
+  /** Ranges decorated per document, for the status and the tests. */
+  private readonly counts = new Map<string, number>();
+
+  constructor(private readonly store: AnalysisStore) {
+    const type = (bg: Rgb) =>
+      vscode.window.createTextEditorDecorationType({
+        backgroundColor: css(bg),
+        color: css(contrastText(bg)),
+        borderRadius: '2px',
+        rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+      });
+    this.sequential = Array.from({ length: SEQ_BINS }, (_, k) => type(seqBinColor(k)));
+    this.diverging = Array.from({ length: DIV_BINS }, (_, k) => type(divBinColor(k)));
+    this.instruction = vscode.window.createTextEditorDecorationType({
+      textDecoration: 'underline 2px',
+      fontWeight: '600',
+      rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+    });
+    this.subscriptions.push(
+      store.onDidChange(() => this.refresh()),
+      vscode.window.onDidChangeVisibleTextEditors(() => this.refresh()),
+    );
+  }
+
+  get mode(): HighlightMode {
+    return this.modeValue;
+  }
+
+  /** Shows the highlights in `mode` (they come back if they were cleared). */
+  setMode(mode: HighlightMode): void {
+    const changed = mode !== this.modeValue;
+    this.modeValue = mode;
+    this.hidden = false;
+    this.refresh();
+    if (changed) this.modeChanged.fire(mode);
+  }
+
+  /** The next mode the current report can show, after the current one. */
+  nextMode(): HighlightMode {
+    const report = this.store.analysis?.report;
+    const at = HIGHLIGHT_MODES.indexOf(this.modeValue);
+    for (let k = 1; k <= HIGHLIGHT_MODES.length; k++) {
+      const mode = HIGHLIGHT_MODES[(at + k) % HIGHLIGHT_MODES.length]!;
+      if (report && highlightCells(report, mode)) return mode;
+    }
+    return this.modeValue;
+  }
+
+  describe(mode = this.modeValue): string {
+    return MODE_NAME[mode];
+  }
+
+  clear(): void {
+    this.hidden = true;
+    this.refresh();
+  }
+
+  /** How many ranges are decorated in the document (importance colours and underlines). */
+  decoratedCount(uri: vscode.Uri): number {
+    return this.counts.get(uri.toString()) ?? 0;
+  }
+
+  /** Re-applies the decorations of the current analysis to every visible editor. */
+  refresh(): void {
+    this.counts.clear();
+    const analysis = this.store.analysis;
+    for (const editor of vscode.window.visibleTextEditors) {
+      const sameDocument = analysis && editor.document.uri.toString() === analysis.uri.toString();
+      const range = sameDocument ? this.store.rangeIn(editor.document) : undefined;
+      const cells = range && !this.hidden && analysis ? highlightCells(analysis.report, this.effectiveMode()) : null;
+      const sequential: vscode.Range[][] = this.sequential.map(() => []);
+      const diverging: vscode.Range[][] = this.diverging.map(() => []);
+      const instruction: vscode.Range[] = [];
+      if (cells && analysis) {
+        const doc = editor.document;
+        const difference = this.effectiveMode() === 'difference';
+        for (const cell of cells) {
+          // Whitespace-only cells (a newline token) are left plain.
+          if (cell.end <= cell.start || !/\S/.test(cell.text)) continue;
+          const r = new vscode.Range(doc.positionAt(analysis.offset + cell.start), doc.positionAt(analysis.offset + cell.end));
+          if (difference) diverging[divBin(cell.value)]!.push(r);
+          else sequential[seqBin(cell.value)]!.push(r);
+          if (cell.instruction) instruction.push(r);
+        }
+        this.counts.set(doc.uri.toString(), sequential.reduce((s, l) => s + l.length, 0) + diverging.reduce((s, l) => s + l.length, 0) + instruction.length);
+      }
+      this.sequential.forEach((t, k) => editor.setDecorations(t, sequential[k]!));
+      this.diverging.forEach((t, k) => editor.setDecorations(t, diverging[k]!));
+      editor.setDecorations(this.instruction, instruction);
+    }
+  }
+
+  /** The mode in effect: the chosen one if the report can show it, else one it can. */
+  private effectiveMode(): HighlightMode {
+    const report = this.store.analysis?.report;
+    if (!report || highlightCells(report, this.modeValue)) return this.modeValue;
+    return report.tuned ? 'tuned' : 'base';
+  }
+
+  dispose(): void {
+    for (const s of this.subscriptions) s.dispose();
+    for (const t of [...this.sequential, ...this.diverging, this.instruction]) t.dispose();
+    this.modeChanged.dispose();
+  }
+}

@@ -1,0 +1,163 @@
+// The comparison panel: one webview panel (dist/webview.js in the HTML shell of
+// src/shared/panel-html.ts, a fresh CSP nonce per load), typed messages both ways
+// (src/shared/panel-protocol.ts), and a WebviewPanelSerializer so that a panel open when VS Code
+// closed comes back. retainContextWhenHidden is off: a hidden panel's page is destroyed and
+// rebuilt from its own saved state (vscode.getState) when shown; on `ready` the extension sends the
+// current document again only when the page holds an older one.
+
+import * as vscode from 'vscode';
+import { createNonce, panelHtml } from '../shared/panel-html.js';
+import {
+  PANEL_VIEW_TYPE,
+  parseFromWebview,
+  parseState,
+  type FromWebview,
+  type HighlightMode,
+  type PanelDocument,
+  type PanelTab,
+  type RenderedCounts,
+  type ToWebview,
+} from '../shared/panel-protocol.js';
+import type { LensContext } from './context.js';
+
+export interface PanelHandlers {
+  /** Messages other than ready/rendered/error/tab, checked. */
+  onMessage(message: FromWebview): void;
+}
+
+export class LensPanel implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private panelSubscriptions: vscode.Disposable[] = [];
+  private document: PanelDocument | undefined;
+  private tab: PanelTab = 'attribution';
+  private mode: HighlightMode = 'difference';
+  private busy: string | null = null;
+  /** What the page last said it drew (for the tests and the log). */
+  lastRendered: RenderedCounts | undefined;
+  private readonly renderedEmitter = new vscode.EventEmitter<RenderedCounts>();
+  readonly onDidRender = this.renderedEmitter.event;
+
+  constructor(
+    private readonly lens: LensContext,
+    private readonly handlers: PanelHandlers,
+  ) {
+    lens.own(
+      vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
+        deserializeWebviewPanel: async (panel, state) => this.adopt(panel, state),
+      }),
+    );
+  }
+
+  get visible(): boolean {
+    return this.panel?.visible ?? false;
+  }
+
+  get isOpen(): boolean {
+    return this.panel !== undefined;
+  }
+
+  /** Shows a new document (or the same one again), on `tab` when given. */
+  show(document: PanelDocument | undefined, options: { tab?: PanelTab; preserveFocus?: boolean } = {}): void {
+    if (document) this.document = document;
+    if (options.tab) this.tab = options.tab;
+    if (!this.panel) {
+      const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'Instruction Lens', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: options.preserveFocus ?? true }, this.webviewOptions());
+      this.attach(panel);
+    } else {
+      this.panel.reveal(undefined, options.preserveFocus ?? true);
+    }
+    if (this.document) this.post({ type: 'document', document: this.document, tab: this.tab, mode: this.mode });
+    if (options.tab && !document) this.post({ type: 'showTab', tab: options.tab });
+  }
+
+  /** Updates the document the panel shows without revealing it (sections computed later). */
+  update(document: PanelDocument): void {
+    const same = this.document?.id === document.id;
+    this.document = document;
+    if (same) this.post({ type: 'sections', documentId: document.id, sections: document.sections, report: document.report });
+    else this.post({ type: 'document', document, tab: this.tab, mode: this.mode });
+  }
+
+  setBusy(message: string | null): void {
+    this.busy = message;
+    this.post({ type: 'busy', message });
+  }
+
+  setMode(mode: HighlightMode): void {
+    this.mode = mode;
+    this.post({ type: 'highlight', mode });
+  }
+
+  private post(message: ToWebview): void {
+    void this.panel?.webview.postMessage(message);
+  }
+
+  private webviewOptions(): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+    return {
+      enableScripts: true,
+      retainContextWhenHidden: false,
+      enableFindWidget: true,
+      localResourceRoots: [vscode.Uri.joinPath(this.lens.extension.extensionUri, 'dist')],
+    };
+  }
+
+  /** A panel VS Code restored after a restart: its page restores itself from `state`. */
+  private adopt(panel: vscode.WebviewPanel, state: unknown): void {
+    const restored = parseState(state);
+    if (!this.document && restored.document) this.document = restored.document;
+    this.tab = restored.tab;
+    this.mode = restored.mode;
+    panel.webview.options = this.webviewOptions();
+    this.attach(panel);
+  }
+
+  private attach(panel: vscode.WebviewPanel): void {
+    this.panel?.dispose();
+    this.panel = panel;
+    panel.iconPath = vscode.Uri.joinPath(this.lens.extension.extensionUri, 'media', 'icon.png');
+    const dist = (file: string) => panel.webview.asWebviewUri(vscode.Uri.joinPath(this.lens.extension.extensionUri, 'dist', file)).toString();
+    panel.webview.html = panelHtml({ cspSource: panel.webview.cspSource, nonce: createNonce(), scriptUri: dist('webview.js'), styleUri: dist('webview.css') });
+    this.panelSubscriptions = [
+      panel.webview.onDidReceiveMessage((raw) => this.receive(raw)),
+      panel.onDidDispose(() => {
+        if (this.panel !== panel) return;
+        this.panel = undefined;
+        for (const s of this.panelSubscriptions.splice(0)) s.dispose();
+      }),
+    ];
+  }
+
+  private receive(raw: unknown): void {
+    const message = parseFromWebview(raw);
+    if (!message) {
+      this.lens.log('Panel: ignored a malformed message.');
+      return;
+    }
+    switch (message.type) {
+      case 'ready':
+        // A page that was rebuilt (shown again, restored) has its own state; send only what is newer.
+        if (this.document && message.documentId !== this.document.id) this.post({ type: 'document', document: this.document, tab: this.tab, mode: this.mode });
+        if (this.busy) this.post({ type: 'busy', message: this.busy });
+        return;
+      case 'tab':
+        this.tab = message.tab;
+        return;
+      case 'rendered': {
+        const { type: _type, ...counts } = message;
+        this.lastRendered = counts;
+        this.renderedEmitter.fire(counts);
+        return;
+      }
+      case 'error':
+        this.lens.log(`Panel script error: ${message.message}`);
+        return;
+      default:
+        this.handlers.onMessage(message);
+    }
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+    this.renderedEmitter.dispose();
+  }
+}

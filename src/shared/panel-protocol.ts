@@ -1,0 +1,182 @@
+// The messages between the extension host and the panel's webview, in both directions, and the
+// state the webview keeps across hide/show. Imported by src/extension/panel.ts and webview/main.ts:
+// plain types and pure functions only (no `vscode`, no Node modules, no DOM).
+//
+// Extension → webview (`ToWebview`):
+//   document   a new analysis (or a restore): the report and the state of its heads/FFN sections
+//   sections   the heads/FFN sections changed (computed later, failed, being computed)
+//   busy       an analysis runs (a line to show) or ended (null)
+//   showTab    bring a tab to the front (the "Show head word pairs" command, the hover's link)
+//   highlight  the editor's highlight mode changed (the panel's view follows it)
+// Webview → extension (`FromWebview`):
+//   ready      the script runs; `documentId` is what it restored from its state (null: nothing)
+//   tab        the user switched tabs (kept so that a restore opens the same tab)
+//   highlight  the user chose a view in the panel: the editor highlights follow
+//   reveal     select these characters of the analysed prompt in the editor
+//   compute    compute the heads or FFN section for the current prompt
+//   run        run a command: compare again, choose models, export the report
+//   rendered   what the panel drew (counts), for the status line and the tests
+//   error      a script error in the panel, for the output channel
+//
+// Every message from the webview is checked with `parseFromWebview` before it is acted on.
+
+import type { ModelRole } from '../engine/protocol.js';
+import type { ModelReport, Report } from '../explain/report.js';
+
+export type { ModelRole };
+
+export const PANEL_VIEW_TYPE = 'instructionLens.panel';
+
+export const PANEL_TABS = ['attribution', 'heads', 'ffn', 'summary'] as const;
+export type PanelTab = (typeof PANEL_TABS)[number];
+
+export const HIGHLIGHT_MODES = ['base', 'tuned', 'difference'] as const;
+/** What the editor highlights and the panel's heatmap view show: one model's density, or tuned − base. */
+export type HighlightMode = (typeof HIGHLIGHT_MODES)[number];
+
+export const ROLES: readonly ModelRole[] = ['base', 'tuned'];
+
+/**
+ * What the panel renders: the report contract, where a single-model run ("Explain with the base
+ * model only") has just one of the two models.
+ */
+export type PanelReport = Omit<Report, 'base' | 'tuned'> & { base?: ModelReport; tuned?: ModelReport };
+
+export type SectionName = 'heads' | 'ffn';
+
+/** Why a heads/FFN section is (not) in the report. */
+export type SectionStatus =
+  | { state: 'computed' }
+  /** `canCompute`: the engine offers the analysis, so the panel shows a button. */
+  | { state: 'not-computed'; reason: string; canCompute: boolean }
+  | { state: 'computing' }
+  | { state: 'failed'; reason: string };
+
+export interface PanelDocument {
+  /** Increases with every analysis of this editor session. */
+  id: number;
+  report: PanelReport;
+  /** Where the prompt came from, e.g. "prompt.md, lines 1–4". */
+  source: string;
+  sections: Record<SectionName, SectionStatus>;
+}
+
+export type ToWebview =
+  | { type: 'document'; document: PanelDocument; tab?: PanelTab; mode?: HighlightMode }
+  | { type: 'sections'; documentId: number; sections: Record<SectionName, SectionStatus>; report?: PanelReport }
+  | { type: 'busy'; message: string | null }
+  | { type: 'showTab'; tab: PanelTab }
+  | { type: 'highlight'; mode: HighlightMode };
+
+export interface RenderedCounts {
+  documentId: number;
+  tab: PanelTab;
+  /** Heatmaps drawn on the attribution tab (one per model, plus the difference when shown). */
+  heatmaps: number;
+  promptTokens: number;
+  responseTokens: number;
+}
+
+export type FromWebview =
+  | { type: 'ready'; documentId: number | null }
+  | { type: 'tab'; tab: PanelTab }
+  | { type: 'highlight'; mode: HighlightMode }
+  | { type: 'reveal'; start: number; end: number }
+  | { type: 'compute'; section: SectionName }
+  | { type: 'run'; command: 'compare' | 'selectModels' | 'export' }
+  | ({ type: 'rendered' } & RenderedCounts)
+  | { type: 'error'; message: string };
+
+/** The view state the webview keeps with `vscode.setState` (and the serializer gets back). */
+export interface PanelState {
+  document: PanelDocument | null;
+  tab: PanelTab;
+  mode: HighlightMode;
+  /** The response token whose column shades its model's heatmap, if any. */
+  column: { role: ModelRole; index: number } | null;
+  /** The head chosen in a head grid. */
+  head: { role: ModelRole; layer: number; head: number } | null;
+  /** The layer chosen on the FFN tab. */
+  layer: number | null;
+}
+
+export const INITIAL_STATE: PanelState = { document: null, tab: 'attribution', mode: 'difference', column: null, head: null, layer: null };
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isIndex = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+
+export function isPanelTab(x: unknown): x is PanelTab {
+  return typeof x === 'string' && (PANEL_TABS as readonly string[]).includes(x);
+}
+
+export function isHighlightMode(x: unknown): x is HighlightMode {
+  return typeof x === 'string' && (HIGHLIGHT_MODES as readonly string[]).includes(x);
+}
+
+/** A message from the webview, checked field by field; null when it is not one of ours. */
+export function parseFromWebview(x: unknown): FromWebview | null {
+  if (!isObject(x)) return null;
+  switch (x.type) {
+    case 'ready':
+      return x.documentId === null || isIndex(x.documentId) ? { type: 'ready', documentId: x.documentId } : null;
+    case 'tab':
+      return isPanelTab(x.tab) ? { type: 'tab', tab: x.tab } : null;
+    case 'highlight':
+      return isHighlightMode(x.mode) ? { type: 'highlight', mode: x.mode } : null;
+    case 'reveal':
+      return isIndex(x.start) && isIndex(x.end) && x.end >= x.start ? { type: 'reveal', start: x.start, end: x.end } : null;
+    case 'compute':
+      return x.section === 'heads' || x.section === 'ffn' ? { type: 'compute', section: x.section } : null;
+    case 'run':
+      return x.command === 'compare' || x.command === 'selectModels' || x.command === 'export' ? { type: 'run', command: x.command } : null;
+    case 'rendered':
+      return isIndex(x.documentId) && isPanelTab(x.tab) && isIndex(x.heatmaps) && isIndex(x.promptTokens) && isIndex(x.responseTokens)
+        ? { type: 'rendered', documentId: x.documentId, tab: x.tab, heatmaps: x.heatmaps, promptTokens: x.promptTokens, responseTokens: x.responseTokens }
+        : null;
+    case 'error':
+      return typeof x.message === 'string' ? { type: 'error', message: x.message.slice(0, 2000) } : null;
+    default:
+      return null;
+  }
+}
+
+/** A message from the extension; null when it is not one of ours (the webview ignores it). */
+export function parseToWebview(x: unknown): ToWebview | null {
+  if (!isObject(x)) return null;
+  switch (x.type) {
+    case 'document':
+      return isObject(x.document) && isIndex(x.document.id) && isObject(x.document.report) ? (x as ToWebview) : null;
+    case 'sections':
+      return isIndex(x.documentId) && isObject(x.sections) ? (x as ToWebview) : null;
+    case 'busy':
+      return x.message === null || typeof x.message === 'string' ? { type: 'busy', message: x.message } : null;
+    case 'showTab':
+      return isPanelTab(x.tab) ? { type: 'showTab', tab: x.tab } : null;
+    case 'highlight':
+      return isHighlightMode(x.mode) ? { type: 'highlight', mode: x.mode } : null;
+    default:
+      return null;
+  }
+}
+
+/** A restored state, checked (a state written by an older panel may lack fields). */
+export function parseState(x: unknown): PanelState {
+  if (!isObject(x)) return { ...INITIAL_STATE };
+  const doc = isObject(x.document) && isIndex(x.document.id) && isObject(x.document.report) ? (x.document as unknown as PanelDocument) : null;
+  const isRole = (r: unknown): r is ModelRole => r === 'base' || r === 'tuned';
+  const column = isObject(x.column) && isRole(x.column.role) && isIndex(x.column.index) ? { role: x.column.role, index: x.column.index } : null;
+  const head = isObject(x.head) && isRole(x.head.role) && isIndex(x.head.layer) && isIndex(x.head.head) ? { role: x.head.role, layer: x.head.layer, head: x.head.head } : null;
+  return {
+    document: doc,
+    tab: isPanelTab(x.tab) ? x.tab : INITIAL_STATE.tab,
+    mode: isHighlightMode(x.mode) ? x.mode : INITIAL_STATE.mode,
+    column,
+    head,
+    layer: isIndex(x.layer) ? x.layer : null,
+  };
+}
+
+/** The models a report holds, in display order. */
+export function reportRoles(report: PanelReport): ModelRole[] {
+  return ROLES.filter((r) => report[r] !== undefined);
+}

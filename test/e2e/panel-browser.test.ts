@@ -1,0 +1,316 @@
+// The panel in a real browser: the built dist/webview.js and dist/webview.css inside the HTML shell
+// the extension serves (src/shared/panel-html.ts, with its Content-Security-Policy and nonce),
+// loaded in Debian's Chromium through playwright-core. A stub of the webview API stands in for VS
+// Code: it records the posted messages and keeps setState's state across a reload, like a hidden
+// and re-shown panel. Reports: a real one (`compare` on two tiny synthetic checkpoints), the
+// realistic fixture with hand-made heads/FFN sections, and the hostile fixture.
+// Screenshots of every tab go to test-artifacts/.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createServer, type Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { compare } from '../../src/engine/operations.js';
+import { ModelPool } from '../../src/engine/model-pool.js';
+import type { Report } from '../../src/explain/report.js';
+import { writeSyntheticCheckpoint } from '../../src/model/synthetic.js';
+import { createNonce, panelHtml } from '../../src/shared/panel-html.js';
+import { PANEL_TABS, type PanelDocument, type PanelTab, type ToWebview } from '../../src/shared/panel-protocol.js';
+import { chromiumAvailable, collectPageErrors, launchChromium, screenshot } from '../support/browser.js';
+import { fixtureReport, hostileReport } from '../support/report-fixture.js';
+import { ffnSection, headsSection } from '../support/sections-fixture.js';
+
+const root = resolve(__dirname, '..', '..');
+
+/** Serves the shell at / (a fresh nonce per load) and dist/ files; returns the origin. */
+async function serve(): Promise<{ server: Server; origin: string }> {
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://x');
+    if (url.pathname === '/') {
+      const origin = `http://${request.headers.host}`;
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      response.end(panelHtml({ cspSource: origin, nonce: createNonce(), scriptUri: `${origin}/dist/webview.js`, styleUri: `${origin}/dist/webview.css` }));
+      return;
+    }
+    const match = /^\/dist\/(webview\.(?:js|css))$/.exec(url.pathname);
+    if (!match) {
+      response.writeHead(404).end();
+      return;
+    }
+    response.writeHead(200, { 'content-type': match[1]!.endsWith('.js') ? 'text/javascript' : 'text/css' });
+    response.end(readFileSync(join(root, 'dist', match[1]!)));
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('no address');
+  return { server, origin: `http://127.0.0.1:${address.port}` };
+}
+
+/**
+ * Runs in the page before its scripts: the webview API stub, CSP-violation and alert traps. A string,
+ * not a function: tsx's compiled functions call a helper (__name) the page does not have.
+ */
+const STUB = `
+  window.__posted = [];
+  window.__csp = [];
+  window.__alerts = 0;
+  window.alert = () => { window.__alerts++; };
+  document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
+  window.acquireVsCodeApi = () => ({
+    postMessage: (m) => window.__posted.push(m),
+    getState: () => { const s = sessionStorage.getItem('state'); return s ? JSON.parse(s) : undefined; },
+    setState: (s) => sessionStorage.setItem('state', JSON.stringify(s)),
+  });
+`;
+
+/** Polls `probe` in the page until it returns true (waitForFunction needs eval, which the CSP forbids). */
+async function until(page: Page, probe: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await page.evaluate(probe))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function documentOf(report: Report, id: number, sections: PanelDocument['sections']): PanelDocument {
+  return { id, report, source: 'prompt.md, lines 1–7', sections };
+}
+
+const NOT_COMPUTED = {
+  heads: { state: 'not-computed', reason: 'Head word pairs are not computed: this engine has no head analysis yet.', canCompute: false },
+  ffn: { state: 'not-computed', reason: 'FFN concepts are not computed: this engine has no FFN analysis yet.', canCompute: false },
+} as const satisfies PanelDocument['sections'];
+
+describe('panel in Chromium (dist/webview.js under its CSP)', { skip: chromiumAvailable() ? false : 'Chromium not installed (/usr/bin/chromium): run .ci/run as root, or apt-get install chromium' }, () => {
+  let browser: Browser;
+  let server: Server;
+  let origin: string;
+  let realReport: Report;
+
+  before(async () => {
+    if (!existsSync(join(root, 'dist', 'webview.js')) || !existsSync(join(root, 'dist', 'webview.css'))) {
+      execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
+    }
+    ({ server, origin } = await serve());
+    browser = await launchChromium();
+    // A real report: both models' full pipeline on two tiny synthetic checkpoints.
+    const dir = mkdtempSync(join(tmpdir(), 'lens-panel-browser-'));
+    await writeSyntheticCheckpoint(join(dir, 'base'), { preset: 'tiny', seed: 1 });
+    await writeSyntheticCheckpoint(join(dir, 'tuned'), { preset: 'tiny', seed: 2 });
+    const pool = new ModelPool({ provider: 'cpu' });
+    try {
+      realReport = await compare(
+        pool,
+        { base: join(dir, 'base'), tuned: join(dir, 'tuned'), prompt: 'Summarize the text below in one sentence.\nThe council voted to expand the bike lanes.', maxNewTokens: 8 },
+        { cache: { dir: join(dir, 'cache') } },
+      );
+    } finally {
+      await pool.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.close();
+  });
+
+  async function open(): Promise<{ page: Page; errors: string[] }> {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const errors = collectPageErrors(page);
+    await page.addInitScript({ content: STUB });
+    await page.goto(`${origin}/`);
+    await until(page, () => ((window as unknown as { __posted: { type: string }[] }).__posted ?? []).some((m) => m.type === 'ready'), 'the ready message');
+    return { page, errors };
+  }
+
+  async function send(page: Page, message: ToWebview): Promise<void> {
+    await page.evaluate((m) => window.postMessage(m, '*'), message as unknown as Record<string, unknown>);
+  }
+
+  async function showTab(page: Page, tab: PanelTab): Promise<void> {
+    await page.click(`vscode-tab-header[data-tab="${tab}"]`);
+    await page.waitForSelector(`vscode-tab-panel[data-tab="${tab}"]:not([hidden])`);
+  }
+
+  async function posted(page: Page): Promise<{ type: string; [k: string]: unknown }[]> {
+    return page.evaluate(() => (window as unknown as { __posted: { type: string }[] }).__posted);
+  }
+
+  async function assertClean(page: Page, errors: string[]): Promise<void> {
+    const csp = await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
+    assert.deepEqual(csp, [], `CSP violations: ${csp.join('; ')}`);
+    assert.deepEqual(errors, [], errors.join('\n'));
+    const alerts = await page.evaluate(() => (window as unknown as { __alerts: number }).__alerts);
+    assert.equal(alerts, 0, 'nothing may run alert()');
+    const problems = (await posted(page)).filter((m) => m.type === 'error');
+    assert.deepEqual(problems, [], 'the panel reported script errors');
+  }
+
+  it('shows why heads and FFN are absent when a report lacks them', async () => {
+    const { page, errors } = await open();
+    await send(page, { type: 'document', document: documentOf(fixtureReport(), 6, NOT_COMPUTED) });
+    await page.waitForSelector('.heatmap-base .tok');
+    await showTab(page, 'heads');
+    assert.match(await page.locator('vscode-tab-panel[data-tab="heads"] .empty-state').innerText(), /not computed/);
+    await showTab(page, 'summary');
+    assert.match(await page.locator('vscode-tab-panel[data-tab="summary"]').innerText(), /Not measured/);
+    await screenshot(page, 'panel-fixture-summary-not-computed');
+    await assertClean(page, errors);
+    await page.close();
+  });
+
+  it('shows an empty state before any report, with a working Compare button', async () => {
+    const { page, errors } = await open();
+    await page.waitForSelector('[data-state="no-report"]');
+    await page.click('vscode-button[data-command="compare"]');
+    assert.ok((await posted(page)).some((m) => m.type === 'run' && m.command === 'compare'));
+    await screenshot(page, 'panel-empty');
+    await assertClean(page, errors);
+    await page.close();
+  });
+
+  it('renders a real compare report: both heatmaps, responses, heads, FFN, findings', async () => {
+    const { page, errors } = await open();
+    assert.ok(realReport.heads && realReport.ffn, 'compare computes the heads and FFN sections');
+    await send(page, { type: 'document', document: documentOf(realReport, 1, { heads: { state: 'computed' }, ffn: { state: 'computed' } }) });
+    await page.waitForSelector('.heatmap-base .tok');
+    assert.equal(await page.locator('.heatmap-base .tok').count(), realReport.base.tokens.length);
+    assert.equal(await page.locator('.heatmap-tuned .tok').count(), realReport.tuned.tokens.length);
+    assert.ok((await page.locator('.heatmap-difference .tok').count()) > 0);
+    assert.equal(await page.locator('button.rt[data-role="base"]').count(), realReport.base.response.tokens.length);
+    // Instruction tokens are marked by more than colour: an underline class and the spans listed in words.
+    assert.ok((await page.locator('.heatmap-base .tok.instr').count()) > 0, 'the instruction span is marked');
+    const rendered = (await posted(page)).find((m) => m.type === 'rendered');
+    assert.ok(rendered && rendered.heatmaps === 3, JSON.stringify(rendered));
+    for (const tab of PANEL_TABS) {
+      await showTab(page, tab);
+      await screenshot(page, `panel-real-${tab}`);
+    }
+    // The engine's own heads and FFN sections: a layer × head grid per model, the rotation chart.
+    await showTab(page, 'heads');
+    assert.equal(await page.locator('table.grid').count(), 2);
+    assert.equal(await page.locator('table.grid >> nth=0 >> td.cell').count(), realReport.heads.base.layers * realReport.heads.base.heads);
+    await showTab(page, 'ffn');
+    assert.equal(await page.locator('svg.rotation rect').count(), realReport.ffn.rotation.length);
+    await showTab(page, 'summary');
+    const summary = await page.locator('vscode-tab-panel[data-tab="summary"]').innerText();
+    assert.match(summary, /Attention to the instruction/);
+    assert.ok(summary.includes(realReport.tuned.instructionScore.toFixed(3)), summary);
+    const statuses = await page.locator('.finding').evaluateAll((nodes) => nodes.map((n) => (n as HTMLElement).dataset.status));
+    assert.ok(statuses.every((st) => st === 'holds' || st === 'does-not-hold'), `every finding measured: ${statuses.join(', ')}`);
+    await assertClean(page, errors);
+    await page.close();
+  });
+
+  it('selects a response token by click and by keyboard, and goes back with Escape', async () => {
+    const { page, errors } = await open();
+    const report = fixtureReport();
+    await send(page, { type: 'document', document: documentOf(report, 2, NOT_COMPUTED) });
+    await page.waitForSelector('button.rt[data-role="tuned"]');
+    const caption = page.locator('#caption-tuned');
+    assert.match(await caption.innerText(), /importance density/);
+    await page.click('button.rt[data-role="tuned"][data-index="2"]');
+    assert.equal(await page.getAttribute('button.rt[data-role="tuned"][data-index="2"]', 'aria-pressed'), 'true');
+    assert.match(await caption.innerText(), /response token #3/);
+    const shaded = await page.locator('.heatmap-tuned .tok').first().evaluate((n) => (n as HTMLElement).style.backgroundColor);
+    // Keyboard: arrow to the next token, Space selects it, Escape returns to the density.
+    await page.focus('button.rt[data-role="tuned"][data-index="2"]');
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.index), '3');
+    await page.keyboard.press('Space');
+    assert.match(await caption.innerText(), /response token #4/);
+    await page.keyboard.press('Enter');
+    assert.match(await caption.innerText(), /importance density/, 'Enter on the selected token deselects it');
+    await page.keyboard.press('End');
+    await page.keyboard.press('Enter');
+    assert.match(await caption.innerText(), new RegExp(`response token #${report.tuned.response.tokens.length}\\b`));
+    await page.keyboard.press('Escape');
+    assert.match(await caption.innerText(), /importance density/);
+    assert.ok(shaded, 'cells are shaded');
+    await screenshot(page, 'panel-fixture-attribution');
+    // The highlight chooser tells the extension.
+    await page.click('vscode-radio[value="tuned"]');
+    assert.ok((await posted(page)).some((m) => m.type === 'highlight' && m.mode === 'tuned'));
+    // A prompt token click asks the editor to reveal its characters.
+    await page.click('.heatmap-base .tok >> nth=0');
+    const reveal = (await posted(page)).find((m) => m.type === 'reveal');
+    assert.deepEqual(reveal, { type: 'reveal', start: report.base.tokens[0]!.start, end: report.base.tokens[0]!.end });
+    await assertClean(page, errors);
+    await page.close();
+  });
+
+  it('plugs in heads and FFN sections: grids, word pairs, concepts, rotation chart, findings', async () => {
+    const { page, errors } = await open();
+    const report: Report = { ...fixtureReport(), heads: headsSection(), ffn: ffnSection() };
+    await send(page, { type: 'document', document: documentOf(report, 3, { heads: { state: 'computed' }, ffn: { state: 'computed' } }), tab: 'heads' });
+    await page.waitForSelector('table.grid td.cell');
+    assert.equal(await page.locator('table.grid').count(), 2);
+    assert.equal(await page.locator('table.grid >> nth=0 >> td.cell').count(), 4 * 6);
+    // Keyboard in the grid: focus the first cell, move down and right, choose with Enter.
+    await page.focus('table.grid >> nth=1 >> td.cell >> nth=0');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('Enter');
+    assert.match(await page.locator('#head-details').innerText(), /Instruction-tuned · layer 1 · head 1/);
+    await screenshot(page, 'panel-sections-heads');
+    await showTab(page, 'ffn');
+    await page.waitForSelector('svg.rotation rect');
+    assert.equal(await page.locator('svg.rotation rect').count(), 4);
+    await page.selectOption('#ffn-layer', '2');
+    assert.match(await page.locator('vscode-tab-panel[data-tab="ffn"]').innerText(), /used by this prompt/);
+    await screenshot(page, 'panel-sections-ffn');
+    await showTab(page, 'summary');
+    const statuses = await page.locator('.finding').evaluateAll((nodes) => nodes.map((n) => (n as HTMLElement).dataset.status));
+    assert.deepEqual(statuses.slice(1), ['holds', 'holds'], 'the hand-made sections favour the tuned model');
+    await screenshot(page, 'panel-sections-summary');
+    await assertClean(page, errors);
+    await page.close();
+  });
+
+  it('keeps its state across a reload (hidden and shown again), tab and selection included', async () => {
+    const { page, errors } = await open();
+    await send(page, { type: 'document', document: documentOf(fixtureReport(), 4, NOT_COMPUTED) });
+    await page.waitForSelector('button.rt[data-role="base"]');
+    await page.click('button.rt[data-role="base"][data-index="1"]');
+    await showTab(page, 'summary');
+    await page.reload();
+    await page.waitForSelector('vscode-tab-panel[data-tab="summary"]:not([hidden]) .finding');
+    const ready = (await posted(page)).find((m) => m.type === 'ready');
+    assert.deepEqual(ready, { type: 'ready', documentId: 4 }, 'the restored panel tells the extension what it holds');
+    await showTab(page, 'attribution');
+    assert.equal(await page.getAttribute('button.rt[data-role="base"][data-index="1"]', 'aria-pressed'), 'true');
+    await assertClean(page, errors);
+    await page.close();
+  });
+
+  it('renders the hostile report as text: no markup, no script, no CSP violation', async () => {
+    const { page, errors } = await open();
+    const report: Report = { ...hostileReport({ differentTokenizers: true }), heads: headsSection(2, 3, true), ffn: ffnSection(2, true) };
+    await send(page, { type: 'document', document: documentOf(report, 5, { heads: { state: 'computed' }, ffn: { state: 'computed' } }) });
+    await page.waitForSelector('.heatmap-base .tok');
+    for (const tab of PANEL_TABS) {
+      await showTab(page, tab);
+      await screenshot(page, `panel-hostile-${tab}`);
+    }
+    const injected = await page.evaluate(() => ({
+      scripts: document.querySelectorAll('script').length,
+      bold: document.querySelectorAll('#app b').length,
+      images: document.querySelectorAll('img').length,
+      text: document.getElementById('app')!.textContent!,
+    }));
+    assert.equal(injected.scripts, 1, 'only the panel’s own script element');
+    assert.equal(injected.bold, 0);
+    assert.equal(injected.images, 0);
+    assert.ok(injected.text.includes('<script>alert(1)</script>'), 'markup shows as text');
+    assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(injected.text), 'no raw control or bidi character reaches the page');
+    // The difference falls back to words when the tokenizations differ.
+    assert.match(await page.locator('#h-diff + p').innerText(), /per word/);
+    await assertClean(page, errors);
+    await page.close();
+  });
+});

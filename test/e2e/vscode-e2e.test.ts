@@ -1,0 +1,317 @@
+// The extension in a real VS Code: code-server (installed by ../shared/tools/setup-code-server.sh)
+// driven by Playwright through Debian's Chromium. The repository is the extension (linked into a
+// fresh extensions folder; LENS_E2E_VSIX=file.vsix installs a packaged one instead); the workspace holds a prompt and settings that point at small
+// synthetic checkpoints. Covered: the default pair and its notification; compare from the command
+// palette → both heatmaps in the panel's webview and highlights in the editor; the hover on an
+// instruction verb; a long analysis during which other commands still run (the engine is its own
+// process), cancelled from the notification — the engine logs that it stopped, and a new run
+// works; a corrupt model folder → an error message, and the extension keeps working.
+// Screenshots go to test-artifacts/vscode-*.png.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, FrameLocator, Page } from 'playwright-core';
+import { writeSyntheticCheckpoint } from '../../src/model/synthetic.js';
+import { chromiumAvailable, launchChromium, screenshot } from '../support/browser.js';
+import { codeServerBinary, startCodeServer, type CodeServer } from '../support/code-server.js';
+
+const root = resolve(__dirname, '..', '..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
+const PROMPT = 'Summarize the article below in two sentences, as it is written.\nThe city council voted on Tuesday to expand the bike lanes.\n';
+
+const binary = chromiumAvailable() ? codeServerBinary() : { reason: 'Chromium not installed (/usr/bin/chromium)' };
+const skip = 'reason' in binary ? `code-server unavailable: ${binary.reason}` : false;
+
+describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, timeout: 300_000 }, () => {
+  let dir: string;
+  let workspace: string;
+  let userData: string;
+  let models: Record<'base' | 'tuned' | 'slowBase' | 'slowTuned' | 'corrupt', string>;
+  let server: CodeServer;
+  let browser: Browser;
+  let page: Page;
+  let panel: FrameLocator;
+
+  function writeSettings(settings: Record<string, unknown>): void {
+    writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'instructionLens.executionProvider': 'cpu', 'instructionLens.maxNewTokens': 6, ...settings }, null, 2));
+  }
+
+  /** Waits until the status bar shows `base ↔ tuned` (the settings file was read). */
+  async function statusShows(base: string, tuned: string): Promise<void> {
+    await page.locator('.statusbar-item', { hasText: `${base} ↔ ${tuned}` }).first().waitFor({ timeout: 30_000 });
+  }
+
+  /** Runs a command from the palette (F1), retrying the typing when the list does not show it. */
+  async function runCommand(title: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ timeout: 10_000 });
+      await input.fill(`>${title}`);
+      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+      try {
+        await row.waitFor({ timeout: 5_000 });
+        await page.keyboard.press('Enter');
+        return;
+      } catch (e) {
+        if (attempt >= 3) throw e;
+      }
+    }
+  }
+
+  /** Opens prompt.md and selects all of it. */
+  async function selectPrompt(): Promise<void> {
+    const editor = page.locator('.monaco-editor .view-lines').first();
+    await editor.click();
+    await page.keyboard.press('Control+A');
+  }
+
+  /** The text of the panel header's date line (changes with every new document). */
+  async function panelStamp(): Promise<string> {
+    return (await panel.locator('header.top p.muted').first().innerText({ timeout: 60_000 })).trim();
+  }
+
+  async function waitForNewDocument(previous: string | null, timeout = 90_000): Promise<void> {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      try {
+        const stamp = await panel.locator('header.top p.muted').first().innerText({ timeout: 2_000 });
+        if (stamp.trim() !== previous && (await panel.locator('.heatmap-base .tok').count()) > 0) return;
+      } catch {
+        // the webview is (re)loading
+      }
+      if (Date.now() > deadline) throw new Error('the panel did not show a new report');
+      await page.waitForTimeout(250);
+    }
+  }
+
+  async function editorDecorations(): Promise<number> {
+    return page.locator('.monaco-editor .view-lines span[class*="ced-"]').count();
+  }
+
+  async function until(what: string, probe: () => Promise<boolean>, timeout = 30_000): Promise<number> {
+    const started = Date.now();
+    while (!(await probe())) {
+      if (Date.now() - started > timeout) throw new Error(`timed out: ${what}`);
+      await page.waitForTimeout(100);
+    }
+    return Date.now() - started;
+  }
+
+  /** Lines of the extension's log channel, which VS Code keeps as a file under the user data folder. */
+  function extensionLog(): string {
+    const found: string[] = [];
+    const walk = (d: string) => {
+      for (const name of readdirSync(d)) {
+        const path = join(d, name);
+        if (statSync(path).isDirectory()) walk(path);
+        else if (name.endsWith('Instruction Lens.log')) found.push(readFileSync(path, 'utf8'));
+      }
+    };
+    if (existsSync(join(userData, 'logs'))) walk(join(userData, 'logs'));
+    return found.join('\n');
+  }
+
+  before(async () => {
+    if ('reason' in binary) return;
+    if (!existsSync(join(root, 'dist', 'extension.js'))) execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
+    dir = mkdtempSync(join(tmpdir(), 'lens-vscode-e2e-'));
+    models = {
+      base: join(dir, 'models', 'base'),
+      tuned: join(dir, 'models', 'tuned'),
+      slowBase: join(dir, 'models', 'slow-base'),
+      slowTuned: join(dir, 'models', 'slow-tuned'),
+      corrupt: join(dir, 'models', 'corrupt'),
+    };
+    // Tiny models answer in seconds; the slow pair takes well over a minute per comparison on two cores.
+    const slow = { preset: 'tiny', hiddenSize: 512, intermediateSize: 1024, numLayers: 6, maxPositionEmbeddings: 2048 } as const;
+    await Promise.all([
+      writeSyntheticCheckpoint(models.base, { preset: 'tiny', seed: 1 }),
+      writeSyntheticCheckpoint(models.tuned, { preset: 'tiny', seed: 2 }),
+      writeSyntheticCheckpoint(models.slowBase, { ...slow, seed: 3 }),
+      writeSyntheticCheckpoint(models.slowTuned, { ...slow, seed: 4 }),
+    ]);
+    mkdirSync(models.corrupt, { recursive: true });
+    writeFileSync(join(models.corrupt, 'config.json'), '{ "architectures": ["LlamaForCausalLM"], this is not JSON');
+
+    const extensions = join(dir, 'extensions');
+    mkdirSync(extensions, { recursive: true });
+    if (process.env.LENS_E2E_VSIX) {
+      // The packaged extension (npm run package), installed as a user would.
+      execFileSync(binary.bin, ['--extensions-dir', extensions, '--install-extension', resolve(process.env.LENS_E2E_VSIX)], { stdio: 'inherit' });
+    } else {
+      symlinkSync(root, join(extensions, `${pkg.publisher}.${pkg.name}-${pkg.version}`), 'dir');
+    }
+    userData = join(dir, 'user-data');
+    mkdirSync(join(userData, 'User'), { recursive: true });
+    writeFileSync(
+      join(userData, 'User', 'settings.json'),
+      JSON.stringify({
+        'workbench.startupEditor': 'none',
+        'workbench.tips.enabled': false,
+        'workbench.welcomePage.walkthroughs.openOnInstall': false,
+        'telemetry.telemetryLevel': 'off',
+        'security.workspace.trust.enabled': false,
+        'extensions.autoCheckUpdates': false,
+        'extensions.autoUpdate': false,
+        'update.mode': 'none',
+        'editor.hover.delay': 300,
+        'editor.minimap.enabled': false,
+        'window.commandCenter': false,
+        'chat.commandCenter.enabled': false,
+        'files.autoSave': 'off',
+      }),
+    );
+    workspace = join(dir, 'workspace');
+    mkdirSync(join(workspace, '.vscode'), { recursive: true });
+    writeFileSync(join(workspace, 'prompt.md'), PROMPT);
+    writeSettings({});
+
+    server = await startCodeServer({ bin: binary.bin, workspace, userDataDir: userData, extensionsDir: extensions, env: { INSTRUCTION_LENS_CACHE: join(dir, 'cache') } });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(`${server.url}?folder=${encodeURIComponent(workspace)}`);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+    await page.locator('.statusbar-item', { hasText: '↔' }).first().waitFor({ timeout: 60_000 });
+    panel = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').fill('prompt.md');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'prompt.md' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.monaco-editor .view-lines', { hasText: 'Summarize' }).first().waitFor();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('uses the embedded default pair when no models are set, and says so', async () => {
+    await statusShows('default model', 'default model');
+    await selectPrompt();
+    await runCommand('Instruction Lens: Compare Models on Selection');
+    await page.locator('.notification-toast', { hasText: 'using the embedded default pair' }).first().waitFor({ timeout: 60_000 });
+    await waitForNewDocument(null, 120_000);
+    await screenshot(page, 'vscode-default-pair', { fullPage: false });
+  });
+
+  it('compares from the command palette: both heatmaps in the panel, highlights in the editor, a hover on a verb', async () => {
+    writeSettings({ 'instructionLens.baseModel': models.base, 'instructionLens.tunedModel': models.tuned });
+    await statusShows('base', 'tuned');
+    const before = await panelStamp();
+    await selectPrompt();
+    await runCommand('Instruction Lens: Compare Models on Selection');
+    await waitForNewDocument(before);
+    assert.ok((await panel.locator('.heatmap-base .tok').count()) > 5, 'the base model’s heatmap');
+    assert.ok((await panel.locator('.heatmap-tuned .tok').count()) > 5, 'the tuned model’s heatmap');
+    assert.match(await panel.locator('header .models').innerText(), /base.*tuned/s);
+    await until('the editor highlights', async () => (await editorDecorations()) > 5);
+    await screenshot(page, 'vscode-compare', { fullPage: false });
+
+    // The hover on an inflected instruction verb ("written" → write) inside the analysed text.
+    await page.keyboard.press('Control+End');
+    const written = page.locator('.monaco-editor .view-lines span span', { hasText: /^\s*written$/ }).first();
+    await written.hover();
+    const hover = page.locator('.monaco-hover', { hasText: 'Instruction verb' }).first();
+    try {
+      await hover.waitFor({ state: 'visible', timeout: 10_000 });
+    } catch {
+      // A hover can be swallowed by a moving mouse: move away and back once.
+      await page.mouse.move(5, 5);
+      await written.hover();
+      await hover.waitFor({ state: 'visible', timeout: 10_000 });
+    }
+    const text = await hover.innerText();
+    assert.match(text, /write/);
+    assert.match(text, /Importance/);
+    assert.match(text, /Base/);
+    assert.match(text, /Tuned/);
+    assert.match(text, /Open the Instruction Lens panel/);
+    await screenshot(page, 'vscode-hover', { fullPage: false });
+    await page.mouse.move(5, 5);
+  });
+
+  it('stays responsive during a long analysis, and Cancel really stops the engine', async () => {
+    writeSettings({ 'instructionLens.baseModel': models.slowBase, 'instructionLens.tunedModel': models.slowTuned, 'instructionLens.maxNewTokens': 400, 'instructionLens.analyses.heads': false, 'instructionLens.analyses.ffn': false });
+    await statusShows('slow-base', 'slow-tuned');
+    const before = await panelStamp();
+    assert.ok((await editorDecorations()) > 0, 'the previous analysis is highlighted');
+    await selectPrompt();
+    await runCommand('Instruction Lens: Compare Models on Selection');
+    const toast = page.locator('.notification-toast', { hasText: 'Instruction Lens: comparing' }).first();
+    await toast.waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(1500);
+
+    // The extension host answers while the engine computes: two commands, both take effect at once.
+    await runCommand('Instruction Lens: Clear Highlights');
+    const cleared = await until('highlights cleared during the analysis', async () => (await editorDecorations()) === 0, 10_000);
+    await runCommand('Instruction Lens: Toggle Highlight (Base / Tuned / Difference)');
+    const toggled = await until('highlights back during the analysis', async () => (await editorDecorations()) > 0, 10_000);
+    // Still running: its progress shows in the status bar (the toast hides behind the palette).
+    const running = page.locator('.statusbar-item', { hasText: 'Instruction Lens: comparing' }).first();
+    assert.ok(await running.isVisible(), 'the analysis still runs');
+    await screenshot(page, 'vscode-running', { fullPage: false });
+
+    // Cancel from the notification (in the notification centre, where VS Code keeps it).
+    await runCommand('Notifications: Show Notifications');
+    const item = page.locator('.notifications-center .notification-list-item', { hasText: 'Instruction Lens: comparing' }).first();
+    await item.waitFor({ timeout: 10_000 });
+    await item.hover();
+    const cancelledAt = Date.now();
+    await item.locator('.monaco-button', { hasText: 'Cancel' }).first().click();
+    await item.waitFor({ state: 'detached', timeout: 15_000 });
+    await running.waitFor({ state: 'detached', timeout: 15_000 });
+    await page.keyboard.press('Escape');
+    // The engine logs when its work has really stopped (the operation saw the cancel and threw).
+    await until('the engine to report that it stopped', async () => /instructionLens\/compare cancelled: stopped after/.test(extensionLog()), 30_000);
+    const stoppedAfter = Date.now() - cancelledAt;
+    assert.ok(stoppedAfter < 30_000, `stopped ${stoppedAfter} ms after Cancel`);
+    assert.equal(await panelStamp(), before, 'the cancelled run left the panel as it was');
+
+    // A new run works, on the same engine.
+    writeSettings({ 'instructionLens.baseModel': models.base, 'instructionLens.tunedModel': models.tuned });
+    await statusShows('base', 'tuned');
+    await selectPrompt();
+    await runCommand('Instruction Lens: Compare Models on Selection');
+    await waitForNewDocument(before);
+    process.stdout.write(`# commands during the analysis took effect in ${cleared} ms and ${toggled} ms; the engine stopped ${stoppedAfter} ms after Cancel\n`);
+  });
+
+  it('shows an error for a corrupt model folder, and keeps working afterwards', async () => {
+    writeSettings({ 'instructionLens.baseModel': models.corrupt, 'instructionLens.tunedModel': models.tuned });
+    await statusShows('corrupt', 'tuned');
+    const before = await panelStamp();
+    await selectPrompt();
+    await runCommand('Instruction Lens: Compare Models on Selection');
+    const error = page.locator('.notification-toast', { hasText: 'config.json' }).first();
+    await error.waitFor({ timeout: 60_000 });
+    assert.match(await error.innerText(), /corrupt/);
+    await screenshot(page, 'vscode-corrupt-model', { fullPage: false });
+
+    writeSettings({ 'instructionLens.baseModel': models.base, 'instructionLens.tunedModel': models.tuned });
+    await statusShows('base', 'tuned');
+    await selectPrompt();
+    await runCommand('Instruction Lens: Compare Models on Selection');
+    await waitForNewDocument(before);
+    // The Summary tab states the findings with numbers.
+    await panel.locator('vscode-tab-header[data-tab="summary"]').click();
+    await panel.locator('vscode-tab-panel[data-tab="summary"] .finding').first().waitFor();
+    assert.equal(await panel.locator('.finding').count(), 3);
+    await screenshot(page, 'vscode-summary', { fullPage: false });
+    // The panel's "Compare again" (a message from the webview) runs the comparison on the analysed text.
+    const stamp = await panelStamp();
+    await panel.locator('vscode-button[data-command="compare"]').click();
+    await waitForNewDocument(stamp);
+    // "Show Head Word Pairs" brings the Heads tab, with the engine's grids.
+    await runCommand('Instruction Lens: Show Head Word Pairs');
+    await panel.locator('vscode-tab-panel[data-tab="heads"]:not([hidden]) table.grid').first().waitFor({ timeout: 30_000 });
+    assert.equal(await panel.locator('table.grid').count(), 2);
+    await screenshot(page, 'vscode-heads', { fullPage: false });
+  });
+});
