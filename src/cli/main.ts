@@ -15,6 +15,7 @@ import type { Objective } from '../llm/gradient-graph.js';
 import { renderHtml } from '../report/html.js';
 import { renderTerminal, supportsColor } from '../report/terminal.js';
 import { parseProviderSetting } from '../runtime/session.js';
+import { formatModelInfo } from '../shared/model-info.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { defaultModel } from './default-model.js';
 
@@ -266,7 +267,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'info': {
         const info = describeCheckpoint(loadCheckpoint(await modelOf(values)));
         if (values.json) writeFileAtomic(values.json, JSON.stringify(info, null, 2) + '\n');
-        else process.stdout.write(formatInfo(info));
+        else process.stdout.write(`${formatModelInfo(info)}\n`);
         return 0;
       }
       case 'generate': {
@@ -416,23 +417,4 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onSigint);
     await pool.dispose();
   }
-}
-
-function formatInfo(info: ReturnType<typeof describeCheckpoint>): string {
-  const gib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
-  const millions = (n: number) => `${(n / 1e6).toFixed(1)} M`;
-  return [
-    `model          ${info.path}`,
-    `architecture   ${info.architecture}`,
-    `parameters     ${millions(info.parameters)} (${info.dtype}, ${gib(info.weightBytes)})`,
-    `layers         ${info.layers}`,
-    `heads          ${info.heads} query, ${info.kvHeads} key/value (head_dim ${info.headDim})`,
-    `hidden         ${info.hiddenSize} (FFN ${info.intermediateSize})`,
-    `vocabulary     ${info.vocabSize}`,
-    `context        ${info.contextLength} tokens (RoPE ${info.ropeScaling})`,
-    `embeddings     ${info.tiedEmbeddings ? 'tied to lm_head' : 'separate lm_head'}${info.attentionBias ? ', q/k/v bias' : ''}`,
-    `tokenizer      ${info.tokenizer.file} (${info.tokenizer.vocabSize} tokens, EOS ${info.tokenizer.eosTokenIds.join(', ') || 'none'})`,
-    `chat template  ${info.chatTemplate ? 'present' : 'absent'}`,
-    '',
-  ].join('\n');
 }

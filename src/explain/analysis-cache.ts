@@ -17,10 +17,11 @@
  * reader never sees half a file. At most MAX_FILES files are kept (least recently used go first).
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import type { Checkpoint } from '../model/checkpoint.js';
+import { readExactly } from '../model/safetensors.js';
 
 export const CACHE_FORMAT = 'instruction-lens/analysis-cache@1';
 const MAX_FILES = 200;
@@ -30,16 +31,7 @@ export function analysisCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.INSTRUCTION_LENS_CACHE || join(homedir(), '.cache', 'instruction-lens'), 'analysis');
 }
 
-function readAt(fd: number, position: number, length: number): Buffer {
-  const buffer = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, buffer, done, length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return buffer.subarray(0, done);
-}
+const readAt = (fd: number, position: number, length: number): Buffer => readExactly(fd, length, position);
 
 /** A hash of the checkpoint's content (see the file comment), read afresh each time (a few MiB at most). */
 export function checkpointFingerprint(checkpoint: Checkpoint): string {

@@ -10,6 +10,7 @@ import type { GenerateResult, ModelInfo, ModelRole } from '../engine/protocol.js
 import { REPORT_SCHEMA, type Report } from '../explain/report.js';
 import { listCachedModels } from '../model/hub.js';
 import { renderHtml } from '../report/html.js';
+import { formatModelInfo } from '../shared/model-info.js';
 import { isHighlightMode, type PanelReport, type PanelTab, type SectionName, type SectionStatus } from '../shared/panel-protocol.js';
 import type { Analysis, AnalysisStore } from './analysis.js';
 import { SECTION, modelLabel, type LensContext, type LensSettings } from './context.js';
@@ -354,24 +355,6 @@ async function generateFromSelection(services: LensServices): Promise<void> {
   lens.log('');
   const action = await vscode.window.showInformationMessage(`Instruction Lens (${modelLabel(result.model)}): ${truncate(result.text) || '(no text: the model stopped at once)'}`, 'Show Output');
   if (action === 'Show Output') lens.output.show(true);
-}
-
-export function formatModelInfo(info: ModelInfo): string {
-  const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
-  const millions = (n: number) => `${(n / 1e6).toFixed(1)} M`;
-  return [
-    `model          ${info.path}`,
-    `architecture   ${info.architecture}`,
-    `parameters     ${millions(info.parameters)} (${info.dtype}, ${mib(info.weightBytes)})`,
-    `layers         ${info.layers}`,
-    `heads          ${info.heads} query, ${info.kvHeads} key/value (head_dim ${info.headDim})`,
-    `hidden         ${info.hiddenSize} (FFN ${info.intermediateSize})`,
-    `vocabulary     ${info.vocabSize}`,
-    `context        ${info.contextLength} tokens (RoPE ${info.ropeScaling})`,
-    `embeddings     ${info.tiedEmbeddings ? 'tied to lm_head' : 'separate lm_head'}${info.attentionBias ? ', q/k/v bias' : ''}`,
-    `tokenizer      ${info.tokenizer.file} (${info.tokenizer.vocabSize} tokens, EOS ${info.tokenizer.eosTokenIds.join(', ') || 'none'})`,
-    `chat template  ${info.chatTemplate ? 'present' : 'absent'}`,
-  ].join('\n');
 }
 
 async function showModelInfo(services: LensServices): Promise<void> {

@@ -32,7 +32,8 @@ export function dtypeBytes(dtype: WeightDtype): number {
   return BYTES_PER_ELEMENT[dtype]!;
 }
 
-function readExactly(fd: number, length: number, position: number): Buffer {
+/** Reads `length` bytes at `position` (fewer only at the end of the file). */
+export function readExactly(fd: number, length: number, position: number): Buffer {
   const buffer = Buffer.alloc(length);
   let done = 0;
   while (done < length) {
