@@ -3,11 +3,10 @@
  * (never copied, as in llm/llama-graph.ts), sessions opened for one job and released after it,
  * and the word-vector graph that both analyses start from.
  */
-import { relative } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Checkpoint } from '../model/checkpoint.js';
 import { CancelledError } from '../model/errors.js';
-import { ONNX_WEIGHT_TYPE } from '../llm/llama-graph.js';
+import { externalWeight } from '../llm/weights.js';
 import { Graph, int, ints } from '../onnx/graph.js';
 import { serializeModel } from '../onnx/serialize.js';
 import { openSession, type ProviderSetting } from '../runtime/session.js';
@@ -28,32 +27,14 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 
 /** A checkpoint weight in a graph: an external initializer into its .safetensors file, cast to `type` when stored otherwise. */
 export function weightValue(g: Graph, checkpoint: Checkpoint, name: string, type: 'float32' | 'float64' = 'float32'): string {
-  const t = checkpoint.tensors.get(name);
-  if (!t) throw new Error(`internal: the checkpoint has no tensor '${name}'`);
-  const raw = g.initializer({
-    name,
-    type: ONNX_WEIGHT_TYPE[t.dtype],
-    dims: t.shape,
-    location: relative(checkpoint.weightsRoot, t.file),
-    offset: t.offset,
-    length: t.length,
-  });
-  if (t.dtype === 'F32' && type === 'float32') return raw;
+  const raw = externalWeight(g, checkpoint, name);
+  if (checkpoint.tensors.get(name)!.dtype === 'F32' && type === 'float32') return raw;
   return g.node('Cast', [raw], { to: int(type === 'float32' ? 1 : 11) });
 }
 
 /** The raw (stored-type) initializer, for gathering rows before casting them. */
 export function rawWeightValue(g: Graph, checkpoint: Checkpoint, name: string): { value: string; f32: boolean } {
-  const t = checkpoint.tensors.get(name)!;
-  const value = g.initializer({
-    name,
-    type: ONNX_WEIGHT_TYPE[t.dtype],
-    dims: t.shape,
-    location: relative(checkpoint.weightsRoot, t.file),
-    offset: t.offset,
-    length: t.length,
-  });
-  return { value, f32: t.dtype === 'F32' };
+  return { value: externalWeight(g, checkpoint, name), f32: checkpoint.tensors.get(name)!.dtype === 'F32' };
 }
 
 /** Opens a session on `g` (weights relative to the checkpoint), runs `fn`, releases the session. */
