@@ -22,7 +22,6 @@ export interface LlamaGraphOptions {
   weights?: 'external' | 'inputs';
 }
 
-
 /** Graph input/output names, shared by the builder and the code that feeds and reads the sessions. */
 export const names = {
   inputIds: 'input_ids',
