@@ -1,0 +1,155 @@
+// Measures the demo pair (models/demo) on held-out prompts with the project's own pipeline:
+// greedy generation and gradient × input attribution through attributeModel (src/explain), the
+// paper's importance density and instruction score, and a Welch t-test between the two models'
+// instruction scores (the paper's Table 2 in miniature). `npm run eval-demo` prints it;
+// test/unit/demo-models.test.ts asserts the figures models/demo/README.md states.
+
+import { loadCheckpoint } from '../model/checkpoint.js';
+import { LlamaRunner } from '../llm/runner.js';
+import { attributeModel } from '../explain/attribution.js';
+import type { ModelReport } from '../explain/report.js';
+import { DEMO_RECIPE } from './demo.js';
+import { welchTTest, type WelchResult } from './stats.js';
+import { TASKS, TASK_VERBS, evaluationExamples, instructionSpan, type Task, type TaskExample } from './world.js';
+
+/** Held-out inputs evaluated; each is asked with all six verbs. */
+export const EVALUATION_INPUTS = 20;
+/** Long enough for every expected answer (5 words + end-of-text) and for a base model to show it does something else. */
+export const EVALUATION_MAX_NEW_TOKENS = 12;
+
+export interface ModelOutcome {
+  response: string;
+  /** The response is exactly the expected answer, and generation stopped there (end-of-text). */
+  correct: boolean;
+  instructionScore: number;
+  /** Competition rank of the instruction verb's importance density among the prompt tokens (1 = highest; ties share the better rank). */
+  verbRank: number;
+  /** The same with ties counted against the verb (the number of tokens with density ≥ the verb's). */
+  verbRankPessimistic: number;
+  verbDensity: number;
+  density: number[];
+}
+
+export interface EvaluatedPrompt {
+  task: Task;
+  words: string[];
+  prompt: string;
+  expected: string;
+  base: ModelOutcome;
+  tuned: ModelOutcome;
+}
+
+export interface ModelSummary {
+  /** Share of prompts answered exactly (greedy). */
+  accuracy: number;
+  perTask: Record<Task, number>;
+  meanInstructionScore: number;
+  /** Share of prompts whose verb ranks in the top 3 prompt tokens by importance density (competition ranking). */
+  verbTop3: number;
+  /** The same with ties counted against the verb. */
+  verbTop3Pessimistic: number;
+}
+
+export interface DemoEvaluation {
+  prompts: number;
+  base: ModelSummary;
+  tuned: ModelSummary;
+  /** Welch's t-test, tuned vs base instruction scores. */
+  welch: WelchResult;
+  results: EvaluatedPrompt[];
+  seconds: number;
+}
+
+function outcome(report: ModelReport, example: TaskExample): ModelOutcome {
+  const verbStart = example.prompt.indexOf(TASK_VERBS[example.task]);
+  const verbEnd = verbStart + TASK_VERBS[example.task].length;
+  const verbToken = report.tokens.findIndex((t) => t.start <= verbStart && t.end >= verbEnd);
+  if (verbToken < 0) throw new Error(`the verb of ${JSON.stringify(example.prompt)} is not one token`);
+  const d = report.density;
+  const verbDensity = d[verbToken]!;
+  const higher = d.filter((v, i) => i !== verbToken && v > verbDensity).length;
+  const notLower = d.filter((v, i) => i !== verbToken && v >= verbDensity).length;
+  return {
+    response: report.response.text,
+    correct: report.response.text === example.response,
+    instructionScore: report.instructionScore,
+    verbRank: verbDensity > 0 ? higher + 1 : d.length,
+    verbRankPessimistic: verbDensity > 0 ? notLower + 1 : d.length,
+    verbDensity,
+    density: d,
+  };
+}
+
+function summarize(results: EvaluatedPrompt[], which: 'base' | 'tuned'): ModelSummary {
+  const share = (xs: EvaluatedPrompt[], f: (o: ModelOutcome) => boolean) => xs.filter((r) => f(r[which])).length / xs.length;
+  const perTask = Object.fromEntries(TASKS.map((t) => [t, share(results.filter((r) => r.task === t), (o) => o.correct)])) as Record<Task, number>;
+  return {
+    accuracy: share(results, (o) => o.correct),
+    perTask,
+    meanInstructionScore: results.reduce((a, r) => a + r[which].instructionScore, 0) / results.length,
+    verbTop3: share(results, (o) => o.verbRank <= 3),
+    verbTop3Pessimistic: share(results, (o) => o.verbRankPessimistic <= 3),
+  };
+}
+
+export interface EvaluateOptions {
+  base: string;
+  tuned: string;
+  seed?: number;
+  inputs?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Each held-out prompt goes to both models the same way (raw text). Each model's response is its
+ * own greedy generation — the paper's setting: attribution explains what the model did — and the
+ * instruction span is the instruction sentence ("Reverse the words:"), given explicitly.
+ */
+export async function evaluateDemo(options: EvaluateOptions): Promise<DemoEvaluation> {
+  const started = performance.now();
+  const examples = evaluationExamples(options.seed ?? DEMO_RECIPE.seed, options.inputs ?? EVALUATION_INPUTS);
+  const runners = {
+    base: new LlamaRunner(loadCheckpoint(options.base), { provider: 'cpu' }),
+    tuned: new LlamaRunner(loadCheckpoint(options.tuned), { provider: 'cpu' }),
+  };
+  const results: EvaluatedPrompt[] = [];
+  try {
+    for (const example of examples) {
+      const request = { prompt: example.prompt, format: 'raw' as const, maxNewTokens: EVALUATION_MAX_NEW_TOKENS, instructionSpans: [instructionSpan(example.prompt)] };
+      const base = await attributeModel(runners.base, options.base, request);
+      const tuned = await attributeModel(runners.tuned, options.tuned, request);
+      results.push({ task: example.task, words: example.words, prompt: example.prompt, expected: example.response, base: outcome(base, example), tuned: outcome(tuned, example) });
+      options.onProgress?.(results.length, examples.length);
+    }
+  } finally {
+    await runners.base.dispose();
+    await runners.tuned.dispose();
+  }
+  return {
+    prompts: results.length,
+    base: summarize(results, 'base'),
+    tuned: summarize(results, 'tuned'),
+    welch: welchTTest(results.map((r) => r.tuned.instructionScore), results.map((r) => r.base.instructionScore)),
+    results,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** A plain-text table of the figures. */
+export function formatEvaluation(e: DemoEvaluation): string {
+  const lines = [
+    `${e.prompts} held-out prompts (${e.prompts / TASKS.length} inputs × ${TASKS.length} verbs), ${e.seconds.toFixed(0)} s`,
+    '',
+    `                               base      tuned`,
+    `follows the instruction      ${pct(e.base.accuracy).padStart(6)}     ${pct(e.tuned.accuracy).padStart(6)}`,
+    ...TASKS.map((t) => `  ${t.padEnd(27)}${pct(e.base.perTask[t]).padStart(6)}     ${pct(e.tuned.perTask[t]).padStart(6)}`),
+    `mean instruction score       ${e.base.meanInstructionScore.toFixed(4).padStart(6)}     ${e.tuned.meanInstructionScore.toFixed(4).padStart(6)}`,
+    `verb in top 3 by density     ${pct(e.base.verbTop3).padStart(6)}     ${pct(e.tuned.verbTop3).padStart(6)}`,
+    `  ties counted against it    ${pct(e.base.verbTop3Pessimistic).padStart(6)}     ${pct(e.tuned.verbTop3Pessimistic).padStart(6)}`,
+    '',
+    `Welch t-test, tuned vs base instruction score: t = ${e.welch.t.toFixed(3)}, df = ${e.welch.df.toFixed(1)}, p (two-sided) = ${e.welch.pTwoSided.toExponential(2)}`,
+  ];
+  return lines.join('\n');
+}
