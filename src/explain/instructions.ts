@@ -113,6 +113,9 @@ const NOUN_LIKE = new Set([
   'offer', 'break', 'turn', 'run', 'cut', 'split', 'fill', 'show', 'take', 'keep', 'try', 'conduct',
 ]);
 
+/** Noun-like verbs that, as the prompt's last word before a colon, only cue the answer. */
+const ANSWER_CUES = new Set(['answer', 'output', 'reply', 'return', 'print', 'display', 'show', 'code', 'label', 'tag', 'score', 'grade', 'rate', 'rank', 'state', 'start']);
+
 /** Irregular past and past-participle forms (the -s and -ing forms stay regular). */
 const IRREGULAR: Readonly<Record<string, readonly string[]>> = {
   write: ['wrote', 'written'],
@@ -412,7 +415,10 @@ function passesNounGuard(text: string, words: readonly SentenceWord[], k: number
   ) {
     return false;
   }
-  if (/^\s*:/u.test(after)) return false; // a label: "Answer:", "Output:"
+  // A label ("Answer: 42", "Output:"), unless the verb and its colon end the prompt: then the
+  // model is asked to do it ("The words: red key.\nSort:"), except for the verbs that only cue an
+  // answer ("Question: …\nAnswer:").
+  if (/^\s*:/u.test(after)) return /^\s*:\s*$/u.test(text.slice(w.end)) && !ANSWER_CUES.has(w.lower);
   if (strong && next && /^\s+$/u.test(after) && /^\s*:/u.test(text.slice(next.end, words[k + 2]?.start ?? end))) {
     return false; // a two-word label: "Grade level:", "Output format:"
   }

@@ -135,6 +135,14 @@ describe('detectInstructions', () => {
     assert.deepEqual(spans('Given the text, list the names.'), ['Given the text, list the names.']);
   });
 
+  it('takes a task verb with a colon that ends the prompt for an instruction, but not an answer cue', () => {
+    assert.deepEqual(spans('The words: red horse shoe key.\nReverse:'), ['Reverse:']);
+    assert.deepEqual(spans('The words: red key.\nSort: \n'), ['Sort:']);
+    assert.deepEqual(spans('Copy: 3 pages\nCount: 12'), []);
+    assert.deepEqual(spans('Question: what is 2 + 2?\nAnswer:'), []);
+    assert.deepEqual(spans('Input: a b c\nOutput:'), []);
+  });
+
   it('works with offsets after emoji and multi-byte text', () => {
     const text = '🧙‍♂️ Café story. Résumez ceci. Rewrite it for kids 👶.';
     const d = detectInstructions(text);
