@@ -2,6 +2,7 @@
 // Trains the embedded demo pair (models/demo/base, models/demo/tuned) from its seed; see
 // models/demo/README.md and src/train/demo.ts.
 import { parseArgs } from 'node:util';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { trainDemo } from '../src/train/demo.js';
 import { projectRoot } from '../src/cli/default-model.js';
@@ -19,6 +20,13 @@ async function main(): Promise<void> {
   const out = values.out ?? join(projectRoot(__dirname), 'models', 'demo');
   const phases = values.phase ? [values.phase as 'base' | 'tuned'] : undefined;
   if (phases && !['base', 'tuned'].includes(phases[0]!)) throw new Error(`--phase must be base or tuned, got ${values.phase}`);
+  // Ctrl-C: the staging folder of a full run goes with the process; the committed models stay.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      rmSync(join(out, `.staging-${process.pid}`), { recursive: true, force: true });
+      process.exit(130);
+    });
+  }
   const started = performance.now();
   const result = await trainDemo({
     out,
