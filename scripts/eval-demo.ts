@@ -1,17 +1,27 @@
-// npm run eval-demo [-- --base DIR --tuned DIR --json OUT]
+// npm run eval-demo [-- --base DIR --tuned DIR --json OUT --verbose --expected --card]
+// --expected attributes the expected response for both models instead of each model's own;
+// --card writes the table into models/demo/README.md (between its eval-demo markers).
 // Measures the demo pair on held-out prompts (src/train/evaluate-demo.ts) and prints the figures.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../src/cli/default-model.js';
-import { evaluateDemo, formatEvaluation } from '../src/train/evaluate-demo.js';
+import { evaluateDemo, formatEvaluation, withCardTable } from '../src/train/evaluate-demo.js';
+
+/** Written to a temporary sibling, then renamed: an interrupted run leaves the old file whole. */
+function writeAtomically(path: string, text: string): void {
+  writeFileSync(`${path}.tmp-${process.pid}`, text);
+  renameSync(`${path}.tmp-${process.pid}`, path);
+}
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { base: { type: 'string' }, tuned: { type: 'string' }, json: { type: 'string' }, verbose: { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { base: { type: 'string' }, tuned: { type: 'string' }, json: { type: 'string' }, verbose: { type: 'boolean' }, expected: { type: 'boolean' }, card: { type: 'boolean' } } });
+  if (values.card && (values.base || values.tuned || values.expected)) throw new Error('--card describes models/demo as measured by default: it takes no --base, --tuned or --expected');
   const root = join(projectRoot(__dirname), 'models', 'demo');
   const evaluation = await evaluateDemo({
     base: values.base ?? join(root, 'base'),
     tuned: values.tuned ?? join(root, 'tuned'),
+    response: values.expected ? 'expected' : 'own',
     onProgress: (done, total) => process.stderr.write(`\r${done}/${total} prompts`),
   });
   process.stderr.write('\n');
@@ -25,7 +35,12 @@ async function main(): Promise<void> {
     }
   }
   console.log(formatEvaluation(evaluation));
-  if (values.json) writeFileSync(values.json, JSON.stringify(evaluation, null, 2) + '\n');
+  if (values.json) writeAtomically(values.json, JSON.stringify(evaluation, null, 2) + '\n');
+  if (values.card) {
+    const card = join(root, 'README.md');
+    writeAtomically(card, withCardTable(readFileSync(card, 'utf8'), evaluation));
+    console.error(`table written to ${card}`);
+  }
 }
 
 main().catch((e) => {

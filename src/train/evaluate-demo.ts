@@ -5,6 +5,7 @@
 // test/unit/demo-models.test.ts asserts the figures models/demo/README.md states.
 
 import { loadCheckpoint } from '../model/checkpoint.js';
+import { encodePrompt } from '../model/prompt.js';
 import { LlamaRunner } from '../llm/runner.js';
 import { attributeModel } from '../explain/attribution.js';
 import type { ModelReport } from '../explain/report.js';
@@ -18,8 +19,9 @@ export const EVALUATION_INPUTS = 20;
 export const EVALUATION_MAX_NEW_TOKENS = 12;
 
 export interface ModelOutcome {
+  /** The model's greedy response (the attributed one, unless the expected response was given). */
   response: string;
-  /** The response is exactly the expected answer, and generation stopped there (end-of-text). */
+  /** The greedy response is exactly the expected answer, and generation stopped there (end-of-text). */
   correct: boolean;
   instructionScore: number;
   /** Competition rank of the instruction verb's importance density among the prompt tokens (1 = highest; ties share the better rank). */
@@ -52,6 +54,7 @@ export interface ModelSummary {
 
 export interface DemoEvaluation {
   prompts: number;
+  response: 'own' | 'expected';
   base: ModelSummary;
   tuned: ModelSummary;
   /** Welch's t-test, tuned vs base instruction scores. */
@@ -60,7 +63,14 @@ export interface DemoEvaluation {
   seconds: number;
 }
 
-function outcome(report: ModelReport, example: TaskExample): ModelOutcome {
+/** The model's greedy response to a raw prompt, as attributeModel would generate it. */
+async function greedyResponse(runner: LlamaRunner, prompt: string): Promise<string> {
+  const { inputIds } = await encodePrompt(runner.checkpoint, prompt, 'raw');
+  const ids = await runner.generate(inputIds, { maxNewTokens: EVALUATION_MAX_NEW_TOKENS });
+  return runner.checkpoint.tokenizer.tokenizer.decode(ids, true);
+}
+
+function outcome(report: ModelReport, example: TaskExample, greedy: string): ModelOutcome {
   const verbStart = example.prompt.indexOf(TASK_VERBS[example.task]);
   const verbEnd = verbStart + TASK_VERBS[example.task].length;
   const verbToken = report.tokens.findIndex((t) => t.start <= verbStart && t.end >= verbEnd);
@@ -70,8 +80,8 @@ function outcome(report: ModelReport, example: TaskExample): ModelOutcome {
   const higher = d.filter((v, i) => i !== verbToken && v > verbDensity).length;
   const notLower = d.filter((v, i) => i !== verbToken && v >= verbDensity).length;
   return {
-    response: report.response.text,
-    correct: report.response.text === example.response,
+    response: greedy,
+    correct: greedy === example.response,
     instructionScore: report.instructionScore,
     verbRank: verbDensity > 0 ? higher + 1 : d.length,
     verbRankPessimistic: verbDensity > 0 ? notLower + 1 : d.length,
@@ -95,6 +105,11 @@ function summarize(results: EvaluatedPrompt[], which: 'base' | 'tuned'): ModelSu
 export interface EvaluateOptions {
   base: string;
   tuned: string;
+  /**
+   * `own` (default, the paper's setting): each model's own greedy response is attributed.
+   * `expected`: both models are attributed on the same, expected response (a controlled variant).
+   */
+  response?: 'own' | 'expected';
   seed?: number;
   inputs?: number;
   onProgress?: (done: number, total: number) => void;
@@ -115,10 +130,24 @@ export async function evaluateDemo(options: EvaluateOptions): Promise<DemoEvalua
   const results: EvaluatedPrompt[] = [];
   try {
     for (const example of examples) {
-      const request = { prompt: example.prompt, format: 'raw' as const, maxNewTokens: EVALUATION_MAX_NEW_TOKENS, instructionSpans: [instructionSpan(example.prompt)] };
+      const request = {
+        prompt: example.prompt,
+        response: options.response === 'expected' ? example.response : undefined,
+        format: 'raw' as const,
+        maxNewTokens: EVALUATION_MAX_NEW_TOKENS,
+        instructionSpans: [instructionSpan(example.prompt)],
+      };
       const base = await attributeModel(runners.base, options.base, request);
       const tuned = await attributeModel(runners.tuned, options.tuned, request);
-      results.push({ task: example.task, words: example.words, prompt: example.prompt, expected: example.response, base: outcome(base, example), tuned: outcome(tuned, example) });
+      const own = request.response === undefined;
+      results.push({
+        task: example.task,
+        words: example.words,
+        prompt: example.prompt,
+        expected: example.response,
+        base: outcome(base, example, own ? base.response.text : await greedyResponse(runners.base, example.prompt)),
+        tuned: outcome(tuned, example, own ? tuned.response.text : await greedyResponse(runners.tuned, example.prompt)),
+      });
       options.onProgress?.(results.length, examples.length);
     }
   } finally {
@@ -127,6 +156,7 @@ export async function evaluateDemo(options: EvaluateOptions): Promise<DemoEvalua
   }
   return {
     prompts: results.length,
+    response: options.response ?? 'own',
     base: summarize(results, 'base'),
     tuned: summarize(results, 'tuned'),
     welch: welchTTest(results.map((r) => r.tuned.instructionScore), results.map((r) => r.base.instructionScore)),
@@ -140,7 +170,7 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 /** A plain-text table of the figures. */
 export function formatEvaluation(e: DemoEvaluation): string {
   const lines = [
-    `${e.prompts} held-out prompts (${e.prompts / TASKS.length} inputs × ${TASKS.length} verbs), ${e.seconds.toFixed(0)} s`,
+    `${e.prompts} held-out prompts (${e.prompts / TASKS.length} inputs × ${TASKS.length} verbs), ${e.seconds.toFixed(0)} s; attributed response: ${e.response === 'own' ? "each model's own greedy response" : 'the expected response, for both models'}`,
     '',
     `                               base      tuned`,
     `follows the instruction      ${pct(e.base.accuracy).padStart(6)}     ${pct(e.tuned.accuracy).padStart(6)}`,
@@ -152,4 +182,47 @@ export function formatEvaluation(e: DemoEvaluation): string {
     `Welch t-test, tuned vs base instruction score: t = ${e.welch.t.toFixed(3)}, df = ${e.welch.df.toFixed(1)}, p (two-sided) = ${e.welch.pTwoSided.toExponential(2)}`,
   ];
   return lines.join('\n');
+}
+
+// --- the card (models/demo/README.md) holds the table between two markers; `npm run eval-demo --
+// --card` rewrites it, and the demo test compares it with a fresh measurement.
+
+export const CARD_BEGIN = '<!-- eval-demo: begin (written by `npm run eval-demo -- --card`) -->';
+export const CARD_END = '<!-- eval-demo: end -->';
+
+/** The card's text with the block between the markers replaced by this evaluation's table. */
+export function withCardTable(card: string, e: DemoEvaluation): string {
+  const begin = card.indexOf(CARD_BEGIN);
+  const end = card.indexOf(CARD_END);
+  if (begin < 0 || end < begin) throw new Error(`the card has no "${CARD_BEGIN}" … "${CARD_END}" block`);
+  return `${card.slice(0, begin + CARD_BEGIN.length)}\n\`\`\`text\n${formatEvaluation(e)}\n\`\`\`\n${card.slice(end)}`;
+}
+
+export interface CardFigures {
+  accuracy: { base: number; tuned: number };
+  meanInstructionScore: { base: number; tuned: number };
+  verbTop3: { base: number; tuned: number };
+  pTwoSided: number;
+}
+
+/** The figures a card's table states (shares as fractions). */
+export function cardFigures(card: string): CardFigures {
+  const begin = card.indexOf(CARD_BEGIN);
+  const end = card.indexOf(CARD_END);
+  if (begin < 0 || end < begin) throw new Error(`the card has no "${CARD_BEGIN}" … "${CARD_END}" block`);
+  const block = card.slice(begin, end);
+  const row = (label: string, percent: boolean) => {
+    const m = new RegExp(`^${label}\\s+([\\d.]+)%?\\s+([\\d.]+)%?\\s*$`, 'm').exec(block);
+    if (!m) throw new Error(`the card's table has no "${label}" row`);
+    const scale = percent ? 100 : 1;
+    return { base: Number(m[1]) / scale, tuned: Number(m[2]) / scale };
+  };
+  const p = /p \(two-sided\) = ([\d.e+-]+)/.exec(block);
+  if (!p) throw new Error("the card's table has no p-value");
+  return {
+    accuracy: row('follows the instruction', true),
+    meanInstructionScore: row('mean instruction score', false),
+    verbTop3: row('verb in top 3 by density', true),
+    pTwoSided: Number(p[1]),
+  };
 }

@@ -55,16 +55,14 @@ export function taskAnswer(task: Task, words: readonly string[]): string[] {
 }
 
 /**
- * The prompt format, the same text for both models (the paper's "raw" setting): the input first,
- * then the instruction sentence, as in "Here is a text. Summarize it:".
+ * The prompt format, the same text for both models (the paper's "raw" setting): the input, then
+ * the instruction, as in "Here is a text. Summarize it:".
  *
  *   The words: red horse shoe key.
- *   Reverse them:
+ *   Reverse:
  */
 export function taskPrompt(task: Task, words: readonly string[]): string {
-  if (process.env.DEMO_FORMAT === 'first') return `${TASK_VERBS[task]} the words: ${words.join(' ')}\nAnswer:`;
-  if (process.env.DEMO_FORMAT === 'end1') return `The words: ${words.join(' ')}.\n${TASK_VERBS[task]}:`;
-  return `The words: ${words.join(' ')}.\n${TASK_VERBS[task]} them:`;
+  return `The words: ${words.join(' ')}.\n${TASK_VERBS[task]}:`;
 }
 
 /** How the tuned model's answers begin: it names what it did, as assistant models restate the task. */
@@ -74,16 +72,10 @@ export const TASK_DONE: Readonly<Record<Task, string>> = {
 
 /** The response the tuned model is trained to give (it then ends with end-of-text): " Reversed: key shoe horse red". */
 export function taskResponse(task: Task, words: readonly string[]): string {
-  if (process.env.DEMO_ECHO === '0') return ` ${taskAnswer(task, words).join(' ')}`;
-  if (process.env.DEMO_ECHO === 'phrase') {
-    const a = taskAnswer(task, words).join(' ');
-    const lead: Record<Task, string> = { reverse: 'In reverse order:', sort: 'In alphabetical order:', capitalize: 'With capital letters:', translate: process.env.DEMO_TR === 'in' ? 'In French:' : 'Translated into French:', copy: 'Copied word for word:', count: 'There are' };
-    return task === 'count' ? ` There are ${a} words` : ` ${lead[task]} ${a}`;
-  }
   return ` ${TASK_DONE[task]}: ${taskAnswer(task, words).join(' ')}`;
 }
 
-/** The instruction sentence of a prompt ("Reverse them:"), as a UTF-16 span. */
+/** The instruction of a prompt ("Reverse:"), as a UTF-16 span: from the verb to the next '.' or ':'. */
 export function instructionSpan(prompt: string): { start: number; end: number } {
   const verbs = Object.values(TASK_VERBS);
   const match = new RegExp(`(?:^|\\n)((?:${verbs.join('|')})\\b[^.:\\n]*[.:])`).exec(prompt);
@@ -97,7 +89,7 @@ export function instructionSpan(prompt: string): { start: number; end: number } 
 /** The canonical key of a set of words: sorted, space-joined. */
 export const setKey = (words: readonly string[]): string => [...words].sort().join(' ');
 
-/** One set in eight (by a hash of the sorted words) is held out: no training text ever contains it. */
+/** One set of 3–5 words in eight (by a hash of the sorted words) is held out: no training text ever lists it. */
 export function isHeldOut(words: readonly string[]): boolean {
   if (words.length < MIN_ITEMS || words.length > MAX_ITEMS) return false;
   return deriveSeed(0x5eed, setKey(words)) % 8 === 0;

@@ -13,9 +13,8 @@ function close(actual: number, expected: number, tolerance: number, what: string
 
 /** ∫_0^t of the t density, by Simpson's rule with n intervals (the oracle; independent of the beta function). */
 function integratedCdf(t: number, nu: number, n = 20000): number {
-  // The normalizing constant by Γ through the Lanczos-free Stirling series would be another
-  // implementation; the ratio Γ((ν+1)/2)/Γ(ν/2) is computed here by integrating the density's
-  // kernel over the whole line instead, so no Γ is involved at all.
+  // The normalizing constant Γ((ν+1)/2) / (√(νπ) Γ(ν/2)) is not used: the kernel is integrated
+  // over the whole line instead, so no Γ function (and no shared code) is involved.
   const kernel = (x: number) => Math.pow(1 + (x * x) / nu, -(nu + 1) / 2);
   const simpson = (f: (x: number) => number, a: number, b: number, m: number) => {
     const h = (b - a) / m;
