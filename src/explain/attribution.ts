@@ -71,7 +71,7 @@ export async function attributeModel(
     responseIds = await runner.generate(encoded.inputIds, { maxNewTokens: request.maxNewTokens ?? 32, signal: options.signal });
     source = 'generated';
     if (responseIds.length === 0) {
-      throw new LensError(`${spec} produced an empty response (its first token was end-of-sequence); give a response to attribute with --response`);
+      throw new LensError(`${spec} produced an empty response (its first token was end-of-sequence), so there is nothing to attribute: try a prompt the model knows how to continue, or give the response to attribute (CLI: --response)`);
     }
   }
   const generateMs = performance.now() - started;

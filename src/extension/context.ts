@@ -182,7 +182,7 @@ export class LensContext implements vscode.Disposable {
     this.defaultNoticeShown = true;
     const which = !settings.baseModel && !settings.tunedModel ? 'No models are configured' : `No ${settings.baseModel ? 'tuned' : 'base'} model is configured`;
     void vscode.window
-      .showInformationMessage(`Instruction Lens: ${which}; using the embedded default pair. Choose your own base and instruction-tuned models to compare them.`, 'Choose Models…')
+      .showInformationMessage(`Instruction Lens: ${which}; using the embedded demo pair, two tiny models that know only lists of colours, animals and things (try "The words: red horse shoe key." and a line "Capitalize:"). Choose your own base and instruction-tuned models to compare them.`, 'Choose Models…')
       .then((action) => {
         if (action) void vscode.commands.executeCommand('instructionLens.selectModels');
       });

@@ -21,7 +21,9 @@ import { codeServerBinary, startCodeServer, type CodeServer } from '../support/c
 
 const root = resolve(__dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
-const PROMPT = 'Summarize the article below in two sentences, as it is written.\nThe city council voted on Tuesday to expand the bike lanes.\n';
+// The last two lines are in the embedded demo pair's format, so that its tuned model answers too
+// (on text outside its tiny world alone it ends its response at once).
+const PROMPT = 'Summarize the article below in two sentences, as it is written.\nThe city council voted on Tuesday to expand the bike lanes.\nThe words: red horse shoe key.\nCapitalize:\n';
 
 const binary = chromiumAvailable() ? codeServerBinary() : { reason: 'Chromium not installed (/usr/bin/chromium)' };
 const skip = 'reason' in binary ? `code-server unavailable: ${binary.reason}` : false;
@@ -196,7 +198,7 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
     await statusShows('default model', 'default model');
     await selectPrompt();
     await runCommand('Instruction Lens: Compare Models on Selection');
-    await page.locator('.notification-toast', { hasText: 'using the embedded default pair' }).first().waitFor({ timeout: 60_000 });
+    await page.locator('.notification-toast', { hasText: 'using the embedded demo pair' }).first().waitFor({ timeout: 60_000 });
     await waitForNewDocument(null, 120_000);
     await screenshot(page, 'vscode-default-pair', { fullPage: false });
   });

@@ -15,6 +15,8 @@ import { writeSyntheticCheckpoint } from '../../src/model/synthetic.js';
 const root = resolve(__dirname, '..', '..');
 const enginePath = join(root, 'dist', 'engine.js');
 const PROMPT = 'Summarize the text below in one sentence.\nThe council voted to expand the bike lanes.';
+/** A prompt the embedded demo pair answers (outside its tiny world its tuned model answers nothing). */
+const DEFAULT_PAIR_PROMPT = 'The words: red horse shoe key.\nCapitalize:';
 
 describe('engine process: compare and attribute', () => {
   let dir: string;
@@ -70,7 +72,7 @@ describe('engine process: compare and attribute', () => {
 
   it("attributes one model; '' is the embedded default of the role", async () => {
     const progress: string[] = [];
-    const report = await client.attribute({ model: '', role: 'tuned', prompt: PROMPT, maxNewTokens: 3 }, { onProgress: (p) => progress.push(p.message) });
+    const report = await client.attribute({ model: '', role: 'tuned', prompt: DEFAULT_PAIR_PROMPT, maxNewTokens: 3 }, { onProgress: (p) => progress.push(p.message) });
     assert.ok(report.model.path.startsWith(join(dir, 'cache')) || report.model.path.includes(join('models', 'demo')), report.model.path);
     assert.ok(report.density.length === report.tokens.length);
     assert.ok(progress.some((m) => /Tuned model: attributing/.test(m)), progress.join('\n'));
