@@ -38,9 +38,15 @@ export function truncate(text: string, max = NOTIFICATION_CHARS): string {
   return oneLine.length <= max ? oneLine : `${oneLine.slice(0, max - 1)}…`;
 }
 
-/** The prompt: the primary selection, or the whole document when the selection is empty. */
+/**
+ * The prompt: the primary selection, or the whole document when the selection is empty, without
+ * trailing whitespace. A file or a selection of whole lines usually ends with a line break that is
+ * not meant as part of the prompt, and models answer differently after one (the embedded demo pair
+ * answers nothing at all). The start stays where it is, so offsets into the text are unchanged.
+ */
 export function promptOf(editor: vscode.TextEditor): string {
-  return editor.selection.isEmpty ? editor.document.getText() : editor.document.getText(editor.selection);
+  const text = editor.selection.isEmpty ? editor.document.getText() : editor.document.getText(editor.selection);
+  return text.replace(/\s+$/u, '');
 }
 
 interface PromptTarget {

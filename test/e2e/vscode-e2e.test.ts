@@ -22,8 +22,9 @@ import { codeServerBinary, startCodeServer, type CodeServer } from '../support/c
 const root = resolve(__dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
 // The last two lines are in the embedded demo pair's format, so that its tuned model answers too
-// (on text outside its tiny world, or with a line break after the colon, it ends its response at once).
-const PROMPT = 'Summarize the article below in two sentences, as it is written.\nThe city council voted on Tuesday to expand the bike lanes.\nThe words: red horse shoe key.\nCapitalize:';
+// (on text outside its tiny world, or with a line break after the colon, it ends its response at
+// once). The file ends with a line break, as files do: the extension leaves it out of the prompt.
+const PROMPT = 'Summarize the article below in two sentences, as it is written.\nThe city council voted on Tuesday to expand the bike lanes.\nThe words: red horse shoe key.\nCapitalize:\n';
 
 const binary = chromiumAvailable() ? codeServerBinary() : { reason: 'Chromium not installed (/usr/bin/chromium)' };
 const skip = 'reason' in binary ? `code-server unavailable: ${binary.reason}` : false;
