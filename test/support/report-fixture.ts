@@ -13,6 +13,7 @@ import { REPORT_SCHEMA, type ModelDescription, type ModelReport, type PromptToke
 import { importanceDensity, instructionScore } from '../../src/explain/importance.js';
 import { detectInstructions, instructionMask } from '../../src/explain/instructions.js';
 import { aggregateToWords } from '../../src/explain/words.js';
+import { mulberry32 as rng } from './random.js';
 
 export const FIXTURE_PROMPT =
   'Summarize the article below in two sentences.\n' +
@@ -29,18 +30,6 @@ export const HOSTILE_PROMPT =
   '\u202egnirts desrever\u202c \u2066iso\u2069 lone\ud800surrogate low\udc00 ' +
   'zwj 👩\u200d💻 emoji 🎉 CJK 日本語の記事です ▁marker Ġmarker\ttab\r\nline\u2028sep\n' +
   'Tell me <b>everything</b>.\n</article>';
-
-/** A deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function tokenId(text: string): number {
   let h = 2166136261;

@@ -5,21 +5,11 @@
  * instruction-verb pairs and task-verb concepts, so the Summary's findings hold.
  */
 import type { Report } from '../../src/explain/report.js';
+import { mulberry32 as rng } from './random.js';
 
 /** A hand-made section where the report type wants the engine's: the panel reads both. */
 export function asSection<K extends 'heads' | 'ffn'>(section: unknown): Report[K] {
   return section as Report[K];
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const VERBS = ['summarize', 'write', 'explain', 'list', 'translate'];

@@ -12,6 +12,7 @@ import { importanceDensity, instructionScore, isQuantized } from '../../src/expl
 import { detectInstructions, instructionMask } from '../../src/explain/instructions.js';
 import { scoreJsonl } from '../../src/explain/score-file.js';
 import { tempDir } from '../support/temp.js';
+import { mulberry32 as rng } from '../support/random.js';
 
 const repoRoot = resolve(__dirname, '..', '..');
 const paperFile = join(repoRoot, '..', 'shared', 'paper-attributions', 'attributions.jsonl.gz');
@@ -105,18 +106,6 @@ function claimHolds(means: Map<string, Record<string, number>>): boolean[] {
 
 function format(means: Map<string, Record<string, number>>): string {
   return GROUPS.map((g) => `${g}: llama-7b ${means.get(g)!['llama-7b']!.toFixed(4)}, vicuna-7b ${means.get(g)!['vicuna-7b']!.toFixed(4)}`).join('; ');
-}
-
-/** Deterministic PRNG (mulberry32) for the shuffled-mask control. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const densities: number[][] = [];
