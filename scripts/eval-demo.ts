@@ -2,17 +2,13 @@
 // --expected attributes the expected response for both models instead of each model's own;
 // --card writes the table into models/demo/README.md (between its eval-demo markers).
 // Measures the demo pair on held-out prompts (src/train/evaluate-demo.ts) and prints the figures.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeFileAtomic } from '../src/cli/atomic-write.js';
 import { projectRoot } from '../src/cli/default-model.js';
 import { evaluateDemo, formatEvaluation, withCardTable } from '../src/train/evaluate-demo.js';
 
-/** Written to a temporary sibling, then renamed: an interrupted run leaves the old file whole. */
-function writeAtomically(path: string, text: string): void {
-  writeFileSync(`${path}.tmp-${process.pid}`, text);
-  renameSync(`${path}.tmp-${process.pid}`, path);
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { base: { type: 'string' }, tuned: { type: 'string' }, json: { type: 'string' }, verbose: { type: 'boolean' }, expected: { type: 'boolean' }, card: { type: 'boolean' } } });
@@ -35,10 +31,10 @@ async function main(): Promise<void> {
     }
   }
   console.log(formatEvaluation(evaluation));
-  if (values.json) writeAtomically(values.json, JSON.stringify(evaluation, null, 2) + '\n');
+  if (values.json) writeFileAtomic(values.json, JSON.stringify(evaluation, null, 2) + '\n');
   if (values.card) {
     const card = join(root, 'README.md');
-    writeAtomically(card, withCardTable(readFileSync(card, 'utf8'), evaluation));
+    writeFileAtomic(card, withCardTable(readFileSync(card, 'utf8'), evaluation));
     console.error(`table written to ${card}`);
   }
 }
