@@ -1,5 +1,10 @@
-// A small seeded generator for the demo corpus: splitmix32 seeding and xoshiro128** steps, 32-bit
-// integer arithmetic only, so a seed gives the same corpus on every machine and Node version.
+// A small seeded generator for the demo corpus: xoshiro128** seeded as the synthetic weights' stream
+// is, 32-bit integer arithmetic only, so a seed gives the same corpus on every machine and Node version.
+
+import { hashSeed, xoshiroSeedState } from '../model/synthetic/random.js';
+
+/** A seed derived from a parent seed and a label, so that streams do not depend on each other's length. */
+export const deriveSeed: (seed: number, label: string) => number = hashSeed;
 
 export class Rng {
   private s0: number;
@@ -8,19 +13,7 @@ export class Rng {
   private s3: number;
 
   constructor(seed: number) {
-    let x = seed | 0;
-    const next = () => {
-      x = (x + 0x9e3779b9) | 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.s0 = next();
-    this.s1 = next();
-    this.s2 = next();
-    this.s3 = next();
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+    [this.s0, this.s1, this.s2, this.s3] = xoshiroSeedState(seed);
   }
 
   /** A uniform 32-bit unsigned integer. */
@@ -73,14 +66,4 @@ export class Rng {
     }
     return items;
   }
-}
-
-/** A seed derived from a parent seed and a label (FNV-1a), so that streams do not depend on each other's length. */
-export function deriveSeed(seed: number, label: string): number {
-  let h = (0x811c9dc5 ^ Math.imul(seed >>> 0, 0x9e3779b1)) >>> 0;
-  for (let i = 0; i < label.length; i++) {
-    h ^= label.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
 }

@@ -23,6 +23,14 @@ function splitmix32(state: { x: number }): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
+/** xoshiro128**'s initial state [s0, s1, s2, s3] for a 32-bit seed (splitmix32; never all zero). */
+export function xoshiroSeedState(seed: number): [number, number, number, number] {
+  const st = { x: seed | 0 };
+  const s: [number, number, number, number] = [splitmix32(st), splitmix32(st), splitmix32(st), splitmix32(st)];
+  if ((s[0] | s[1] | s[2] | s[3]) === 0) s[0] = 1;
+  return s;
+}
+
 /**
  * Approximately standard-normal numbers from xoshiro128**.
  *
@@ -37,12 +45,7 @@ export class NormalStream {
   private s3: number;
 
   constructor(seed: number) {
-    const st = { x: seed | 0 };
-    this.s0 = splitmix32(st);
-    this.s1 = splitmix32(st);
-    this.s2 = splitmix32(st);
-    this.s3 = splitmix32(st);
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+    [this.s0, this.s1, this.s2, this.s3] = xoshiroSeedState(seed);
   }
 
   /** Fills `out` with mean + std·N(0,1); consecutive calls continue the same stream. */
