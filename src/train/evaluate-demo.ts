@@ -190,12 +190,18 @@ export function formatEvaluation(e: DemoEvaluation): string {
 export const CARD_BEGIN = '<!-- eval-demo: begin (written by `npm run eval-demo -- --card`) -->';
 export const CARD_END = '<!-- eval-demo: end -->';
 
-/** The card's text with the block between the markers replaced by this evaluation's table. */
-export function withCardTable(card: string, e: DemoEvaluation): string {
+/** Where the card's table block is: [just after the begin marker, at the end marker). */
+function cardBlock(card: string): [number, number] {
   const begin = card.indexOf(CARD_BEGIN);
   const end = card.indexOf(CARD_END);
   if (begin < 0 || end < begin) throw new Error(`the card has no "${CARD_BEGIN}" … "${CARD_END}" block`);
-  return `${card.slice(0, begin + CARD_BEGIN.length)}\n\`\`\`text\n${formatEvaluation(e)}\n\`\`\`\n${card.slice(end)}`;
+  return [begin + CARD_BEGIN.length, end];
+}
+
+/** The card's text with the block between the markers replaced by this evaluation's table. */
+export function withCardTable(card: string, e: DemoEvaluation): string {
+  const [begin, end] = cardBlock(card);
+  return `${card.slice(0, begin)}\n\`\`\`text\n${formatEvaluation(e)}\n\`\`\`\n${card.slice(end)}`;
 }
 
 export interface CardFigures {
@@ -207,10 +213,7 @@ export interface CardFigures {
 
 /** The figures a card's table states (shares as fractions). */
 export function cardFigures(card: string): CardFigures {
-  const begin = card.indexOf(CARD_BEGIN);
-  const end = card.indexOf(CARD_END);
-  if (begin < 0 || end < begin) throw new Error(`the card has no "${CARD_BEGIN}" … "${CARD_END}" block`);
-  const block = card.slice(begin, end);
+  const block = card.slice(...cardBlock(card));
   const row = (label: string, percent: boolean) => {
     const m = new RegExp(`^${label}\\s+([\\d.]+)%?\\s+([\\d.]+)%?\\s*$`, 'm').exec(block);
     if (!m) throw new Error(`the card's table has no "${label}" row`);
