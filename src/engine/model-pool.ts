@@ -3,15 +3,18 @@ import { LlamaRunner } from '../llm/runner.js';
 import type { ProviderSetting } from '../runtime/session.js';
 
 /**
- * Keeps one runner per (model, provider) so that sessions — the expensive part — are created
- * once per model and reused across requests. dispose() releases them all.
+ * Keeps one runner per (model, provider) so that a model's checkpoint is read once and its current
+ * session reused across requests. One model is resident at a time: handing out a runner first
+ * releases the sessions of the others (after their operation in progress), because two models'
+ * weights together need not fit in memory and reopening a session costs well under a second.
+ * dispose() releases them all.
  */
 export class ModelPool {
   private readonly runners = new Map<string, Promise<LlamaRunner>>();
 
   constructor(private readonly options: { provider?: ProviderSetting; log?: (line: string) => void } = {}) {}
 
-  get(spec: string, provider: ProviderSetting = this.options.provider ?? 'auto'): Promise<LlamaRunner> {
+  async get(spec: string, provider: ProviderSetting = this.options.provider ?? 'auto'): Promise<LlamaRunner> {
     const key = `${spec}\u0000${provider}`;
     let runner = this.runners.get(key);
     if (!runner) {
@@ -19,7 +22,14 @@ export class ModelPool {
       this.runners.set(key, runner);
       runner.catch(() => this.runners.delete(key));
     }
+    await this.releaseSessions(key);
     return runner;
+  }
+
+  /** Releases the sessions of every runner but `keep`'s, so that their weights leave memory. */
+  async releaseSessions(keep?: string): Promise<void> {
+    const others = [...this.runners].filter(([key]) => key !== keep).map(([, runner]) => runner);
+    await Promise.allSettled(others.map(async (r) => (await r).releaseSessions()));
   }
 
   async dispose(): Promise<void> {

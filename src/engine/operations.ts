@@ -148,7 +148,9 @@ export async function compare(
       { signal: options.signal, onProgress: (p) => options.onProgress?.(role, p) },
     );
   };
-  // One after the other: each model's sessions use every core already.
+  // One after the other: each model's sessions use every core already, and the pool keeps one
+  // model resident at a time.
+  options.log?.('compare: one model in memory at a time (the base model\'s sessions are released before the tuned model\'s open)');
   const base = await run('base');
   const tuned = await run('tuned');
   const report: Report = { schema: REPORT_SCHEMA, createdAt: new Date().toISOString(), prompt: request.prompt, base, tuned };
@@ -167,6 +169,8 @@ export async function compare(
     const probe = async (role: 'base' | 'tuned') =>
       probeModel(await pool.get(role === 'base' ? request.base : request.tuned), request.prompt, (role === 'base' ? request.formatBase : request.formatTuned) ?? 'raw', report[role].instructions.verbs, sectionOptions);
     const probes = { base: await probe('base'), tuned: await probe('tuned') };
+    // The global analyses map the weights with sessions of their own.
+    await pool.releaseSessions();
     Object.assign(report, await analysisSections(request.prompt, probes, which, sectionOptions));
   }
   return report;

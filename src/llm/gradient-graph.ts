@@ -1,5 +1,6 @@
 import type { Checkpoint } from '../model/checkpoint.js';
 import { differentiate } from '../onnx/autodiff.js';
+import { checkpointedRecompute } from '../onnx/remat.js';
 import { int, type Graph } from '../onnx/graph.js';
 import { buildLlamaGraphParts } from './llama-graph.js';
 
@@ -30,7 +31,7 @@ export const gradientNames = {
  * For o_j = p(y_j) the log-gradient is multiplied by p(y_j) (∂p = p ∂log p).
  */
 export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective, options: { weightGradients?: boolean } = {}): Graph {
-  const { graph: g, embeds, finalHidden, headWeight } = buildLlamaGraphParts(checkpoint, {
+  const { graph: g, embeds, finalHidden, head, residual } = buildLlamaGraphParts(checkpoint, {
     input: 'ids',
     kvCache: false,
     logits: 'none',
@@ -42,12 +43,12 @@ export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective,
   const seedMask = g.input(gradientNames.seedMask, 'float32', ['responses', 'sequence']);
 
   const hidden = g.node('Gather', [finalHidden, positions], { axis: int(0) }); // [R, H]
-  const logits = g.node('Gemm', [hidden, headWeight], { transB: int(1) }); // [R, V]
+  const logits = head.logits(hidden); // [R, V]
   const probs = g.node('Softmax', [logits], { axis: int(-1) });
   const column = g.node('Unsqueeze', [ids, g.ints1d([-1])]); // [R, 1]
   const targetProb = g.node('GatherElements', [probs, column], { axis: int(1) }); // [R, 1]
-  const targetRows = g.node('Gather', [headWeight, ids], { axis: int(0) }); // [R, H]
-  const expectedRow = g.node('MatMul', [probs, headWeight]); // [R, H]
+  const targetRows = head.rows(ids); // [R, H]
+  const expectedRow = head.weightedRows(probs); // [R, H]
   let seedVector = g.node('Sub', [targetRows, expectedRow]); // ∂ log p(y_j) / ∂h
   if (objective === 'prob') seedVector = g.node('Mul', [seedVector, targetProb]);
   const seed = g.node('Mul', [
@@ -60,9 +61,14 @@ export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective,
   // but not copied out. The embedding table and LM head are left out: the seed enters below the
   // head, and the table's gradient is a scatter of the embeddings' gradient we compute anyway.
   const weights = options.weightGradients
-    ? g.initializers.filter((t) => 'location' in t && t.name !== 'model.embed_tokens.weight' && t.name !== 'lm_head.weight').map((t) => t.name)
+    ? g.initializers.filter((t) => 'location' in t && !t.name.startsWith('model.embed_tokens.weight') && !t.name.startsWith('lm_head.weight')).map((t) => t.name)
     : [];
-  const gradients = differentiate(g, { seeds: [[finalHidden, seed]], wrt: [embeds, ...weights], batch: 1 });
+  const gradients = differentiate(g, {
+    seeds: [[finalHidden, seed]],
+    wrt: [embeds, ...weights],
+    batch: 1,
+    recompute: checkpointedRecompute(g, residual),
+  });
   weights.forEach((w, i) => {
     const grad = gradients.get(w);
     if (grad) g.output(g.node('ReduceSum', [grad], { keepdims: int(0) }), `weight_grad_sum_${i}`);

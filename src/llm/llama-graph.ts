@@ -1,6 +1,7 @@
 import type { Checkpoint } from '../model/checkpoint.js';
 import { Graph, int, ints } from '../onnx/graph.js';
-import { externalWeight } from './weights.js';
+import { sequencedAfter } from '../onnx/remat.js';
+import { externalWeight, externalWeightRows } from './weights.js';
 
 /** Which graph to build from a checkpoint. The same builder makes the probe, decode and (later) differentiable graphs. */
 export interface LlamaGraphOptions {
@@ -51,6 +52,24 @@ export function buildLlamaGraph(checkpoint: Checkpoint, options: LlamaGraphOptio
   return buildLlamaGraphParts(checkpoint, options).graph;
 }
 
+/**
+ * The LM head (lm_head, or the embedding table when tied), as products rather than a float32
+ * matrix: a float32 copy of a large vocabulary's head would by itself cost more than the 30 %
+ * of the weight bytes a model may use beyond them (Llama-3.2-1B: 1 GiB next to 2.3 GiB of BF16
+ * weights). A float16/bfloat16 head is converted one block of rows at a time, each block dying
+ * after its product.
+ */
+export interface LmHead {
+  /** x [N, H] → logits [N, V]. */
+  logits(x: string): string;
+  /** p [N, V] → Σ_v p[n, v]·W[v] [N, H]. */
+  weightedRows(p: string): string;
+  /** ids [N] → W[ids] [N, H]. */
+  rows(ids: string): string;
+  /** The head as one float32 value [V, H]: only for graphs whose weights are inputs (training). */
+  matrix?: string;
+}
+
 /** The graph and the values inside it that other graphs (gradients, probes) build on. */
 export interface LlamaGraphParts {
   graph: Graph;
@@ -58,9 +77,17 @@ export interface LlamaGraphParts {
   embeds: string;
   /** The final normed hidden states [S, H], the input of the LM head. */
   finalHidden: string;
-  /** The LM head weight [V, H] as float32 (lm_head, or the embedding table when tied). */
-  headWeight: string;
+  head: LmHead;
+  /**
+   * The residual stream between layers: the embeddings and each layer's output. A backward pass
+   * keeps these and recomputes the rest (onnx/remat.ts); the recomputed layers convert their
+   * weights again, so no float32 weight is kept from the forward to the backward either.
+   */
+  residual: string[];
 }
+
+/** Bytes of float32 one block of the LM head may take while it is converted and used. */
+export const HEAD_BLOCK_BYTES = 64 * 2 ** 20;
 
 export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraphOptions): LlamaGraphParts {
   const { config } = checkpoint;
@@ -68,7 +95,6 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
   const group = nH / nKV;
   const g = new Graph('llama');
   const rawWeights = new Map<string, string>();
-  const castWeights = new Map<string, string>();
 
   /** The weight as stored: an external initializer pointing into its .safetensors file (or a graph input). */
   const rawWeight = (name: string): string => {
@@ -79,20 +105,21 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     }
     return value;
   };
-  /** The weight as float32 (a Cast for F16/BF16, which onnxruntime folds once at session creation). */
-  const weight = (name: string): string => {
-    if (checkpoint.tensors.get(name)!.dtype === 'F32' || options.weights === 'inputs') return rawWeight(name);
-    let value = castWeights.get(name);
-    if (!value) castWeights.set(name, (value = g.node('Cast', [rawWeight(name)], { to: int(1) })));
-    return value;
-  };
+  const stored = (name: string) => options.weights === 'inputs' || checkpoint.tensors.get(name)!.dtype === 'F32';
+  const convert = (raw: string, after: string) => g.node('Cast', [sequencedAfter(g, raw, after)], { to: int(1) });
+  /**
+   * The weight as float32, for a product with `after`. An F16/BF16 weight gets a Cast of its own at
+   * each use, made when `after` exists, so that its float32 form lives only while that one product
+   * runs (the session must not fold these Casts into constants: see runtime/session.ts).
+   */
+  const weight = (name: string, after: string): string => (stored(name) ? rawWeight(name) : convert(rawWeight(name), after));
   const linear = (x: string, prefix: string, bias: boolean) =>
-    g.node('Gemm', bias ? [x, weight(`${prefix}.weight`), weight(`${prefix}.bias`)] : [x, weight(`${prefix}.weight`)], { transB: int(1) });
+    g.node('Gemm', bias ? [x, weight(`${prefix}.weight`, x), weight(`${prefix}.bias`, x)] : [x, weight(`${prefix}.weight`, x)], { transB: int(1) });
   const eps = g.scalar(config.rmsNormEps);
   const rmsNorm = (x: string, weightName: string) => {
     const meanSquare = g.node('ReduceMean', [g.node('Mul', [x, x])], { axes: ints([-1]), keepdims: int(1) });
     const inverse = g.node('Reciprocal', [g.node('Sqrt', [g.node('Add', [meanSquare, eps])])]);
-    return g.node('Mul', [g.node('Mul', [x, inverse]), weight(weightName)]);
+    return g.node('Mul', [g.node('Mul', [x, inverse]), weight(weightName, x)]);
   };
 
   // --- inputs
@@ -101,11 +128,12 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     const ids = g.input(names.inputIds, 'int64', ['sequence']);
     // Gather before casting: only the looked-up rows are converted, not the whole table.
     const rows = g.node('Gather', [rawWeight('model.embed_tokens.weight'), ids], { axis: int(0) });
-    x = checkpoint.tensors.get('model.embed_tokens.weight')!.dtype === 'F32' || options.weights === 'inputs' ? rows : g.node('Cast', [rows], { to: int(1) });
+    x = stored('model.embed_tokens.weight') ? rows : g.node('Cast', [rows], { to: int(1) });
   } else {
     x = g.input(names.inputsEmbeds, 'float32', ['sequence', H]);
   }
   const embeds = x;
+  const residual = [x];
   const cos = g.input(names.ropeCos, 'float32', ['sequence', d]);
   const sin = g.input(names.ropeSin, 'float32', ['sequence', d]);
   const bias = g.input(names.attentionBias, 'float32', ['sequence', 'total']);
@@ -151,16 +179,58 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     const down = linear(activated, `${p}mlp.down_proj`, false);
     if (options.ffn) g.output(down, names.ffnOut(l));
     x = g.node('Add', [attended, down]);
+    residual.push(x);
   }
 
   const finalHidden = rmsNorm(x, 'model.norm.weight');
-  const head = config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-  const headWeight = weight(head);
-  if (options.logits === 'none') return { graph: g, embeds, finalHidden, headWeight };
+  const headName = config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+  const head = stored(headName) ? wholeHead(g, rawWeight(headName)) : blockedHead(g, checkpoint, headName, rawWeight);
+  if (options.logits === 'none') return { graph: g, embeds, finalHidden, head, residual };
   let final = finalHidden;
   if (options.logits === 'last') {
     final = g.node('Slice', [final, g.ints1d([-1]), g.ints1d([Number.MAX_SAFE_INTEGER]), g.ints1d([0])]);
   }
-  g.output(g.node('Gemm', [final, headWeight], { transB: int(1) }), names.logits);
-  return { graph: g, embeds, finalHidden, headWeight };
+  g.output(head.logits(final), names.logits);
+  return { graph: g, embeds, finalHidden, head, residual };
+}
+
+/** A float32 head used as it is. */
+function wholeHead(g: Graph, matrix: string): LmHead {
+  return {
+    matrix,
+    logits: (x) => g.node('Gemm', [x, matrix], { transB: int(1) }),
+    weightedRows: (p) => g.node('MatMul', [p, matrix]),
+    rows: (ids) => g.node('Gather', [matrix, ids], { axis: int(0) }),
+  };
+}
+
+/** A float16/bfloat16 head converted to float32 in blocks of rows, each only for its own product. */
+function blockedHead(g: Graph, checkpoint: Checkpoint, name: string, rawWeight: (name: string) => string): LmHead {
+  const [V, H] = checkpoint.tensors.get(name)!.shape as [number, number];
+  const rowsPerBlock = Math.max(1, Math.floor(HEAD_BLOCK_BYTES / (H * 4)));
+  const blocks: { start: number; end: number; weight: string }[] = [];
+  for (let start = 0; start < V; start += rowsPerBlock) {
+    const end = Math.min(V, start + rowsPerBlock);
+    blocks.push({ start, end, weight: externalWeightRows(g, checkpoint, name, start, end) });
+  }
+  // Each block is converted only after the previous block's product exists, so one block at a
+  // time is float32.
+  const float32After = (w: string, after: string) => g.node('Cast', [sequencedAfter(g, w, after)], { to: int(1) });
+  return {
+    logits: (x) => {
+      const parts: string[] = [];
+      for (const b of blocks) parts.push(g.node('Gemm', [x, float32After(b.weight, parts.at(-1) ?? x)], { transB: int(1) }));
+      return parts.length === 1 ? parts[0]! : g.node('Concat', parts, { axis: int(-1) });
+    },
+    weightedRows: (p) => {
+      let sum: string | null = null;
+      for (const b of blocks) {
+        const part = g.node('MatMul', [g.node('Slice', [p, g.ints1d([b.start]), g.ints1d([b.end]), g.ints1d([-1])]), float32After(b.weight, sum ?? p)]);
+        sum = sum === null ? part : g.node('Add', [sum, part]);
+      }
+      return sum!;
+    },
+    // Gather before converting: only the looked-up rows become float32.
+    rows: (ids) => g.node('Cast', [g.node('Gather', [rawWeight(name), ids], { axis: int(0) })], { to: int(1) }),
+  };
 }

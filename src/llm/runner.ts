@@ -2,9 +2,10 @@ import * as ort from 'onnxruntime-node';
 import type { Checkpoint } from '../model/checkpoint.js';
 import { CancelledError, LensError } from '../model/errors.js';
 import { serializeModel } from '../onnx/serialize.js';
-import { openSession, type Provider, type ProviderAttempt, type ProviderSetting } from '../runtime/session.js';
+import { assertFits, formatBytes } from '../runtime/memory.js';
+import { AUTO_ORDER, openSession, providerUnavailable, type Provider, type ProviderAttempt, type ProviderSetting } from '../runtime/session.js';
 import { buildGradientGraph, gradientNames, type Objective } from './gradient-graph.js';
-import { buildLlamaGraph, names, type LlamaGraphOptions } from './llama-graph.js';
+import { buildLlamaGraph, HEAD_BLOCK_BYTES, names, type LlamaGraphOptions } from './llama-graph.js';
 import { causalMask, ropeTables } from './rope.js';
 
 export interface ForwardResult {
@@ -46,6 +47,9 @@ export interface RawAttribution {
 /** Bytes one float32 cotangent tensor may take per chunk; the largest is [R, S, max(I, heads·S)]. */
 const CHUNK_TENSOR_BUDGET = 256 * 2 ** 20;
 
+/** Node, onnxruntime and the tokenizer, before any model: what the memory check adds for them. */
+const RUNTIME_ALLOWANCE = 256 * 2 ** 20;
+
 export interface RunnerOptions {
   provider?: ProviderSetting;
   log?: (line: string) => void;
@@ -56,11 +60,17 @@ function graphKey(o: LlamaGraphOptions): string {
 }
 
 /**
- * Runs one checkpoint on onnxruntime. Graphs are written on first use and their sessions kept
- * until dispose(); all sessions of a runner use the same execution provider.
+ * Runs one checkpoint on onnxruntime. A graph is written when it is first needed and its session
+ * kept until another graph is needed, releaseSessions() or dispose(): one session at a time,
+ * because each session maps the weight files on its own and the pages of every mapping count
+ * toward the process's resident memory (a decode session next to a gradient session was 2× the
+ * weight bytes). Sessions open in well under a second now that nothing is folded at creation, so
+ * switching costs little. All sessions of a runner use the same execution provider.
  */
 export class LlamaRunner {
-  private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
+  private current: { key: string; session: Promise<ort.InferenceSession> } | null = null;
+  /** Operations run one at a time: a session is never released under a run that uses it. */
+  private queue: Promise<unknown> = Promise.resolve();
   private provider: Provider | null = null;
   private failed: ProviderAttempt[] = [];
 
@@ -75,25 +85,84 @@ export class LlamaRunner {
     return this.failed;
   }
 
-  session(options: LlamaGraphOptions): Promise<ort.InferenceSession> {
-    return this.sessionFor(graphKey(options), () => serializeModel(buildLlamaGraph(this.checkpoint, options)));
+  /** Runs `fn` after every operation queued before it (whatever their outcome). */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
-  private sessionFor(key: string, build: () => Uint8Array): Promise<ort.InferenceSession> {
-    let pending = this.sessions.get(key);
-    if (!pending) {
-      pending = (async () => {
-        const bytes = build();
-        const setting = this.provider ?? this.options.provider ?? 'auto';
-        const opened = await openSession(bytes, this.checkpoint.weightsRoot, setting, this.options.log);
-        this.provider = opened.provider;
-        this.failed = opened.failed;
-        return opened.session;
-      })();
-      this.sessions.set(key, pending);
-      pending.catch(() => this.sessions.delete(key));
-    }
+  /** The session of a forward graph (callers outside the runner: tests and the benchmark). */
+  session(options: LlamaGraphOptions): Promise<ort.InferenceSession> {
+    return this.exclusive(() => this.sessionFor(graphKey(options), () => serializeModel(buildLlamaGraph(this.checkpoint, options))));
+  }
+
+  /** Call only inside exclusive(): releases the open session when it is of another graph. */
+  private async sessionFor(key: string, build: () => Uint8Array): Promise<ort.InferenceSession> {
+    if (this.current?.key === key) return this.current.session;
+    await this.releaseCurrent();
+    const pending = (async () => {
+      const setting = this.provider ?? this.options.provider ?? 'auto';
+      if (this.provider === null && this.runsOnCpu(setting)) this.assertFitsInMemory();
+      const bytes = build();
+      const opened = await openSession(bytes, this.checkpoint.weightsRoot, setting, this.options.log, { convertWeightsAtUse: true });
+      this.provider = opened.provider;
+      this.failed = opened.failed;
+      return opened.session;
+    })();
+    this.current = { key, session: pending };
+    pending.catch(() => {
+      if (this.current?.session === pending) this.current = null;
+    });
     return pending;
+  }
+
+  /** Whether the model's weights will be in this machine's memory rather than a GPU's. */
+  private runsOnCpu(setting: ProviderSetting): boolean {
+    if (setting === 'cpu') return true;
+    if (setting !== 'auto') return false;
+    return AUTO_ORDER.every((p) => p === 'cpu' || providerUnavailable(p) !== null);
+  }
+
+  /**
+   * What the model holds while it runs on the CPU: its weights (memory-mapped, once), float32 forms
+   * of one layer's F16/BF16 weights and one block of the LM head (converted where used), and the
+   * activations and runtime (a fixed allowance; attribution chunks are sized within it).
+   */
+  residentBytesEstimate(): { total: number; detail: string } {
+    const { checkpoint } = this;
+    const { config } = checkpoint;
+    const layerParameters = [...checkpoint.tensors].filter(([name]) => name.startsWith('model.layers.0.')).reduce((n, [, t]) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+    const converted = checkpoint.dtype === 'F32' ? 0 : layerParameters * 4 + Math.min(HEAD_BLOCK_BYTES, config.vocabSize * config.hiddenSize * 4);
+    const working = RUNTIME_ALLOWANCE + CHUNK_TENSOR_BUDGET;
+    return {
+      total: checkpoint.weightBytes + converted + working,
+      detail: `weights ${formatBytes(checkpoint.weightBytes)}${converted ? ` + float32 conversions ${formatBytes(converted)}` : ''} + working memory ${formatBytes(working)}`,
+    };
+  }
+
+  private assertFitsInMemory(): void {
+    const { total, detail } = this.residentBytesEstimate();
+    assertFits(`the model ${this.checkpoint.spec} (${this.checkpoint.dir})`, total, detail);
+  }
+
+  private async releaseCurrent(): Promise<void> {
+    const open = this.current;
+    this.current = null;
+    if (!open) return;
+    try {
+      await (await open.session).release();
+    } catch {
+      // A session that failed to open has nothing to release.
+    }
+  }
+
+  /**
+   * Releases the open session (after the operation in progress, if any), so that another model's
+   * sessions can be resident instead; the next operation opens it again.
+   */
+  releaseSessions(): Promise<void> {
+    return this.exclusive(() => this.releaseCurrent());
   }
 
   private checkIds(ids: number[]): void {
@@ -117,10 +186,14 @@ export class LlamaRunner {
   }
 
   /** One full forward over `ids`, with the probes asked for. */
-  async forward(ids: number[], probes: { attentions?: boolean; ffn?: boolean } = {}): Promise<ForwardResult> {
+  forward(ids: number[], probes: { attentions?: boolean; ffn?: boolean } = {}): Promise<ForwardResult> {
+    return this.exclusive(() => this.forwardNow(ids, probes));
+  }
+
+  private async forwardNow(ids: number[], probes: { attentions?: boolean; ffn?: boolean }): Promise<ForwardResult> {
     this.checkIds(ids);
     const options: LlamaGraphOptions = { input: 'ids', kvCache: false, logits: 'all', attentions: !!probes.attentions, ffn: !!probes.ffn };
-    const session = await this.session(options);
+    const session = await this.sessionFor(graphKey(options), () => serializeModel(buildLlamaGraph(this.checkpoint, options)));
     const feeds = {
       [names.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [ids.length]),
       ...this.positionFeeds(0, ids.length),
@@ -139,7 +212,11 @@ export class LlamaRunner {
    * gradient × input of its objective w.r.t. every position's embedding. One session run per
    * chunk of response tokens: a forward plus the chunk's cotangents carried back together.
    */
-  async attribute(ids: number[], responseStart: number, options: AttributionOptions = {}): Promise<RawAttribution> {
+  attribute(ids: number[], responseStart: number, options: AttributionOptions = {}): Promise<RawAttribution> {
+    return this.exclusive(() => this.attributeNow(ids, responseStart, options));
+  }
+
+  private async attributeNow(ids: number[], responseStart: number, options: AttributionOptions): Promise<RawAttribution> {
     this.checkIds(ids);
     const S = ids.length;
     const R = S - responseStart;
@@ -187,11 +264,16 @@ export class LlamaRunner {
    * Greedy decoding with a KV cache: one pass over the prompt, then one token per pass. Stops at
    * an EOS id (not included in the result), at maxNewTokens, or at the model's context.
    */
-  async generate(ids: number[], options: GenerateOptions): Promise<number[]> {
+  generate(ids: number[], options: GenerateOptions): Promise<number[]> {
+    return this.exclusive(() => this.generateNow(ids, options));
+  }
+
+  private async generateNow(ids: number[], options: GenerateOptions): Promise<number[]> {
     this.checkIds(ids);
     const { numLayers, numKvHeads, headDim, vocabSize } = this.checkpoint.config;
     const eos = new Set(this.checkpoint.tokenizer.eosTokenIds);
-    const session = await this.session({ input: 'ids', kvCache: true, logits: 'last', attentions: false, ffn: false });
+    const decode: LlamaGraphOptions = { input: 'ids', kvCache: true, logits: 'last', attentions: false, ffn: false };
+    const session = await this.sessionFor(graphKey(decode), () => serializeModel(buildLlamaGraph(this.checkpoint, decode)));
     let past: Record<string, ort.Tensor> = {};
     for (let l = 0; l < numLayers; l++) {
       past[names.pastKey(l)] = new ort.Tensor('float32', new Float32Array(0), [numKvHeads, 0, headDim]);
@@ -224,16 +306,8 @@ export class LlamaRunner {
     return generated;
   }
 
-  async dispose(): Promise<void> {
-    const pending = [...this.sessions.values()];
-    this.sessions.clear();
-    for (const p of pending) {
-      try {
-        await (await p).release();
-      } catch {
-        // A session that failed to open has nothing to release.
-      }
-    }
+  dispose(): Promise<void> {
+    return this.releaseSessions();
   }
 }
 

@@ -21,3 +21,22 @@ export function externalWeight(g: Graph, checkpoint: Checkpoint, name: string): 
     length: t.length,
   });
 }
+
+/**
+ * Rows [start, end) of a 2-D checkpoint weight as an initializer of their own: the rows are one
+ * contiguous byte range of the file, so this is still a pointer into it, not a copy. Lets a graph
+ * convert a large matrix (the LM head) to float32 a block at a time instead of all at once.
+ */
+export function externalWeightRows(g: Graph, checkpoint: Checkpoint, name: string, start: number, end: number): string {
+  const t = checkpoint.tensors.get(name);
+  if (!t || t.shape.length !== 2) throw new Error(`internal: the checkpoint has no matrix '${name}'`);
+  const rowBytes = t.length / t.shape[0]!;
+  return g.initializer({
+    name: `${name}.rows_${start}_${end}`,
+    type: ONNX_WEIGHT_TYPE[t.dtype],
+    dims: [end - start, t.shape[1]!],
+    location: relative(checkpoint.weightsRoot, t.file),
+    offset: t.offset + start * rowBytes,
+    length: (end - start) * rowBytes,
+  });
+}

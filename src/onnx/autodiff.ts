@@ -1,4 +1,4 @@
-import { int, type Dim, type Graph } from './graph.js';
+import { int, type Dim, type Graph, type NodeDef } from './graph.js';
 import { isFloat } from './shapes.js';
 import { VJP_RULES, type VjpContext } from './vjp.js';
 
@@ -9,6 +9,13 @@ export interface DifferentiateOptions {
   wrt: string[];
   /** 1 when cotangents carry a leading batch axis (many objectives through one forward). */
   batch: 0 | 1;
+  /**
+   * Forward values a rule should compute again instead of keeping them alive from the forward
+   * until the backward reaches them (onnx/remat.ts). Given the value and the cotangent the rule
+   * starts from (the recomputation must not run before it), returns the recomputed value, or null
+   * to use the forward's.
+   */
+  recompute?: (value: string, after: string) => string | null;
 }
 
 /**
@@ -55,6 +62,15 @@ export function differentiate(g: Graph, options: DifferentiateOptions): Map<stri
     unbroadcast: (cotangent, from, target) => unbroadcast(g, ctx, cotangent, from, target, batch),
   };
 
+  /** The node as its rule sees it: inputs that are recomputed replaced (unused ones are pruned later). */
+  const forRule = (node: NodeDef, cotangents: (string | null)[]): NodeDef => {
+    const after = cotangents.find((c) => c !== null);
+    if (!options.recompute || !after) return node;
+    const again = (v: string) => (v === '' ? v : (options.recompute!(v, after) ?? v));
+    // Rules read forward outputs too (Softmax, Sigmoid and Exp differentiate through their result).
+    return { ...node, inputs: node.inputs.map(again), outputs: node.outputs.map(again) };
+  };
+
   for (let n = forward.length - 1; n >= 0; n--) {
     const node = forward[n]!;
     if (!node.outputs.some((o) => contributions.has(o))) continue;
@@ -62,7 +78,8 @@ export function differentiate(g: Graph, options: DifferentiateOptions): Map<stri
     const rule = VJP_RULES[node.op];
     if (!rule) throw new Error(`no differentiation rule for ONNX op ${node.op} (node ${node.name})`);
     const needed = node.inputs.map((input) => input !== '' && dependent.has(input) && isFloat(g.info(input).type));
-    const grads = rule(ctx, node, node.outputs.map(total), needed);
+    const cotangents = node.outputs.map(total);
+    const grads = rule(ctx, forRule(node, cotangents), cotangents, needed);
     node.inputs.forEach((input, i) => {
       const grad = grads[i];
       if (grad && needed[i]) add(input, grad);

@@ -42,7 +42,7 @@ export interface TrainingGraph {
  * the finite-difference tests).
  */
 export function buildTrainingGraph(checkpoint: Checkpoint, options: { withGradients?: boolean } = {}): TrainingGraph {
-  const { graph: g, finalHidden, headWeight } = buildLlamaGraphParts(checkpoint, {
+  const { graph: g, finalHidden, head } = buildLlamaGraphParts(checkpoint, {
     input: 'ids',
     kvCache: false,
     logits: 'none',
@@ -55,7 +55,7 @@ export function buildTrainingGraph(checkpoint: Checkpoint, options: { withGradie
   const targets = g.input(trainNames.targets, 'float32', ['sequence', V]);
   const lossWeights = g.input(trainNames.lossWeights, 'float32', ['sequence', 1]);
 
-  const logits = g.node('Gemm', [finalHidden, headWeight], { transB: int(1) }); // [S, V]
+  const logits = head.logits(finalHidden); // [S, V]
   const logProbs = g.node('LogSoftmax', [logits], { axis: int(-1) });
   const tokenLoss = g.node('Neg', [g.node('ReduceSum', [g.node('Mul', [logProbs, targets]), g.ints1d([-1])], { keepdims: int(0) })]); // [S]
   const weighted = g.node('Mul', [g.node('Unsqueeze', [tokenLoss, g.ints1d([-1])]), lossWeights]); // [S, 1]
