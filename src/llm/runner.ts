@@ -44,8 +44,21 @@ export interface RawAttribution {
   responseCount: number;
 }
 
-/** Bytes one float32 cotangent tensor may take per chunk; the largest is [R, S, max(I, heads·S)]. */
-const CHUNK_TENSOR_BUDGET = 256 * 2 ** 20;
+/**
+ * The memory a chunk of response tokens' cotangents may take, as a share of the weight bytes
+ * (within bounds): the backward holds about COTANGENTS_ALIVE tensors of [R, S, max(I, heads·S, H)]
+ * float32 at its peak (measured: 2.4 MB per response token at S = 72 on a 135M model), and the
+ * whole attribution must stay within 1.3× the weights. Fewer tokens per chunk cost one forward and
+ * one recomputed forward per extra chunk.
+ */
+const CHUNK_BUDGET_SHARE = 0.03;
+const CHUNK_BUDGET_MIN = 8 * 2 ** 20;
+const CHUNK_BUDGET_MAX = 256 * 2 ** 20;
+const COTANGENTS_ALIVE = 6;
+
+export function attributionChunkBudget(weightBytes: number): number {
+  return Math.min(CHUNK_BUDGET_MAX, Math.max(CHUNK_BUDGET_MIN, Math.floor(weightBytes * CHUNK_BUDGET_SHARE)));
+}
 
 /** Node, onnxruntime and the tokenizer, before any model: what the memory check adds for them. */
 const RUNTIME_ALLOWANCE = 256 * 2 ** 20;
@@ -134,7 +147,7 @@ export class LlamaRunner {
     const { config } = checkpoint;
     const layerParameters = [...checkpoint.tensors].filter(([name]) => name.startsWith('model.layers.0.')).reduce((n, [, t]) => n + t.shape.reduce((a, b) => a * b, 1), 0);
     const converted = checkpoint.dtype === 'F32' ? 0 : layerParameters * 4 + Math.min(HEAD_BLOCK_BYTES, config.vocabSize * config.hiddenSize * 4);
-    const working = RUNTIME_ALLOWANCE + CHUNK_TENSOR_BUDGET;
+    const working = RUNTIME_ALLOWANCE + attributionChunkBudget(checkpoint.weightBytes);
     return {
       total: checkpoint.weightBytes + converted + working,
       detail: `weights ${formatBytes(checkpoint.weightBytes)}${converted ? ` + float32 conversions ${formatBytes(converted)}` : ''} + working memory ${formatBytes(working)}`,
@@ -227,8 +240,8 @@ export class LlamaRunner {
       serializeModel(buildGradientGraph(this.checkpoint, objective, { weightGradients })),
     );
     const { intermediateSize, numHeads, hiddenSize } = this.checkpoint.config;
-    const perObjective = S * Math.max(intermediateSize, numHeads * S, hiddenSize) * 4;
-    const chunkSize = Math.max(1, Math.min(R, options.chunkSize ?? Math.floor(CHUNK_TENSOR_BUDGET / perObjective)));
+    const perObjective = COTANGENTS_ALIVE * S * Math.max(intermediateSize, numHeads * S, hiddenSize) * 4;
+    const chunkSize = Math.max(1, Math.min(R, options.chunkSize ?? Math.floor(attributionChunkBudget(this.checkpoint.weightBytes) / perObjective)));
     const raw = new Float32Array(R * S);
     const probabilities = new Float32Array(R);
     const base = {

@@ -52,15 +52,16 @@ export function loadTokenizerFiles(dir: string, config: ModelConfig): TokenizerF
     );
   }
   const text = readFileSync(tokenizerFile, 'utf8');
-  try {
-    JSON.parse(text);
-  } catch (e) {
-    throw new LensError(`${tokenizerFile}: invalid JSON (${(e as Error).message})`, tokenizerFile);
-  }
   let tokenizer: Tokenizer;
   try {
     tokenizer = Tokenizer.fromString(text);
   } catch (e) {
+    // Parsed in JavaScript only to say why: a large vocabulary's JSON takes tens of MB of heap.
+    try {
+      JSON.parse(text);
+    } catch (syntax) {
+      throw new LensError(`${tokenizerFile}: invalid JSON (${(syntax as Error).message})`, tokenizerFile);
+    }
     throw new LensError(`${tokenizerFile}: not a tokenizer the tokenizers library can load (${(e as Error).message})`, tokenizerFile);
   }
   const configFile = join(dir, 'tokenizer_config.json');
