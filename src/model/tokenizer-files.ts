@@ -1,15 +1,17 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Template } from '@huggingface/jinja';
 import { Tokenizer } from 'tokenizers';
 import type { ModelConfig } from './config.js';
 import { LensError } from './errors.js';
 import { readJsonObject } from './json-file.js';
+import { MAX_TOKENIZER_JSON_BYTES, readTextFileBounded } from './read-file.js';
 
 /** A model's tokenizer, special tokens and chat template, as its folder describes them. */
 export interface TokenizerFiles {
   tokenizer: Tokenizer;
   tokenizerFile: string;
+  /** tokenizer_config.json (which holds the chat template), whether or not it exists. */
+  tokenizerConfigFile: string;
   bosToken: string | null;
   eosToken: string | null;
   chatTemplate: string | null;
@@ -51,7 +53,7 @@ export function loadTokenizerFiles(dir: string, config: ModelConfig): TokenizerF
       tokenizerFile,
     );
   }
-  const text = readFileSync(tokenizerFile, 'utf8');
+  const text = readTextFileBounded(tokenizerFile, 'the tokenizer', MAX_TOKENIZER_JSON_BYTES);
   try {
     JSON.parse(text);
   } catch (e) {
@@ -81,25 +83,11 @@ export function loadTokenizerFiles(dir: string, config: ModelConfig): TokenizerF
   return {
     tokenizer,
     tokenizerFile,
+    tokenizerConfigFile: configFile,
     bosToken,
     eosToken,
     chatTemplate: pickChatTemplate(tokConfig.chat_template, configFile),
     eosTokenIds: [...eos].sort((a, b) => a - b),
     vocabSize,
   };
-}
-
-/** Renders a chat template the way transformers' apply_chat_template does, for one user message. */
-export function renderChatTemplate(files: TokenizerFiles, userMessage: string): string {
-  if (!files.chatTemplate) throw new LensError(`${files.tokenizerFile}: the model has no chat_template in tokenizer_config.json; use the raw prompt format`);
-  try {
-    return new Template(files.chatTemplate).render({
-      messages: [{ role: 'user', content: userMessage }],
-      add_generation_prompt: true,
-      bos_token: files.bosToken ?? '',
-      eos_token: files.eosToken ?? '',
-    });
-  } catch (e) {
-    throw new LensError(`chat_template of ${files.tokenizerFile} failed to render: ${(e as Error).message}`);
-  }
 }
