@@ -16,7 +16,7 @@ import { renderTerminal, supportsColor } from '../report/terminal.js';
 import { parseProviderSetting } from '../runtime/session.js';
 import { formatModelInfo } from '../shared/model-info.js';
 import { writeOutput } from '../model/write-file.js';
-import { fileError, readTextFileBounded } from '../model/read-file.js';
+import { MAX_WORDS_FILE_BYTES, checkInputFile, fileError, readTextFileBounded } from '../model/read-file.js';
 import { visibleControls } from '../report/escape.js';
 import { defaultModel } from './default-model.js';
 
@@ -177,7 +177,14 @@ function layersOf(values: Values): number[] | undefined {
   return layers.map(Number);
 }
 
+/** --words and --vectors name regular files that can be read: checked before any model is loaded. */
+function checkInputFiles(values: Values): void {
+  if (values.words !== undefined) checkInputFile(values.words, 'the word list', MAX_WORDS_FILE_BYTES);
+  if (values.vectors !== undefined) checkInputFile(values.vectors, 'the word vectors');
+}
+
 function headsOptionsOf(values: Values): HeadsOptions & { wordsFile?: string } {
+  checkInputFiles(values);
   return {
     wordsFile: values.words,
     topK: optionalPositiveInt(values['top-k'], '--top-k'),
@@ -188,6 +195,7 @@ function headsOptionsOf(values: Values): HeadsOptions & { wordsFile?: string } {
 }
 
 function ffnOptionsOf(values: Values): FfnOptions & { wordsFile?: string } {
+  checkInputFiles(values);
   return { wordsFile: values.words, components: optionalPositiveInt(values.components, '--components'), layers: layersOf(values) };
 }
 

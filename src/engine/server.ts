@@ -9,6 +9,7 @@ import type { ProviderSetting } from '../runtime/session.js';
 import { ModelPool, describeCheckpoint } from './model-pool.js';
 import { attribute, compare, generate } from './operations.js';
 import { paramsProblem } from './schemas.js';
+import { MAX_WORDS_FILE_BYTES, checkInputFile } from '../model/read-file.js';
 import { ProgressPlan, attributionStep, sectionStep } from './progress.js';
 import {
   AttributeRequestType,
@@ -208,6 +209,8 @@ export function startEngineServer(connection: MessageConnection, options: Engine
   connection.onRequest(CompareRequestType, (params, token) =>
     handle(token, CompareRequestType.method, async (signal) => {
       checkCompareParams(params);
+      if (params.wordsFile !== undefined) checkInputFile(params.wordsFile, 'the word list', MAX_WORDS_FILE_BYTES);
+      if (params.headsOptions?.vectors !== undefined) checkInputFile(params.headsOptions.vectors, 'the word vectors');
       const { progressToken, ...rest } = params;
       const stages = ['base', 'tuned'];
       if (rest.heads !== false) stages.push('heads:base', 'heads:tuned');

@@ -123,3 +123,8 @@ export function readFileBounded(path: string, what: string, maxBytes: number): B
 export function readTextFileBounded(path: string, what: string, maxBytes: number): string {
   return readFileBounded(path, what, maxBytes).toString('utf8');
 }
+
+/** Checks that `path` is a regular file that can be opened for reading (an option naming an input, before any work starts). */
+export function checkInputFile(path: string, what: string, maxBytes = Infinity): void {
+  closeSync(openRegularFile(path, what, maxBytes).fd);
+}

@@ -62,6 +62,9 @@ export function readSafetensorsHeader(file: string): TensorDescriptor[] {
     if (header === null || typeof header !== 'object' || Array.isArray(header)) {
       throw new LensError(`${file}: safetensors header is not a JSON object`, file);
     }
+    // JSON.parse keeps the last of two equal keys: a tensor named twice would silently lose one entry.
+    const duplicate = firstDuplicateKey(headerText);
+    if (duplicate !== null) throw new LensError(`${file}: tensor '${duplicate}' appears twice in the safetensors header`, file);
     const dataStart = 8 + headerBytes;
     const dataLength = fileSize - dataStart;
     const tensors: TensorDescriptor[] = [];
@@ -82,6 +85,31 @@ export function readSafetensorsHeader(file: string): TensorDescriptor[] {
   } finally {
     closeSync(fd);
   }
+}
+
+/** The first key that occurs twice at the top level of a JSON object text (already known to parse), or null. */
+export function firstDuplicateKey(json: string): string | null {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (c === 0x22) {
+      let j = i + 1;
+      while (json.charCodeAt(j) !== 0x22) j += json.charCodeAt(j) === 0x5c ? 2 : 1;
+      if (depth === 1) {
+        let k = j + 1;
+        while (k < json.length && (json[k] === ' ' || json[k] === '\t' || json[k] === '\n' || json[k] === '\r')) k++;
+        if (json[k] === ':') {
+          const key = JSON.parse(json.slice(i, j + 1)) as string;
+          if (seen.has(key)) return key;
+          seen.add(key);
+        }
+      }
+      i = j;
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return null;
 }
 
 function validateEntry(file: string, name: string, entry: unknown, dataStart: number, dataLength: number): TensorDescriptor {
