@@ -15,7 +15,7 @@ import { renderHtml } from '../report/html.js';
 import { renderTerminal, supportsColor } from '../report/terminal.js';
 import { parseProviderSetting } from '../runtime/session.js';
 import { formatModelInfo } from '../shared/model-info.js';
-import { writeOutput } from '../model/write-file.js';
+import { writeOutput, writesToStdout } from '../model/write-file.js';
 import { MAX_WORDS_FILE_BYTES, checkInputFile, fileError, readTextFileBounded } from '../model/read-file.js';
 import { visibleControls } from '../report/escape.js';
 import { defaultModel } from './default-model.js';
@@ -288,7 +288,7 @@ export async function main(argv: string[]): Promise<number> {
         );
         if (values.json) await writeOutput(values.json, JSON.stringify(result) + '\n');
         // The model's text may hold anything a tokenizer can decode: no control character reaches the terminal.
-        if (values.json !== '-') process.stdout.write(`${visibleControls(result.text, { newline: 'keep', tab: 'keep' })}\n`);
+        if (!writesToStdout(values.json)) process.stdout.write(`${visibleControls(result.text, { newline: 'keep', tab: 'keep' })}\n`);
         log(`${result.outputIds.length} tokens on ${result.executionProvider}`);
         return 0;
       }
@@ -350,7 +350,7 @@ export async function main(argv: string[]): Promise<number> {
         const progress = analysisLogger(log);
         const result = await headsDiff(pool, { base, tuned, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal: controller.signal, log, onProgress: (p) => progress(`${p.role} heads: `, p.progress) });
         if (values.json) await writeOutput(values.json, JSON.stringify(result) + '\n');
-        if (values.json !== '-') process.stdout.write(visibleControls(formatHeadsDiff(result), { newline: 'keep' }));
+        if (!writesToStdout(values.json)) process.stdout.write(visibleControls(formatHeadsDiff(result), { newline: 'keep' }));
         return 0;
       }
       case 'ffn-diff': {
@@ -360,7 +360,7 @@ export async function main(argv: string[]): Promise<number> {
         const progress = analysisLogger(log);
         const result = await ffnDiff(pool, { base, tuned, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal: controller.signal, log, onProgress: (p) => progress(`${p.role} ffn: `, p.progress) });
         if (values.json) await writeOutput(values.json, JSON.stringify(result) + '\n');
-        if (values.json !== '-') process.stdout.write(formatFfnDiff(result));
+        if (!writesToStdout(values.json)) process.stdout.write(formatFfnDiff(result));
         return 0;
       }
       case 'compare': {
@@ -400,7 +400,7 @@ export async function main(argv: string[]): Promise<number> {
         const html = values.html ? renderHtml(report) : undefined;
         if (values.json) await writeOutput(values.json, JSON.stringify(report) + '\n');
         if (values.html) await writeOutput(values.html, html!);
-        if (values.json !== '-' && values.html !== '-') process.stdout.write(renderTerminal(report, { color: values.color ?? supportsColor(process.stdout, process.env), width: process.stdout.columns || 100 }));
+        if (!writesToStdout(values.json) && !writesToStdout(values.html)) process.stdout.write(renderTerminal(report, { color: values.color ?? supportsColor(process.stdout, process.env), width: process.stdout.columns || 100 }));
         return 0;
       }
       case 'score': {

@@ -23,7 +23,8 @@ const HEADER_END = Buffer.from('\r\n\r\n', 'ascii');
 type Id = string | number;
 
 export class GuardedMessageReader extends AbstractMessageReader {
-  private buffer: Buffer = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  private received = 0;
   private bodyLength = -1;
   private failed = false;
   private readonly inFlight = new Set<Id>();
@@ -79,28 +80,39 @@ export class GuardedMessageReader extends AbstractMessageReader {
   private fatal(reason: string): void {
     if (this.failed) return;
     this.failed = true;
-    this.buffer = Buffer.alloc(0);
+    this.chunks = [];
+    this.received = 0;
     void this.reply(null, ErrorCodes.ParseError, `Parse error: ${reason}; the engine stops (a fresh one starts with the next request).`).then(() => this.onFatal(reason));
   }
 
   private onData(chunk: Buffer, callback: DataCallback): void {
     if (this.failed) return;
-    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    // Chunks are joined once a whole frame is there: joining on every chunk would copy a large
+    // message over and over (quadratic in its size).
+    this.chunks.push(chunk);
+    this.received += chunk.length;
     for (;;) {
       if (this.bodyLength < 0) {
-        const end = this.buffer.indexOf(HEADER_END);
+        const buffer = this.take(this.received);
+        const end = buffer.indexOf(HEADER_END);
         if (end < 0) {
-          if (this.buffer.length > MAX_HEADER_BYTES) this.fatal('a message header without its end (\\r\\n\\r\\n)');
+          this.chunks = [buffer];
+          if (buffer.length > MAX_HEADER_BYTES) this.fatal('a message header without its end (\\r\\n\\r\\n)');
           return;
         }
-        const length = parseHeader(this.buffer.subarray(0, end).toString('ascii'));
+        const length = parseHeader(buffer.subarray(0, end).toString('ascii'));
         if (typeof length === 'string') return this.fatal(length);
         this.bodyLength = length;
-        this.buffer = this.buffer.subarray(end + HEADER_END.length);
+        const rest = buffer.subarray(end + HEADER_END.length);
+        this.chunks = rest.length ? [rest] : [];
+        this.received = rest.length;
       }
-      if (this.buffer.length < this.bodyLength) return;
-      const body = this.buffer.subarray(0, this.bodyLength).toString('utf8');
-      this.buffer = this.buffer.subarray(this.bodyLength);
+      if (this.received < this.bodyLength) return;
+      const all = this.take(this.received);
+      const body = all.subarray(0, this.bodyLength).toString('utf8');
+      const rest = all.subarray(this.bodyLength);
+      this.chunks = rest.length ? [rest] : [];
+      this.received = rest.length;
       this.bodyLength = -1;
       let message: unknown;
       try {
@@ -109,8 +121,13 @@ export class GuardedMessageReader extends AbstractMessageReader {
         return this.fatal(`the message is not JSON (${(e as Error).message})`);
       }
       this.dispatch(message, callback);
-      if (this.failed) return;
+      if (this.failed || this.received === 0) return;
     }
+  }
+
+  /** The received chunks as one buffer (of `length` bytes). */
+  private take(length: number): Buffer {
+    return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, length);
   }
 
   private dispatch(message: unknown, callback: DataCallback): void {

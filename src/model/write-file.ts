@@ -78,14 +78,30 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   }
 }
 
+/** Whether an output path means standard output (`-`, /dev/stdout, /dev/fd/1, /proc/self/fd/1). */
+export function writesToStdout(path: string | undefined): boolean {
+  return path !== undefined && standardStream(path) === process.stdout;
+}
+
+/** `-`, /dev/stdout, /dev/fd/1, /proc/self/fd/1 → standard output; the same for standard error. */
+function standardStream(path: string): NodeJS.WriteStream | null {
+  if (path === '-') return process.stdout;
+  const m = /^\/(?:dev\/(stdout|stderr|fd\/(\d+))|proc\/self\/fd\/(\d+))$/.exec(path);
+  const fd = m ? (m[1] === 'stdout' ? 1 : m[1] === 'stderr' ? 2 : Number(m[2] ?? m[3])) : -1;
+  return fd === 1 ? process.stdout : fd === 2 ? process.stderr : null;
+}
+
 /**
  * The CLI's output files (--json, --html): `-` is standard output; anything else as
  * writeFileAtomic. A device or FIFO is written asynchronously, so a FIFO without a reader does
  * not block the process (Ctrl-C still works).
  */
 export async function writeOutput(path: string, data: string | Uint8Array): Promise<void> {
-  if (path === '-') {
-    await new Promise<void>((done, fail) => process.stdout.write(data, (e) => (e ? fail(new LensError(`Cannot write to standard output: ${describeFsError(e)}`)) : done())));
+  const stream = standardStream(path);
+  if (stream) {
+    // Written on the process's own stream: /dev/stdout cannot be opened again when it is a socket
+    // (ENXIO) or belongs to another user (EACCES), and the stream keeps the order of what it prints.
+    await new Promise<void>((done, fail) => stream.write(data, (e) => (e ? fail(new LensError(`Cannot write ${path}: ${describeFsError(e)}`, path)) : done())));
     return;
   }
   if (planOutput(path).kind === 'through') {
