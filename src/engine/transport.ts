@@ -9,7 +9,8 @@
  *  - answers a message that is not a request, notification or response (not an object, a
  *    batch, a bad id, an id without method) with -32600 (InvalidRequest);
  *  - answers a request whose id is already in flight with -32600, so every id gets one reply;
- *  - answers positional params (a list) with -32602: every method takes its params by name.
+ *  - answers positional params (a list) with -32602: every method takes its params by name;
+ *  - drops `$/` notifications other than a well-formed `$/cancelRequest` (vscode-jsonrpc reads them unchecked).
  * Everything else goes to the connection, which answers unknown methods itself.
  */
 import { AbstractMessageReader, ErrorCodes, type DataCallback, type Disposable, type Message, type MessageWriter } from 'vscode-jsonrpc/node';
@@ -27,7 +28,8 @@ export class GuardedMessageReader extends AbstractMessageReader {
   private received = 0;
   private bodyLength = -1;
   private failed = false;
-  private readonly inFlight = new Set<Id>();
+  /** Ids of requests not answered yet, as strings: vscode-jsonrpc keys its requests by String(id), so 12 and "12" collide. */
+  private readonly inFlight = new Set<string>();
 
   constructor(
     private readonly input: Readable,
@@ -47,7 +49,7 @@ export class GuardedMessageReader extends AbstractMessageReader {
       onClose: inner.onClose,
       write(message: Message) {
         const m = message as { id?: unknown; method?: unknown };
-        if (m.method === undefined && (typeof m.id === 'string' || typeof m.id === 'number')) inFlight.delete(m.id);
+        if (m.method === undefined && (typeof m.id === 'string' || typeof m.id === 'number')) inFlight.delete(String(m.id));
         return inner.write(message);
       },
       end: () => inner.end(),
@@ -151,9 +153,15 @@ export class GuardedMessageReader extends AbstractMessageReader {
     if ('params' in m && m.params !== undefined && m.params !== null && (typeof m.params !== 'object' || Array.isArray(m.params))) {
       return hasId ? void this.reply(replyId, ErrorCodes.InvalidParams, `${m.method}: params must be an object (by name), not a list or a value`) : undefined;
     }
+    if (!hasId && m.method.startsWith('$/')) {
+      // vscode-jsonrpc reads these notifications' params unchecked (a $/cancelRequest without an id
+      // throws in its reader). The engine needs only a well-formed $/cancelRequest.
+      const params = m.params as { id?: unknown } | null | undefined;
+      if (m.method !== '$/cancelRequest' || !params || (typeof params.id !== 'string' && typeof params.id !== 'number')) return;
+    }
     if (hasId && id !== null) {
-      if (this.inFlight.has(id as Id)) return void this.reply(id as Id, ErrorCodes.InvalidRequest, `Invalid request: id ${JSON.stringify(id)} is already in use by a request still running`);
-      this.inFlight.add(id as Id);
+      if (this.inFlight.has(String(id))) return void this.reply(id as Id, ErrorCodes.InvalidRequest, `Invalid request: id ${JSON.stringify(id)} is already in use by a request still running`);
+      this.inFlight.add(String(id));
     } else if (hasId) {
       return void this.reply(null, ErrorCodes.InvalidRequest, "Invalid request: 'id' must not be null");
     }

@@ -44,6 +44,25 @@ function ids(value: unknown): number[] {
   return list.filter((v): v is number => Number.isSafeInteger(v) && v >= 0);
 }
 
+/**
+ * What the tokenizers library does not check but panics on — and a Rust panic aborts the whole
+ * process (the engine: every request), so it cannot be caught: refused here first.
+ * - BPE `continuing_subword_prefix`: the library strips it from the right part of every merge
+ *   unchecked (tokenizers/src/models/bpe/model.rs), so each right part must begin with it.
+ */
+function checkBeforeNativeLoad(json: unknown, file: string): void {
+  const model = (json as { model?: unknown } | null)?.model as Record<string, unknown> | undefined;
+  if (!model || typeof model !== 'object' || model.type !== 'BPE') return;
+  const prefix = model.continuing_subword_prefix;
+  if (typeof prefix !== 'string' || prefix === '' || !Array.isArray(model.merges)) return;
+  model.merges.forEach((merge: unknown, i: number) => {
+    const right = Array.isArray(merge) ? merge[1] : typeof merge === 'string' ? merge.split(' ')[1] : undefined;
+    if (typeof right === 'string' && !right.startsWith(prefix)) {
+      throw new LensError(`${file}: merge ${i} (${JSON.stringify(right.slice(0, 40))}) does not begin with model.continuing_subword_prefix ${JSON.stringify(prefix.slice(0, 40))}`, file);
+    }
+  });
+}
+
 export function loadTokenizerFiles(dir: string, config: ModelConfig): TokenizerFiles {
   const tokenizerFile = join(dir, 'tokenizer.json');
   if (!existsSync(tokenizerFile)) {
@@ -54,11 +73,13 @@ export function loadTokenizerFiles(dir: string, config: ModelConfig): TokenizerF
     );
   }
   const text = readTextFileBounded(tokenizerFile, 'the tokenizer', MAX_TOKENIZER_JSON_BYTES);
+  let json: unknown;
   try {
-    JSON.parse(text);
+    json = JSON.parse(text);
   } catch (e) {
     throw new LensError(`${tokenizerFile}: invalid JSON (${(e as Error).message})`, tokenizerFile);
   }
+  checkBeforeNativeLoad(json, tokenizerFile);
   let tokenizer: Tokenizer;
   try {
     tokenizer = Tokenizer.fromString(text);

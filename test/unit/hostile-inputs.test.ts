@@ -441,6 +441,16 @@ describe('engine requests', () => {
       assert.equal(replies.length, 2);
       assert.equal(engine.repliesFor('same'), 2);
       assert.ok(replies.some((r) => r.error?.code === -32600 && /already in use/.test(r.error.message)));
+      // 12 and "12" are one id to vscode-jsonrpc: the second, while the first runs, is refused, not lost.
+      const slow = { model: m, prompt: 'x', format: 'chat-template' };
+      const [n12, s12] = await Promise.all([
+        engine.send({ jsonrpc: '2.0', id: 12, method: 'instructionLens/generate', params: slow }),
+        engine.send({ jsonrpc: '2.0', id: '12', method: 'instructionLens/info', params: { model } }),
+      ]);
+      assert.ok(n12.error && s12.error?.code === -32600, JSON.stringify([n12, s12]));
+      // A $/cancelRequest without an id (it threw inside vscode-jsonrpc's reader) is dropped.
+      engine.notify('$/cancelRequest', {});
+      engine.notify('$/cancelRequest', null);
       // And the engine goes on.
       assert.ok((await engine.request('instructionLens/info', { model })).result);
     } finally {
