@@ -2,6 +2,9 @@
 // well-behaved client never would (bad frames, repeated ids, positional params).
 import { spawn, type ChildProcess } from 'node:child_process';
 
+/** How long a test waits for one answer. */
+const ANSWER_TIMEOUT_MS = 30_000;
+
 export interface RpcReply {
   jsonrpc?: string;
   id?: string | number | null;
@@ -94,6 +97,8 @@ export class EngineProcess {
         this.waiters.push(check);
       };
       void this.exited.then(() => setTimeout(() => reject(new Error(`the engine exited without answering; stderr: ${this.stderr}`)), 50));
+      // A test must fail, not hang, when the engine never answers.
+      setTimeout(() => reject(new Error(`no answer within ${ANSWER_TIMEOUT_MS} ms; stderr: ${this.stderr.slice(-2000)}`)), ANSWER_TIMEOUT_MS).unref();
       check();
     });
   }

@@ -96,8 +96,11 @@ describe('output paths', () => {
     let got = '';
     reader.stdout.on('data', (d) => (got += d));
     const done = new Promise((resolve) => reader.on('close', resolve));
+    // A CLI that replaced the FIFO instead of writing into it leaves the reader waiting: stop it.
+    const stop = setTimeout(() => reader.kill(), 15_000);
     const r = run(['info', '--model', model, '--json', fifo], { timeout: 20_000 });
     await done;
+    clearTimeout(stop);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(got).architecture, 'Qwen2ForCausalLM');
     assert.ok(statSync(fifo).isFIFO());
