@@ -170,7 +170,14 @@ export async function cached<T>(
   }
   const value = await compute();
   if (options.enabled !== false) {
-    const payload = Buffer.from(JSON.stringify(options.encode ? options.encode(value) : value), 'utf8');
+    const data = options.encode ? options.encode(value) : value;
+    // What is stored must pass the check it meets when read (this also compiles the check now, not on the next run's read).
+    const problem = cachePayloadProblem(kind, data);
+    if (problem !== null) {
+      options.log?.(`analysis cache: not storing ${kind}: ${problem} (a bug: the payload's schema and its producer disagree)`);
+      return { value, fromCache: false, file };
+    }
+    const payload = Buffer.from(JSON.stringify(data), 'utf8');
     const header = JSON.stringify({ format: CACHE_FORMAT, kind, key: hash, bytes: payload.length, sha256: createHash('sha256').update(payload).digest('hex') });
     const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
     try {
