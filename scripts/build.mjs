@@ -25,6 +25,8 @@ mkdirSync('dist', { recursive: true });
 await Promise.all([
   build({ ...node, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' }),
   build({ ...node, entryPoints: { engine: 'src/engine/main.ts' }, outdir: 'dist' }),
+  // Chat templates render in a worker thread (src/model/chat-template.ts), loaded from this file beside the bundles.
+  build({ ...node, entryPoints: { 'chat-template-worker': 'src/model/chat-template-worker.ts' }, outdir: 'dist' }),
   build({ ...node, entryPoints: { cli: 'src/cli/bin.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } }),
   build({ ...common, platform: 'browser', target: 'es2022', format: 'iife', entryPoints: { webview: 'webview/main.ts' }, outdir: 'dist' }),
   // The panel's style sheet (dist/webview.css), loaded from the extension's files under the panel's CSP.

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { CancelledError, LensError } from '../model/errors.js';
@@ -16,7 +15,9 @@ import { renderHtml } from '../report/html.js';
 import { renderTerminal, supportsColor } from '../report/terminal.js';
 import { parseProviderSetting } from '../runtime/session.js';
 import { formatModelInfo } from '../shared/model-info.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeOutput, writesToStdout } from '../model/write-file.js';
+import { MAX_WORDS_FILE_BYTES, checkInputFile, fileError, readTextFileBounded } from '../model/read-file.js';
+import { visibleControls } from '../report/escape.js';
 import { defaultModel } from './default-model.js';
 
 const USAGE = `Usage: instruction-lens <command> [options]
@@ -96,16 +97,16 @@ const OPTIONS = {
 
 class UsageError extends Error {}
 
+/** A prompt file larger than this is refused before it is read (no model's context takes more). */
+const MAX_PROMPT_FILE_BYTES = 64 * 1024 * 1024;
+
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
 function promptOf(values: Values): string {
   if (values.prompt !== undefined && values['prompt-file'] !== undefined) throw new UsageError('give --prompt or --prompt-file, not both');
   if (values['prompt-file'] !== undefined) {
-    try {
-      return readFileSync(values['prompt-file'], 'utf8');
-    } catch (e) {
-      throw new LensError(`Cannot read prompt file ${values['prompt-file']}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, values['prompt-file']);
-    }
+    // The model's context bounds the prompt further (encodePrompt), before it is tokenized.
+    return readTextFileBounded(values['prompt-file'], 'the prompt file', MAX_PROMPT_FILE_BYTES);
   }
   if (values.prompt === undefined) throw new UsageError('--prompt TEXT or --prompt-file FILE is required');
   return values.prompt;
@@ -176,7 +177,14 @@ function layersOf(values: Values): number[] | undefined {
   return layers.map(Number);
 }
 
+/** --words and --vectors name regular files that can be read: checked before any model is loaded. */
+function checkInputFiles(values: Values): void {
+  if (values.words !== undefined) checkInputFile(values.words, 'the word list', MAX_WORDS_FILE_BYTES);
+  if (values.vectors !== undefined) checkInputFile(values.vectors, 'the word vectors');
+}
+
 function headsOptionsOf(values: Values): HeadsOptions & { wordsFile?: string } {
+  checkInputFiles(values);
   return {
     wordsFile: values.words,
     topK: optionalPositiveInt(values['top-k'], '--top-k'),
@@ -187,6 +195,7 @@ function headsOptionsOf(values: Values): HeadsOptions & { wordsFile?: string } {
 }
 
 function ffnOptionsOf(values: Values): FfnOptions & { wordsFile?: string } {
+  checkInputFiles(values);
   return { wordsFile: values.words, components: optionalPositiveInt(values.components, '--components'), layers: layersOf(values) };
 }
 
@@ -257,7 +266,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command || values.help ? 0 : 2;
   }
-  const log = (line: string) => process.stderr.write(`[instruction-lens] ${line}\n`);
+  const log = (line: string) => process.stderr.write(`[instruction-lens] ${visibleControls(line)}\n`);
   const pool = new ModelPool({ provider: parseProviderSetting(values.provider ?? 'auto'), log });
   const controller = new AbortController();
   const onSigint = () => controller.abort();
@@ -266,8 +275,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'info': {
         const info = describeCheckpoint(loadCheckpoint(await modelOf(values)));
-        if (values.json) writeFileAtomic(values.json, JSON.stringify(info, null, 2) + '\n');
-        else process.stdout.write(`${formatModelInfo(info)}\n`);
+        if (values.json) await writeOutput(values.json, JSON.stringify(info, null, 2) + '\n');
+        else process.stdout.write(`${visibleControls(formatModelInfo(info), { newline: 'keep', tab: 'keep' })}\n`);
         return 0;
       }
       case 'generate': {
@@ -277,15 +286,16 @@ export async function main(argv: string[]): Promise<number> {
           { model: await modelOf(values), prompt, format: formatOf(values), maxNewTokens: positiveInt(values['max-new-tokens'], '--max-new-tokens', DEFAULT_MAX_NEW_TOKENS) },
           controller.signal,
         );
-        if (values.json) writeFileAtomic(values.json, JSON.stringify(result) + '\n');
-        process.stdout.write(`${result.text}\n`);
+        if (values.json) await writeOutput(values.json, JSON.stringify(result) + '\n');
+        // The model's text may hold anything a tokenizer can decode: no control character reaches the terminal.
+        if (!writesToStdout(values.json)) process.stdout.write(`${visibleControls(result.text, { newline: 'keep', tab: 'keep' })}\n`);
         log(`${result.outputIds.length} tokens on ${result.executionProvider}`);
         return 0;
       }
       case 'inspect': {
         if (!values.json) throw new UsageError('inspect needs --json OUT');
         const result = await inspect(pool, { model: await modelOf(values), prompt: promptOf(values), format: formatOf(values), attentions: values.attentions, ffn: values.ffn });
-        writeFileAtomic(values.json, JSON.stringify(result) + '\n');
+        await writeOutput(values.json, JSON.stringify(result) + '\n');
         log(`wrote ${values.json}: ${result.inputIds.length} positions on ${result.executionProvider}`);
         return 0;
       }
@@ -307,7 +317,7 @@ export async function main(argv: string[]): Promise<number> {
           },
           { signal: controller.signal, onProgress: progressLogger(log) },
         );
-        writeFileAtomic(values.json, JSON.stringify(report) + '\n');
+        await writeOutput(values.json, JSON.stringify(report) + '\n');
         log(`wrote ${values.json}: ${report.tokens.length} prompt × ${report.response.tokens.length} response tokens on ${report.executionProvider}; instruction score ${report.instructionScore.toFixed(3)}`);
         return 0;
       }
@@ -318,7 +328,7 @@ export async function main(argv: string[]): Promise<number> {
         const progress = analysisLogger(log);
         const result = await headsGlobal(pool, { model, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal: controller.signal, log, onProgress: (p) => progress('heads: ', p) });
         const { fromCache, computeMs, ...rest } = result;
-        writeFileAtomic(values.json, JSON.stringify({ model, ...rest }) + '\n');
+        await writeOutput(values.json, JSON.stringify({ model, ...rest }) + '\n');
         log(`wrote ${values.json}: ${result.layers.length} layers × ${result.numHeads} heads, ${result.words.count} words${fromCache ? ' (from the analysis cache)' : ''} in ${(computeMs / 1000).toFixed(1)} s`);
         return 0;
       }
@@ -329,7 +339,7 @@ export async function main(argv: string[]): Promise<number> {
         const progress = analysisLogger(log);
         const result = await ffnGlobal(pool, { model, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal: controller.signal, log, onProgress: (p) => progress('ffn: ', p) });
         const { fromCache, computeMs, bases: _bases, ...rest } = result;
-        writeFileAtomic(values.json, JSON.stringify({ model, ...rest }) + '\n');
+        await writeOutput(values.json, JSON.stringify({ model, ...rest }) + '\n');
         log(`wrote ${values.json}: ${result.layers.length} layers × ${result.options.components} components, ${result.words.count} words${fromCache ? ' (from the analysis cache)' : ''} in ${(computeMs / 1000).toFixed(1)} s`);
         return 0;
       }
@@ -339,8 +349,8 @@ export async function main(argv: string[]): Promise<number> {
         const tuned = await modelOf(values, 'tuned');
         const progress = analysisLogger(log);
         const result = await headsDiff(pool, { base, tuned, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal: controller.signal, log, onProgress: (p) => progress(`${p.role} heads: `, p.progress) });
-        if (values.json) writeFileAtomic(values.json, JSON.stringify(result) + '\n');
-        process.stdout.write(formatHeadsDiff(result));
+        if (values.json) await writeOutput(values.json, JSON.stringify(result) + '\n');
+        if (!writesToStdout(values.json)) process.stdout.write(visibleControls(formatHeadsDiff(result), { newline: 'keep' }));
         return 0;
       }
       case 'ffn-diff': {
@@ -349,8 +359,8 @@ export async function main(argv: string[]): Promise<number> {
         const tuned = await modelOf(values, 'tuned');
         const progress = analysisLogger(log);
         const result = await ffnDiff(pool, { base, tuned, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal: controller.signal, log, onProgress: (p) => progress(`${p.role} ffn: `, p.progress) });
-        if (values.json) writeFileAtomic(values.json, JSON.stringify(result) + '\n');
-        process.stdout.write(formatFfnDiff(result));
+        if (values.json) await writeOutput(values.json, JSON.stringify(result) + '\n');
+        if (!writesToStdout(values.json)) process.stdout.write(formatFfnDiff(result));
         return 0;
       }
       case 'compare': {
@@ -388,9 +398,9 @@ export async function main(argv: string[]): Promise<number> {
         );
         // Render before writing anything, so a failure leaves no file behind.
         const html = values.html ? renderHtml(report) : undefined;
-        if (values.json) writeFileAtomic(values.json, JSON.stringify(report) + '\n');
-        if (values.html) writeFileAtomic(values.html, html!);
-        process.stdout.write(renderTerminal(report, { color: values.color ?? supportsColor(process.stdout, process.env), width: process.stdout.columns || 100 }));
+        if (values.json) await writeOutput(values.json, JSON.stringify(report) + '\n');
+        if (values.html) await writeOutput(values.html, html!);
+        if (!writesToStdout(values.json) && !writesToStdout(values.html)) process.stdout.write(renderTerminal(report, { color: values.color ?? supportsColor(process.stdout, process.env), width: process.stdout.columns || 100 }));
         return 0;
       }
       case 'score': {
@@ -408,8 +418,14 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (e instanceof LensError || e instanceof CancelledError) {
-      process.stderr.write(`instruction-lens: ${e.message}\n`);
+      process.stderr.write(`instruction-lens: ${visibleControls(e.message)}\n`);
       return e instanceof CancelledError ? 130 : 1;
+    }
+    const system = e as NodeJS.ErrnoException;
+    if (typeof system?.code === 'string' && typeof system.syscall === 'string') {
+      // A file operation that no reader above turned into a LensError: still one line naming the file.
+      process.stderr.write(`instruction-lens: ${visibleControls(fileError(`Cannot ${system.syscall}`, system.path ?? '(unknown file)', e).message)}\n`);
+      return 1;
     }
     process.stderr.write(`instruction-lens: internal error: ${(e as Error).stack ?? e}\n`);
     return 70;

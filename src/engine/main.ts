@@ -5,10 +5,11 @@
 // Arguments: --provider auto|cuda|webgpu|cpu (default auto), --precision auto|fp32|fp16 (default auto).
 
 import { format } from 'node:util';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import { createMessageConnection, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import { parseProviderSetting, type ProviderSetting } from '../runtime/session.js';
 import type { Precision } from './protocol.js';
 import { startEngineServer } from './server.js';
+import { GuardedMessageReader } from './transport.js';
 
 /** Grace period between "stop" (shutdown, stdin closed, parent gone) and a forced exit. */
 const EXIT_GRACE_MS = 2000;
@@ -48,7 +49,13 @@ export function parseEngineArgs(argv: string[]): { provider: ProviderSetting; pr
 function main(): void {
   guardStdout();
   const { provider, precision } = parseEngineArgs(process.argv.slice(2));
-  const connection = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
+  // A malformed frame is answered with a parse error, then the engine exits: its stream position is
+  // lost, and the client starts a fresh engine for the next request.
+  const reader = new GuardedMessageReader(process.stdin, new StreamMessageWriter(process.stdout), (reason) => {
+    stderrLine(`framing error: ${reason}; exiting`);
+    process.exit(1);
+  });
+  const connection = createMessageConnection(reader, reader.trackingWriter());
 
   let stopping = false;
   const stop = (reason: string) => {

@@ -57,7 +57,7 @@ function rows(data: Float32Array, rowLength: number): number[][] {
 
 export async function generate(pool: ModelPool, request: GenerateRequest, signal?: AbortSignal): Promise<GenerateResult> {
   const runner = await pool.get(request.model);
-  const encoded: EncodedPrompt = await encodePrompt(runner.checkpoint, request.prompt, request.format ?? 'raw');
+  const encoded: EncodedPrompt = await encodePrompt(runner.checkpoint, request.prompt, request.format ?? 'raw', signal);
   checkContext(runner.checkpoint, encoded.inputIds.length, 'The prompt');
   const maxNewTokens = request.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS;
   const outputIds = await runner.generate(encoded.inputIds, { maxNewTokens, signal });

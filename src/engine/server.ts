@@ -8,6 +8,8 @@ import { CancelledError, LensError } from '../model/errors.js';
 import type { ProviderSetting } from '../runtime/session.js';
 import { ModelPool, describeCheckpoint } from './model-pool.js';
 import { attribute, compare, generate } from './operations.js';
+import { paramsProblem } from './schemas.js';
+import { MAX_WORDS_FILE_BYTES, checkInputFile } from '../model/read-file.js';
 import { ProgressPlan, attributionStep, sectionStep } from './progress.js';
 import {
   AttributeRequestType,
@@ -83,52 +85,25 @@ function invalidParams(message: string): ResponseError<EngineErrorData> {
   return new ResponseError(EngineErrorCodes.InvalidParams, message, { kind: 'internal' });
 }
 
+function checkParams(method: string, params: unknown): void {
+  const problem = paramsProblem(method, params);
+  if (problem !== null) throw invalidParams(problem);
+}
+
 function checkModelParams(params: unknown, method: string): asserts params is ModelParams {
-  if (params === null || typeof params !== 'object') throw invalidParams(`${method}: params must be an object`);
-  const p = params as Record<string, unknown>;
-  if (typeof p.model !== 'string') throw invalidParams(`${method}: 'model' must be a string ('' for the default model)`);
-  if (p.role !== undefined && p.role !== 'base' && p.role !== 'tuned') throw invalidParams(`${method}: 'role' must be 'base' or 'tuned'`);
+  checkParams(method, params);
 }
 
 export function checkGenerateParams(params: unknown): asserts params is GenerateParams {
-  const method = GenerateRequestType.method;
-  checkModelParams(params, method);
-  checkPromptParams(params as unknown as Record<string, unknown>, method);
-}
-
-function checkPromptParams(p: Record<string, unknown>, method: string): void {
-  if (typeof p.prompt !== 'string') throw invalidParams(`${method}: 'prompt' must be a string`);
-  if (p.maxNewTokens !== undefined && (!Number.isSafeInteger(p.maxNewTokens) || (p.maxNewTokens as number) < 1)) {
-    throw invalidParams(`${method}: 'maxNewTokens' must be a positive integer`);
-  }
-  for (const key of ['format', 'formatBase', 'formatTuned']) {
-    if (p[key] !== undefined && p[key] !== 'raw' && p[key] !== 'chat-template') throw invalidParams(`${method}: '${key}' must be 'raw' or 'chat-template'`);
-  }
-  if (p.importance !== undefined) {
-    const imp = p.importance as Record<string, unknown> | null;
-    if (imp === null || typeof imp !== 'object' || ['L', 'b', 'p'].some((k) => imp[k] !== undefined && (typeof imp[k] !== 'number' || !Number.isFinite(imp[k])))) {
-      throw invalidParams(`${method}: 'importance' must be an object of numbers {L, b, p}`);
-    }
-  }
-  if (p.instructionVerbs !== undefined && (!Array.isArray(p.instructionVerbs) || p.instructionVerbs.some((v) => typeof v !== 'string'))) {
-    throw invalidParams(`${method}: 'instructionVerbs' must be a list of strings`);
-  }
-  if (p.progressToken !== undefined && typeof p.progressToken !== 'string') throw invalidParams(`${method}: 'progressToken' must be a string`);
+  checkParams(GenerateRequestType.method, params);
 }
 
 export function checkAttributeParams(params: unknown): asserts params is AttributeParams {
-  const method = AttributeRequestType.method;
-  checkModelParams(params, method);
-  checkPromptParams(params as unknown as Record<string, unknown>, method);
+  checkParams(AttributeRequestType.method, params);
 }
 
 export function checkCompareParams(params: unknown): asserts params is CompareParams {
-  const method = CompareRequestType.method;
-  if (params === null || typeof params !== 'object') throw invalidParams(`${method}: params must be an object`);
-  const p = params as Record<string, unknown>;
-  if (typeof p.base !== 'string' || typeof p.tuned !== 'string') throw invalidParams(`${method}: 'base' and 'tuned' must be strings ('' for the default models)`);
-  for (const key of ['heads', 'ffn']) if (p[key] !== undefined && typeof p[key] !== 'boolean') throw invalidParams(`${method}: '${key}' must be true or false`);
-  checkPromptParams(p, method);
+  checkParams(CompareRequestType.method, params);
 }
 
 /** Registers the protocol's handlers on `connection` and starts listening. */
@@ -234,6 +209,8 @@ export function startEngineServer(connection: MessageConnection, options: Engine
   connection.onRequest(CompareRequestType, (params, token) =>
     handle(token, CompareRequestType.method, async (signal) => {
       checkCompareParams(params);
+      if (params.wordsFile !== undefined) checkInputFile(params.wordsFile, 'the word list', MAX_WORDS_FILE_BYTES);
+      if (params.headsOptions?.vectors !== undefined) checkInputFile(params.headsOptions.vectors, 'the word vectors');
       const { progressToken, ...rest } = params;
       const stages = ['base', 'tuned'];
       if (rest.heads !== false) stages.push('heads:base', 'heads:tuned');

@@ -17,14 +17,17 @@
  * reader never sees half a file. At most MAX_FILES files are kept (least recently used go first).
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import type { Checkpoint } from '../model/checkpoint.js';
-import { readExactly } from '../model/safetensors.js';
+import { MAX_CONFIG_JSON_BYTES, openRegularFile, readExactly, readFileBounded } from '../model/read-file.js';
+import { cachePayloadProblem } from './cache-schemas.js';
 
 export const CACHE_FORMAT = 'instruction-lens/analysis-cache@1';
 const MAX_FILES = 200;
+/** A cache file larger than this is not read (real ones are at most tens of MiB). */
+const MAX_CACHE_FILE_BYTES = 1024 * 1024 * 1024;
 const SAMPLE = 4096;
 
 export function analysisCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -36,7 +39,7 @@ const readAt = (fd: number, position: number, length: number): Buffer => readExa
 /** A hash of the checkpoint's content (see the file comment), read afresh each time (a few MiB at most). */
 export function checkpointFingerprint(checkpoint: Checkpoint): string {
   const h = createHash('sha256');
-  h.update(readFileSync(join(checkpoint.dir, 'config.json')));
+  h.update(readFileBounded(join(checkpoint.dir, 'config.json'), 'the model config', MAX_CONFIG_JSON_BYTES));
   const byFile = new Map<string, { offset: number; length: number; name: string }[]>();
   for (const t of checkpoint.tensors.values()) {
     const list = byFile.get(t.file) ?? [];
@@ -44,9 +47,8 @@ export function checkpointFingerprint(checkpoint: Checkpoint): string {
     byFile.set(t.file, list);
   }
   for (const file of [...byFile.keys()].sort()) {
-    const fd = openSync(file, 'r');
+    const { fd, size } = openRegularFile(file, 'the weight file');
     try {
-      const size = fstatSync(fd).size;
       const headerLength = Number(readAt(fd, 0, 8).readBigUInt64LE(0));
       h.update(`\u0000${relative(checkpoint.weightsRoot, file)}\u0000${size}\u0000`);
       h.update(readAt(fd, 0, 8 + headerLength));
@@ -84,9 +86,11 @@ function keyHash(kind: string, key: unknown): string {
 function readCacheFile(file: string, kind: string, key: string): { payload: string } | { problem: string } {
   let bytes: Buffer;
   try {
-    bytes = readFileSync(file);
-  } catch {
-    return { problem: 'unreadable' };
+    // A cache entry that is a FIFO or a device is refused without blocking (openRegularFile).
+    bytes = readFileBounded(file, 'the cache entry', MAX_CACHE_FILE_BYTES);
+  } catch (e) {
+    const missing = existsSync(file) ? (e as Error).message : null;
+    return { problem: missing === null ? 'unreadable' : `unusable (${missing})` };
   }
   const newline = bytes.indexOf(10);
   if (newline < 0) return { problem: 'no header line (truncated)' };
@@ -104,6 +108,15 @@ function readCacheFile(file: string, kind: string, key: string): { payload: stri
   return { payload: payload.toString('utf8') };
 }
 
+/** Removes a cache file; one that cannot be removed (a folder in its place, no permission) is left alone. */
+function discard(file: string): void {
+  try {
+    rmSync(file, { force: true });
+  } catch {
+    // The next run finds it unusable again and recomputes; that costs time, not correctness.
+  }
+}
+
 function evict(dir: string, keep: string): void {
   let entries: { file: string; time: number }[];
   try {
@@ -115,7 +128,7 @@ function evict(dir: string, keep: string): void {
   }
   if (entries.length <= MAX_FILES) return;
   entries.sort((a, b) => a.time - b.time);
-  for (const e of entries.slice(0, entries.length - MAX_FILES)) if (e.file !== keep) rmSync(e.file, { force: true });
+  for (const e of entries.slice(0, entries.length - MAX_FILES)) if (e.file !== keep) discard(e.file);
 }
 
 /**
@@ -136,6 +149,8 @@ export async function cached<T>(
     if ('payload' in read) {
       try {
         const data = JSON.parse(read.payload) as unknown;
+        const problem = cachePayloadProblem(kind, data);
+        if (problem !== null) throw new Error(problem);
         const value = options.decode ? options.decode(data) : (data as T);
         const now = new Date();
         try {
@@ -146,16 +161,23 @@ export async function cached<T>(
         return { value, fromCache: true, file };
       } catch (e) {
         options.log?.(`analysis cache ${basename(file)}: unusable payload (${(e as Error).message}); recomputing`);
-        rmSync(file, { force: true });
+        discard(file);
       }
     } else if (read.problem !== 'unreadable') {
       options.log?.(`analysis cache ${basename(file)}: ${read.problem}; recomputing`);
-      rmSync(file, { force: true });
+      discard(file);
     }
   }
   const value = await compute();
   if (options.enabled !== false) {
-    const payload = Buffer.from(JSON.stringify(options.encode ? options.encode(value) : value), 'utf8');
+    const data = options.encode ? options.encode(value) : value;
+    // What is stored must pass the check it meets when read (this also compiles the check now, not on the next run's read).
+    const problem = cachePayloadProblem(kind, data);
+    if (problem !== null) {
+      options.log?.(`analysis cache: not storing ${kind}: ${problem} (a bug: the payload's schema and its producer disagree)`);
+      return { value, fromCache: false, file };
+    }
+    const payload = Buffer.from(JSON.stringify(data), 'utf8');
     const header = JSON.stringify({ format: CACHE_FORMAT, kind, key: hash, bytes: payload.length, sha256: createHash('sha256').update(payload).digest('hex') });
     const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
     try {
@@ -164,7 +186,7 @@ export async function cached<T>(
       renameSync(temp, file);
       evict(dir, file);
     } catch (e) {
-      rmSync(temp, { force: true });
+      discard(temp);
       // A cache that cannot be written costs time, not correctness.
       options.log?.(`analysis cache: cannot write ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }

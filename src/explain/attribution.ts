@@ -54,7 +54,7 @@ export async function attributeModel(
 ): Promise<ModelReport> {
   const { checkpoint } = runner;
   const format = request.format ?? 'raw';
-  const encoded = await encodePrompt(checkpoint, request.prompt, format);
+  const encoded = await encodePrompt(checkpoint, request.prompt, format, options.signal);
   checkContext(checkpoint, encoded.inputIds.length + 1, 'The prompt and a response');
   let responseIds: number[];
   let source: 'generated' | 'given';

@@ -10,9 +10,10 @@
  * number, is an error naming the file and line. Only the words of the list are kept: a word's
  * vector is its exact entry, else its lower-cased entry (GloVe's common releases are uncased).
  */
-import { createReadStream, statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { createReadStream } from 'node:fs';
 import { LensError } from '../model/errors.js';
+import { boundedLines } from '../model/lines.js';
+import { openRegularFile } from '../model/read-file.js';
 import { throwIfAborted } from './analysis-graph.js';
 
 export interface GloveVectors {
@@ -24,15 +25,14 @@ export interface GloveVectors {
   foundCount: number;
 }
 
+/** The longest line read (a 300-dimensional vector takes ~3 KB). */
+const MAX_GLOVE_LINE_BYTES = 1024 * 1024;
+
 const NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
 
 export async function readGloveVectors(file: string, words: readonly string[], signal?: AbortSignal): Promise<GloveVectors> {
-  try {
-    if (!statSync(file).isFile()) throw new LensError(`${file}: not a file (expected GloVe-format word vectors)`, file);
-  } catch (e) {
-    if (e instanceof LensError) throw e;
-    throw new LensError(`Cannot read the word vectors ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
-  }
+  // A regular file only: a FIFO or a device is refused without blocking.
+  const { fd } = openRegularFile(file, 'the word vectors');
   const exact = new Map<string, number>();
   words.forEach((w, i) => exact.set(w, i));
   const lower = new Map<string, number[]>();
@@ -45,8 +45,8 @@ export async function readGloveVectors(file: string, words: readonly string[], s
   const source = new Array<{ values: Float64Array; exact: boolean } | undefined>(words.length);
   let dims = 0;
   let lineNumber = 0;
-  const stream = createReadStream(file, { encoding: 'utf8' });
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  const stream = createReadStream('', { fd, start: 0 });
+  const lines = boundedLines(stream, MAX_GLOVE_LINE_BYTES, (n) => new LensError(`${file}:${n}: a line longer than ${MAX_GLOVE_LINE_BYTES} bytes`, file));
   try {
     for await (const rawLine of lines) {
       lineNumber++;
@@ -90,7 +90,7 @@ export async function readGloveVectors(file: string, words: readonly string[], s
     if (e instanceof LensError) throw e;
     throw new LensError(`Cannot read the word vectors ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
   } finally {
-    lines.close();
+    await lines.return(undefined);
     stream.destroy();
   }
   if (dims === 0) throw new LensError(`${file}: no word vectors in the file`, file);

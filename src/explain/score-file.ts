@@ -20,13 +20,15 @@
  * Nothing half-written: the output goes to a temporary file beside it, renamed over the output at
  * the end; on any error the temporary file is removed and an existing output is left untouched.
  */
-import { createReadStream, createWriteStream, openSync, readSync, closeSync, renameSync, rmSync, mkdirSync } from 'node:fs';
+import { createReadStream, createWriteStream, closeSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { createGunzip, createGzip } from 'node:zlib';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { LensError } from '../model/errors.js';
+import { boundedLines } from '../model/lines.js';
+import { fileError, openRegularFile, readExactly } from '../model/read-file.js';
+import { planOutput } from '../model/write-file.js';
 import { DEFAULT_IMPORTANCE_OPTIONS, importanceDensity, instructionScore, type ImportanceOptions } from './importance.js';
 
 export interface ScoreSummary {
@@ -46,22 +48,20 @@ export interface ScoredRecord {
   note?: string;
 }
 
+/** The longest input line read (an attribution matrix of some 3,000 × 3,000 numbers); longer lines are refused, not parsed. */
+export const MAX_SCORE_LINE_BYTES = 64 * 1024 * 1024;
+
 export const EMPTY_MATRIX_NOTE = 'empty attribution matrix (no prompt or no response tokens): nothing to score';
 
-function isGzipFile(path: string): boolean {
-  let fd: number;
+/** Opens the input (a regular file, nothing that could block) and tells whether it is gzip-compressed. */
+function openInput(path: string): { fd: number; gzip: boolean } {
+  const { fd } = openRegularFile(path, 'the input file');
   try {
-    fd = openSync(path, 'r');
+    const head = readExactly(fd, 2, 0);
+    return { fd, gzip: head.length === 2 && head[0] === 0x1f && head[1] === 0x8b };
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new LensError(code === 'ENOENT' ? `Input file ${path} does not exist.` : `Cannot read ${path}: ${code ?? (e as Error).message}`, path);
-  }
-  try {
-    const head = Buffer.alloc(2);
-    const n = readSync(fd, head, 0, 2, 0);
-    return n === 2 && head[0] === 0x1f && head[1] === 0x8b;
-  } finally {
     closeSync(fd);
+    throw fileError('Cannot read the input file', path, e);
   }
 }
 
@@ -161,16 +161,14 @@ export async function scoreJsonl(inputPath: string, outputPath: string, options:
   // Checks the options once, up front, rather than on the first line.
   importanceDensity([[1]], opts);
 
-  const gzipIn = isGzipFile(inputPath);
-  const outDir = dirname(outputPath);
-  const temp = join(outDir, `.${basename(outputPath)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    mkdirSync(outDir, { recursive: true });
-  } catch (e) {
-    throw new LensError(`Cannot create the folder of ${outputPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, outputPath);
-  }
+  // The output is planned first: a missing folder fails before anything is read.
+  const plan = planOutput(outputPath);
+  const input = openInput(inputPath);
+  const gzipIn = input.gzip;
+  // A device or FIFO (/dev/null, /dev/stdout) is written through; a regular file via a temporary file and a rename.
+  const temp = plan.kind === 'atomic' ? join(dirname(plan.target), `.${basename(plan.target)}.${process.pid}.${Date.now()}.tmp`) : null;
 
-  const fileIn = createReadStream(inputPath);
+  const fileIn = createReadStream('', { fd: input.fd, start: 0 });
   const source: Readable = gzipIn ? fileIn.pipe(createGunzip()) : fileIn;
   let inputError: Error | undefined;
   const onInputError = (e: Error): void => {
@@ -180,7 +178,7 @@ export async function scoreJsonl(inputPath: string, outputPath: string, options:
   fileIn.on('error', onInputError);
   if (source !== fileIn) source.on('error', onInputError);
 
-  const fileOut = createWriteStream(temp, { flags: 'wx' });
+  const fileOut = temp === null ? createWriteStream(outputPath) : createWriteStream(temp, { flags: 'wx' });
   const sink: Writable = outputPath.endsWith('.gz') ? createGzip() : fileOut;
   if (sink !== fileOut) sink.pipe(fileOut);
   let outputError: Error | undefined;
@@ -190,7 +188,7 @@ export async function scoreJsonl(inputPath: string, outputPath: string, options:
   const summary: ScoreSummary = { lines: 0, scored: 0, empty: 0 };
   let lineNo = 0;
   try {
-    const lines = createInterface({ input: source, crlfDelay: Infinity });
+    const lines = boundedLines(source, MAX_SCORE_LINE_BYTES, (n) => new LensError(`${inputPath}, line ${n}: longer than ${MAX_SCORE_LINE_BYTES} bytes; refused`, inputPath));
     for await (let line of lines) {
       lineNo++;
       if (lineNo === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
@@ -219,14 +217,14 @@ export async function scoreJsonl(inputPath: string, outputPath: string, options:
     }
     await endStream(sink, fileOut);
     if (outputError) throw outputError;
-    renameSync(temp, outputPath);
+    if (temp !== null) renameSync(temp, plan.kind === 'atomic' ? plan.target : outputPath);
   } catch (e) {
     source.destroy();
     fileIn.destroy();
     sink.destroy();
     fileOut.destroy();
     await finished(fileOut).catch(() => undefined);
-    rmSync(temp, { force: true });
+    if (temp !== null) rmSync(temp, { force: true });
     if (e instanceof LensError) throw e;
     if (inputError) {
       const code = (inputError as NodeJS.ErrnoException).code;

@@ -14,9 +14,9 @@
  * embedding rows, its output vector the mean of their lm_head rows.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Checkpoint } from '../model/checkpoint.js';
 import { LensError } from '../model/errors.js';
+import { MAX_WORD_LINE_CHARS, MAX_WORDS_FILE_BYTES, readTextFileBounded } from '../model/read-file.js';
 import { findWords } from './words.js';
 
 export const DEFAULT_VOCABULARY_WORDS = 20_000;
@@ -152,12 +152,8 @@ export function promptWords(prompt: string): string[] {
  * errors naming the line, so that the list is used exactly as the user wrote it.
  */
 export function readWordsFile(path: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new LensError(`Cannot read the word list ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, path);
-  }
+  // A regular file of bounded size (a FIFO or /dev/zero is refused before reading), lines bounded below.
+  let text = readTextFileBounded(path, 'the word list', MAX_WORDS_FILE_BYTES);
   if (text.startsWith('\uFEFF')) text = text.slice(1);
   const lines = text.split('\n');
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
@@ -166,6 +162,7 @@ export function readWordsFile(path: string): string[] {
   return lines.map((raw, i) => {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     const where = `${path}:${i + 1}`;
+    if (line.length > MAX_WORD_LINE_CHARS) throw new LensError(`${where}: a line of ${line.length} characters (a word has at most ${MAX_WORD_LINE_CHARS})`, path);
     if (line.trim().length === 0) throw new LensError(`${where}: empty line (expected one word per line)`, path);
     if (line.trim() !== line) throw new LensError(`${where}: ${JSON.stringify(line)} has leading or trailing white space`, path);
     const first = seen.get(line);

@@ -61,6 +61,21 @@ function weightFiles(dir: string): { files: string[]; weightMap: Map<string, str
   );
 }
 
+/**
+ * config.json's num_hidden_layers must match the layers the weights hold: more layers than the
+ * tensors would fail later, tensor by tensor; fewer would silently drop the checkpoint's last layers.
+ */
+function checkLayerCount(config: ModelConfig, tensors: Map<string, TensorDescriptor>, configFile: string): void {
+  let layers = 0;
+  for (const name of tensors.keys()) {
+    const m = /^model\.layers\.(\d+)\./.exec(name);
+    if (m) layers = Math.max(layers, Number(m[1]) + 1);
+  }
+  if (layers !== config.numLayers) {
+    throw new LensError(`${configFile}: num_hidden_layers is ${config.numLayers}, but the weights hold ${layers} layer${layers === 1 ? '' : 's'} (model.layers.0 … ${layers - 1})`, configFile);
+  }
+}
+
 function commonDir(paths: string[]): string {
   let root = dirname(paths[0]!);
   for (const p of paths) {
@@ -95,6 +110,7 @@ export function loadCheckpoint(spec: string, env: NodeJS.ProcessEnv = process.en
       if (!tensors.has(name)) throw new LensError(`${realFiles.get(file)}: tensor '${name}' is listed in model.safetensors.index.json but not in this file`, realFiles.get(file));
     }
   }
+  checkLayerCount(config, tensors, configFile);
   const expected = expectedTensors(config);
   let weightBytes = 0;
   let parameterCount = 0;

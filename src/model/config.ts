@@ -38,7 +38,7 @@ export interface ModelConfig {
 function field(config: Record<string, unknown>, file: string, name: string) {
   const value = config[name];
   return {
-    int(options: { min?: number; default?: number } = {}): number {
+    int(options: { min?: number; max?: number; default?: number } = {}): number {
       if (value === undefined || value === null) {
         if (options.default !== undefined) return options.default;
         throw new LensError(`${file}: field '${name}' is missing`, file);
@@ -48,9 +48,10 @@ function field(config: Record<string, unknown>, file: string, name: string) {
       }
       const min = options.min ?? 1;
       if (value < min) throw new LensError(`${file}: field '${name}' must be ≥ ${min}, got ${value}`, file);
+      if (options.max !== undefined && value > options.max) throw new LensError(`${file}: field '${name}' is ${value}, beyond any real model (at most ${options.max})`, file);
       return value;
     },
-    number(options: { default?: number; positive?: boolean } = {}): number {
+    number(options: { default?: number; positive?: boolean; range?: [number, number] } = {}): number {
       if (value === undefined || value === null) {
         if (options.default !== undefined) return options.default;
         throw new LensError(`${file}: field '${name}' is missing`, file);
@@ -59,6 +60,9 @@ function field(config: Record<string, unknown>, file: string, name: string) {
         throw new LensError(`${file}: field '${name}' must be a finite number, got ${JSON.stringify(value)}`, file);
       }
       if (options.positive && !(value > 0)) throw new LensError(`${file}: field '${name}' must be > 0, got ${value}`, file);
+      if (options.range && !(value >= options.range[0] && value <= options.range[1])) {
+        throw new LensError(`${file}: field '${name}' is ${value}, outside the range a model can use (${options.range[0]} to ${options.range[1]})`, file);
+      }
       return value;
     },
     bool(defaultValue: boolean): boolean {
@@ -88,7 +92,9 @@ function parseRopeScaling(value: unknown, file: string): RopeScaling {
   const num = (name: string, def?: number) => {
     const v = r[name];
     if (v === undefined && def !== undefined) return def;
-    if (typeof v !== 'number' || !(v > 0)) throw new LensError(`${file}: field 'rope_scaling.${name}' must be a positive number, got ${JSON.stringify(v)}`, file);
+    if (typeof v !== 'number' || !(v > 0) || !(v <= LIMITS.ropeFactor * (name === 'original_max_position_embeddings' ? LIMITS.positions : 1))) {
+      throw new LensError(`${file}: field 'rope_scaling.${name}' must be a positive number within physical range, got ${JSON.stringify(v)}`, file);
+    }
     return v;
   };
   switch (kind) {
@@ -114,6 +120,23 @@ function parseRopeScaling(value: unknown, file: string): RopeScaling {
   }
 }
 
+/**
+ * Bounds on sizes and numbers, far beyond any real model: a config outside them is refused by field
+ * before anything is allocated for it (a `num_hidden_layers` of 1e9 would otherwise build a map of
+ * 1e10 expected tensors).
+ */
+const LIMITS = {
+  layers: 10_000,
+  heads: 16_384,
+  size: 1 << 20,
+  intermediate: 1 << 22,
+  vocab: 1 << 24,
+  positions: 1 << 30,
+  ropeTheta: [1, 1e12] as [number, number],
+  rmsNormEps: [1e-30, 1] as [number, number],
+  ropeFactor: 1e6,
+};
+
 const TORCH_DTYPES: Record<string, WeightDtype> = { float32: 'F32', float16: 'F16', bfloat16: 'BF16' };
 
 /** Validates a parsed config.json. Unsupported architectures and features are refused by name. */
@@ -129,9 +152,9 @@ export function parseModelConfig(raw: Record<string, unknown>, file: string): Mo
   const hiddenAct = raw.hidden_act ?? 'silu';
   if (hiddenAct !== 'silu') throw new LensError(`${file}: hidden_act ${JSON.stringify(hiddenAct)} is not supported (only silu)`, file);
   const get = (name: string) => field(raw, file, name);
-  const hiddenSize = get('hidden_size').int();
-  const numHeads = get('num_attention_heads').int();
-  const numKvHeads = get('num_key_value_heads').int({ default: numHeads });
+  const hiddenSize = get('hidden_size').int({ max: LIMITS.size });
+  const numHeads = get('num_attention_heads').int({ max: LIMITS.heads });
+  const numKvHeads = get('num_key_value_heads').int({ default: numHeads, max: LIMITS.heads });
   if (numHeads % numKvHeads !== 0) {
     throw new LensError(`${file}: num_attention_heads (${numHeads}) is not a multiple of num_key_value_heads (${numKvHeads})`, file);
   }
@@ -139,28 +162,28 @@ export function parseModelConfig(raw: Record<string, unknown>, file: string): Mo
   if ((explicitHeadDim === undefined || explicitHeadDim === null) && hiddenSize % numHeads !== 0) {
     throw new LensError(`${file}: hidden_size (${hiddenSize}) is not a multiple of num_attention_heads (${numHeads}) and no head_dim is given`, file);
   }
-  const headDim = get('head_dim').int({ default: hiddenSize / numHeads });
+  const headDim = get('head_dim').int({ default: hiddenSize / numHeads, max: LIMITS.size });
   if (headDim % 2 !== 0) throw new LensError(`${file}: head_dim must be even for rotary embeddings, got ${headDim}`, file);
   if (architecture === 'Qwen2ForCausalLM' && raw.use_sliding_window === true) {
     throw new LensError(`${file}: Qwen2 use_sliding_window is not supported`, file);
   }
   if (raw.mlp_bias === true) throw new LensError(`${file}: mlp_bias is not supported`, file);
-  const slidingWindow = architecture === 'MistralForCausalLM' && raw.sliding_window != null ? get('sliding_window').int() : null;
-  const maxPositionEmbeddings = get('max_position_embeddings').int({ default: 2048 });
+  const slidingWindow = architecture === 'MistralForCausalLM' && raw.sliding_window != null ? get('sliding_window').int({ max: LIMITS.positions }) : null;
+  const maxPositionEmbeddings = get('max_position_embeddings').int({ default: 2048, max: LIMITS.positions });
   const llamaBias = architecture === 'LlamaForCausalLM' ? get('attention_bias').bool(false) : false;
   const torchDtype = typeof raw.torch_dtype === 'string' ? (TORCH_DTYPES[raw.torch_dtype] ?? null) : null;
   return {
     architecture: architecture as Architecture,
     hiddenSize,
-    intermediateSize: get('intermediate_size').int(),
-    numLayers: get('num_hidden_layers').int(),
+    intermediateSize: get('intermediate_size').int({ max: LIMITS.intermediate }),
+    numLayers: get('num_hidden_layers').int({ max: LIMITS.layers }),
     numHeads,
     numKvHeads,
     headDim,
-    vocabSize: get('vocab_size').int(),
+    vocabSize: get('vocab_size').int({ max: LIMITS.vocab }),
     maxPositionEmbeddings,
-    rmsNormEps: get('rms_norm_eps').number({ default: 1e-6, positive: true }),
-    ropeTheta: get('rope_theta').number({ default: 10000, positive: true }),
+    rmsNormEps: get('rms_norm_eps').number({ default: 1e-6, positive: true, range: LIMITS.rmsNormEps }),
+    ropeTheta: get('rope_theta').number({ default: 10000, positive: true, range: LIMITS.ropeTheta }),
     ropeScaling: parseRopeScaling(raw.rope_scaling, file),
     tieWordEmbeddings: get('tie_word_embeddings').bool(false),
     attentionBias: architecture === 'Qwen2ForCausalLM' ? true : llamaBias,

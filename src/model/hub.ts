@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { LensError } from './errors.js';
+import { readTextFileBounded } from './read-file.js';
 
 /** The local Hugging Face hub cache, as huggingface_hub finds it. Nothing is ever downloaded. */
 export function huggingFaceCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -41,7 +42,7 @@ export function resolveModelPath(spec: string, env: NodeJS.ProcessEnv = process.
   }
   const ref = join(repo, 'refs', 'main');
   if (existsSync(ref)) {
-    const revision = readFileSync(ref, 'utf8').trim();
+    const revision = readTextFileBounded(ref, 'the Hugging Face cache reference', 4096).trim();
     const snapshot = join(snapshots, revision);
     if (!/^[\w.-]+$/.test(revision) || !existsSync(snapshot)) {
       throw new LensError(`Hugging Face cache for '${spec}' is inconsistent: refs/main names ${JSON.stringify(revision)} but ${snapshot} does not exist`, ref);

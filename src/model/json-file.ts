@@ -1,11 +1,11 @@
-import { readFileSync, existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { LensError } from './errors.js';
+import { MAX_CONFIG_JSON_BYTES, readTextFileBounded } from './read-file.js';
 
 /** Reads and parses a JSON file, turning every failure into a message that names the file. */
-export function readJsonFile(path: string, what: string): unknown {
+export function readJsonFile(path: string, what: string, maxBytes = MAX_CONFIG_JSON_BYTES): unknown {
   if (!existsSync(path)) throw new LensError(`${what} not found: ${path}`, path);
-  if (!statSync(path).isFile()) throw new LensError(`${what} is not a file: ${path}`, path);
-  const text = readFileSync(path, 'utf8');
+  const text = readTextFileBounded(path, what, maxBytes);
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -13,8 +13,8 @@ export function readJsonFile(path: string, what: string): unknown {
   }
 }
 
-export function readJsonObject(path: string, what: string): Record<string, unknown> {
-  const value = readJsonFile(path, what);
+export function readJsonObject(path: string, what: string, maxBytes = MAX_CONFIG_JSON_BYTES): Record<string, unknown> {
+  const value = readJsonFile(path, what, maxBytes);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new LensError(`${path}: expected a JSON object at the top level`, path);
   }

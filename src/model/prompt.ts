@@ -1,6 +1,6 @@
 import type { Checkpoint } from './checkpoint.js';
 import { LensError } from './errors.js';
-import { renderChatTemplate } from './tokenizer-files.js';
+import { renderChatTemplate } from './chat-template.js';
 
 export type PromptFormat = 'raw' | 'chat-template';
 
@@ -34,10 +34,27 @@ function codePointToUtf16(text: string): number[] {
   return map;
 }
 
-export async function encodePrompt(checkpoint: Checkpoint, prompt: string, format: PromptFormat = 'raw'): Promise<EncodedPrompt> {
+/** Characters per token no real tokenizer exceeds on average: bounds a prompt before it is tokenized. */
+export const MAX_CHARS_PER_TOKEN = 64;
+
+/** The longest prompt (in UTF-16 units) worth tokenizing for a model: its context × MAX_CHARS_PER_TOKEN. */
+export function maxPromptChars(checkpoint: Pick<Checkpoint, 'contextLength'>): number {
+  return checkpoint.contextLength * MAX_CHARS_PER_TOKEN;
+}
+
+function checkPromptLength(checkpoint: Checkpoint, text: string, what: string): void {
+  const limit = maxPromptChars(checkpoint);
+  if (text.length > limit) {
+    throw new LensError(`${what} has ${text.length} characters, more than ${limit} (${MAX_CHARS_PER_TOKEN} per token of the model's context of ${checkpoint.contextLength}, ${checkpoint.dir}/config.json)`);
+  }
+}
+
+export async function encodePrompt(checkpoint: Checkpoint, prompt: string, format: PromptFormat = 'raw', signal?: AbortSignal): Promise<EncodedPrompt> {
+  checkPromptLength(checkpoint, prompt, 'The prompt');
   if (prompt.trim().length === 0) throw new LensError('The prompt is empty.');
   const { tokenizer } = checkpoint.tokenizer;
-  const text = format === 'chat-template' ? renderChatTemplate(checkpoint.tokenizer, prompt) : prompt;
+  const text = format === 'chat-template' ? await renderChatTemplate(checkpoint.tokenizer, prompt, signal) : prompt;
+  if (text !== prompt) checkPromptLength(checkpoint, text, 'The prompt in its chat template');
   const promptStart = format === 'chat-template' ? text.indexOf(prompt) : 0;
   if (promptStart < 0) throw new LensError(`The chat template of ${checkpoint.dir} changed the prompt text; cannot locate it in the rendered conversation`);
   // transformers: tokenizer(text) adds the model's special tokens; apply_chat_template does not (the template has them).

@@ -1,5 +1,8 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { LensError } from './errors.js';
+import { fileError, openRegularFile, readExactly } from './read-file.js';
+
+export { readExactly } from './read-file.js';
 
 /** The dtypes a checkpoint's weights may have. Other safetensors dtypes are named and refused. */
 export type WeightDtype = 'F32' | 'F16' | 'BF16';
@@ -32,32 +35,14 @@ export function dtypeBytes(dtype: WeightDtype): number {
   return BYTES_PER_ELEMENT[dtype]!;
 }
 
-/** Reads `length` bytes at `position` (fewer only at the end of the file). */
-export function readExactly(fd: number, length: number, position: number): Buffer {
-  const buffer = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, buffer, done, length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return buffer.subarray(0, done);
-}
-
 /**
  * Parses a .safetensors header and validates every tensor entry against the file: dtype known
  * and supported, byte length equal to dtype size × element count, offsets inside the data section
  * and not overlapping. `file` should already be a real path (no symlinks).
  */
 export function readSafetensorsHeader(file: string): TensorDescriptor[] {
-  let fd: number;
+  const { fd, size: fileSize } = openRegularFile(file, 'the weight file');
   try {
-    fd = openSync(file, 'r');
-  } catch (e) {
-    throw new LensError(`${file}: cannot open (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, file);
-  }
-  try {
-    const fileSize = fstatSync(fd).size;
     if (fileSize < 8) throw new LensError(`${file}: not a safetensors file (only ${fileSize} bytes, the header length alone takes 8)`, file);
     const headerLength = readExactly(fd, 8, 0).readBigUInt64LE(0);
     if (headerLength > BigInt(MAX_HEADER_BYTES)) {
@@ -77,6 +62,9 @@ export function readSafetensorsHeader(file: string): TensorDescriptor[] {
     if (header === null || typeof header !== 'object' || Array.isArray(header)) {
       throw new LensError(`${file}: safetensors header is not a JSON object`, file);
     }
+    // JSON.parse keeps the last of two equal keys: a tensor named twice would silently lose one entry.
+    const duplicate = firstDuplicateKey(headerText);
+    if (duplicate !== null) throw new LensError(`${file}: tensor '${duplicate}' appears twice in the safetensors header`, file);
     const dataStart = 8 + headerBytes;
     const dataLength = fileSize - dataStart;
     const tensors: TensorDescriptor[] = [];
@@ -92,9 +80,36 @@ export function readSafetensorsHeader(file: string): TensorDescriptor[] {
       }
     }
     return tensors;
+  } catch (e) {
+    throw fileError('Cannot read the weight file', file, e);
   } finally {
     closeSync(fd);
   }
+}
+
+/** The first key that occurs twice at the top level of a JSON object text (already known to parse), or null. */
+export function firstDuplicateKey(json: string): string | null {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (c === 0x22) {
+      let j = i + 1;
+      while (json.charCodeAt(j) !== 0x22) j += json.charCodeAt(j) === 0x5c ? 2 : 1;
+      if (depth === 1) {
+        let k = j + 1;
+        while (k < json.length && (json[k] === ' ' || json[k] === '\t' || json[k] === '\n' || json[k] === '\r')) k++;
+        if (json[k] === ':') {
+          const key = JSON.parse(json.slice(i, j + 1)) as string;
+          if (seen.has(key)) return key;
+          seen.add(key);
+        }
+      }
+      i = j;
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return null;
 }
 
 function validateEntry(file: string, name: string, entry: unknown, dataStart: number, dataLength: number): TensorDescriptor {

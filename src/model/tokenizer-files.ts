@@ -1,15 +1,17 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Template } from '@huggingface/jinja';
 import { Tokenizer } from 'tokenizers';
 import type { ModelConfig } from './config.js';
 import { LensError } from './errors.js';
 import { readJsonObject } from './json-file.js';
+import { MAX_TOKENIZER_JSON_BYTES, readTextFileBounded } from './read-file.js';
 
 /** A model's tokenizer, special tokens and chat template, as its folder describes them. */
 export interface TokenizerFiles {
   tokenizer: Tokenizer;
   tokenizerFile: string;
+  /** tokenizer_config.json (which holds the chat template), whether or not it exists. */
+  tokenizerConfigFile: string;
   bosToken: string | null;
   eosToken: string | null;
   chatTemplate: string | null;
@@ -42,6 +44,25 @@ function ids(value: unknown): number[] {
   return list.filter((v): v is number => Number.isSafeInteger(v) && v >= 0);
 }
 
+/**
+ * What the tokenizers library does not check but panics on — and a Rust panic aborts the whole
+ * process (the engine: every request), so it cannot be caught: refused here first.
+ * - BPE `continuing_subword_prefix`: the library strips it from the right part of every merge
+ *   unchecked (tokenizers/src/models/bpe/model.rs), so each right part must begin with it.
+ */
+function checkBeforeNativeLoad(json: unknown, file: string): void {
+  const model = (json as { model?: unknown } | null)?.model as Record<string, unknown> | undefined;
+  if (!model || typeof model !== 'object' || model.type !== 'BPE') return;
+  const prefix = model.continuing_subword_prefix;
+  if (typeof prefix !== 'string' || prefix === '' || !Array.isArray(model.merges)) return;
+  model.merges.forEach((merge: unknown, i: number) => {
+    const right = Array.isArray(merge) ? merge[1] : typeof merge === 'string' ? merge.split(' ')[1] : undefined;
+    if (typeof right === 'string' && !right.startsWith(prefix)) {
+      throw new LensError(`${file}: merge ${i} (${JSON.stringify(right.slice(0, 40))}) does not begin with model.continuing_subword_prefix ${JSON.stringify(prefix.slice(0, 40))}`, file);
+    }
+  });
+}
+
 export function loadTokenizerFiles(dir: string, config: ModelConfig): TokenizerFiles {
   const tokenizerFile = join(dir, 'tokenizer.json');
   if (!existsSync(tokenizerFile)) {
@@ -51,17 +72,22 @@ export function loadTokenizerFiles(dir: string, config: ModelConfig): TokenizerF
       tokenizerFile,
     );
   }
-  const text = readFileSync(tokenizerFile, 'utf8');
+  const text = readTextFileBounded(tokenizerFile, 'the tokenizer', MAX_TOKENIZER_JSON_BYTES);
+  // Parsed in JavaScript only when needed (a large vocabulary's JSON takes tens of MB of heap):
+  // to guard the native loader against a subword prefix it would panic on, or to explain a failure.
+  const parse = () => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (e) {
+      throw new LensError(`${tokenizerFile}: invalid JSON (${(e as Error).message})`, tokenizerFile);
+    }
+  };
+  if (/"continuing_subword_prefix"\s*:\s*"/.test(text)) checkBeforeNativeLoad(parse(), tokenizerFile);
   let tokenizer: Tokenizer;
   try {
     tokenizer = Tokenizer.fromString(text);
   } catch (e) {
-    // Parsed in JavaScript only to say why: a large vocabulary's JSON takes tens of MB of heap.
-    try {
-      JSON.parse(text);
-    } catch (syntax) {
-      throw new LensError(`${tokenizerFile}: invalid JSON (${(syntax as Error).message})`, tokenizerFile);
-    }
+    parse();
     throw new LensError(`${tokenizerFile}: not a tokenizer the tokenizers library can load (${(e as Error).message})`, tokenizerFile);
   }
   const configFile = join(dir, 'tokenizer_config.json');
@@ -82,25 +108,11 @@ export function loadTokenizerFiles(dir: string, config: ModelConfig): TokenizerF
   return {
     tokenizer,
     tokenizerFile,
+    tokenizerConfigFile: configFile,
     bosToken,
     eosToken,
     chatTemplate: pickChatTemplate(tokConfig.chat_template, configFile),
     eosTokenIds: [...eos].sort((a, b) => a - b),
     vocabSize,
   };
-}
-
-/** Renders a chat template the way transformers' apply_chat_template does, for one user message. */
-export function renderChatTemplate(files: TokenizerFiles, userMessage: string): string {
-  if (!files.chatTemplate) throw new LensError(`${files.tokenizerFile}: the model has no chat_template in tokenizer_config.json; use the raw prompt format`);
-  try {
-    return new Template(files.chatTemplate).render({
-      messages: [{ role: 'user', content: userMessage }],
-      add_generation_prompt: true,
-      bos_token: files.bosToken ?? '',
-      eos_token: files.eosToken ?? '',
-    });
-  } catch (e) {
-    throw new LensError(`chat_template of ${files.tokenizerFile} failed to render: ${(e as Error).message}`);
-  }
 }

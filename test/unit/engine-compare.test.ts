@@ -105,7 +105,7 @@ describe('engine process: compare and attribute', () => {
   });
 
   it('rejects malformed parameters and reports a missing model as a user error', async () => {
-    await assert.rejects(client.compare({ base, tuned: 3 as unknown as string, prompt: PROMPT }), (e: unknown) => e instanceof EngineError && /'base' and 'tuned' must be strings/.test(e.message));
+    await assert.rejects(client.compare({ base, tuned: 3 as unknown as string, prompt: PROMPT }), (e: unknown) => e instanceof EngineError && /'tuned' must be a string/.test(e.message));
     await assert.rejects(client.compare({ base, tuned, prompt: PROMPT, importance: { L: 'ten' as unknown as number } }), (e: unknown) => e instanceof EngineError && /importance/.test(e.message));
     const missing = join(dir, 'nowhere');
     await assert.rejects(client.compare({ base: missing, tuned, prompt: PROMPT }), (e: unknown) => e instanceof EngineError && e.kind === 'user' && e.message.includes(missing));

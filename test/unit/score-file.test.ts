@@ -115,7 +115,7 @@ describe('scoreJsonl', () => {
 
   it('reports a missing input and a corrupt gzip stream as LensErrors, writing nothing', async () => {
     const dir = freshDir();
-    await assert.rejects(scoreJsonl(join(dir, 'nope.jsonl'), join(dir, 'out.jsonl')), (e: unknown) => e instanceof LensError && /does not exist/.test(e.message));
+    await assert.rejects(scoreJsonl(join(dir, 'nope.jsonl'), join(dir, 'out.jsonl')), (e: unknown) => e instanceof LensError && /not found/.test(e.message));
     const input = join(dir, 'truncated.jsonl.gz');
     const lines = Array.from({ length: 200 }, (_, k) => JSON.stringify({ id: `r${k}`, explain: RAW })).join('\n');
     const gz = gzipSync(lines);

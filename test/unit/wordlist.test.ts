@@ -82,7 +82,7 @@ describe('word files', () => {
   });
 
   it('refuses what it cannot use exactly, naming the file and the line', () => {
-    fails(join(dir, 'absent.txt'), /Cannot read the word list .*absent\.txt: ENOENT/);
+    fails(join(dir, 'absent.txt'), /Cannot read the word list .*absent\.txt: not found \(ENOENT\)/);
     fails(write('empty.txt', ''), /empty\.txt: the word list is empty/);
     fails(write('newline.txt', '\n'), /newline\.txt:1: empty line/);
     fails(write('blank.txt', 'a\n   \nb\n'), /blank\.txt:2: empty line/);
@@ -118,6 +118,6 @@ describe('GloVe files', () => {
     await fails('word\n', /bad\.txt:1: expected a word and its vector/);
     await fails('', /bad\.txt: no word vectors/);
     await fails('b 1 2\n', /bad\.txt: none of the 1 words of the list has a vector/);
-    await assert.rejects(readGloveVectors(dir, ['a']), /not a file/);
+    await assert.rejects(readGloveVectors(dir, ['a']), /it is a folder, not a regular file/);
   });
 });
