@@ -30,13 +30,14 @@ export const gradientNames = {
  * selected rows of logits ([R, V]); it enters at one position per objective ([R, S, H]).
  * For o_j = p(y_j) the log-gradient is multiplied by p(y_j) (∂p = p ∂log p).
  */
-export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective, options: { weightGradients?: boolean } = {}): Graph {
+export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective, options: { weightGradients?: boolean; compute?: 'float32' | 'float16' } = {}): Graph {
   const { graph: g, embeds, finalHidden, head, residual } = buildLlamaGraphParts(checkpoint, {
     input: 'ids',
     kvCache: false,
     logits: 'none',
     attentions: false,
     ffn: false,
+    compute: options.compute,
   });
   const positions = g.input(gradientNames.targetPositions, 'int64', ['responses']);
   const ids = g.input(gradientNames.targetIds, 'int64', ['responses']);
@@ -49,8 +50,10 @@ export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective,
   const targetProb = g.node('GatherElements', [probs, column], { axis: int(1) }); // [R, 1]
   const targetRows = head.rows(ids); // [R, H]
   const expectedRow = head.weightedRows(probs); // [R, H]
-  let seedVector = g.node('Sub', [targetRows, expectedRow]); // ∂ log p(y_j) / ∂h
-  if (objective === 'prob') seedVector = g.node('Mul', [seedVector, targetProb]);
+  // The backward carries ∂ log p(y_j); for o_j = p(y_j) the result is multiplied by p(y_j) in
+  // float32 at the end (∂p = p·∂log p). Seeded with p·∂log p instead, the cotangents of a small
+  // probability underflow in float16.
+  const seedVector = g.node('Sub', [targetRows, expectedRow]); // ∂ log p(y_j) / ∂h
   const seed = g.node('Mul', [
     g.node('Unsqueeze', [seedMask, g.ints1d([-1])]), // [R, S, 1]
     g.node('Unsqueeze', [seedVector, g.ints1d([1])]), // [R, 1, H]
@@ -74,8 +77,8 @@ export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective,
     if (grad) g.output(g.node('ReduceSum', [grad], { keepdims: int(0) }), `weight_grad_sum_${i}`);
   });
   const embedGrad = gradients.get(embeds)!; // [R, S, H]
-  const raw = g.node('ReduceSum', [g.node('Mul', [embedGrad, embeds]), g.ints1d([-1])], { keepdims: int(0) });
-  g.output(raw, gradientNames.raw);
+  const rawLogProb = g.node('ReduceSum', [g.node('Mul', [embedGrad, embeds]), g.ints1d([-1])], { keepdims: int(0) }); // [R, S]
+  g.output(objective === 'prob' ? g.node('Mul', [rawLogProb, targetProb]) : rawLogProb, gradientNames.raw);
   g.output(targetProb, gradientNames.probabilities);
   return g;
 }

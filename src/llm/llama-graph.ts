@@ -21,7 +21,16 @@ export interface LlamaGraphOptions {
    * can feed changing values (training) and differentiate with respect to them.
    */
   weights?: 'external' | 'inputs';
+  /**
+   * The element type of the products (default float32). `float16` (for GPUs, F16/BF16 checkpoints)
+   * keeps the residual stream, the norms, the softmax and the graph's inputs and outputs in
+   * float32 and runs the projections, attention products and MLP in float16: float32 accumulates
+   * what float16 would round away (the residual) or overflow (RMS of large activations).
+   */
+  compute?: 'float32' | 'float16';
 }
+
+const TYPE_CODE = { float32: 1, float16: 10 } as const;
 
 /** Graph input/output names, shared by the builder and the code that feeds and reads the sessions. */
 export const names = {
@@ -105,8 +114,15 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     }
     return value;
   };
-  const stored = (name: string) => options.weights === 'inputs' || checkpoint.tensors.get(name)!.dtype === 'F32';
-  const convert = (raw: string, after: string) => g.node('Cast', [sequencedAfter(g, raw, after)], { to: int(1) });
+  const compute = options.compute ?? 'float32';
+  const half = compute === 'float16';
+  const storedAs = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as const;
+  /** Whether a weight is used as stored (no conversion): already of the compute type, or a graph input. */
+  const stored = (name: string) => options.weights === 'inputs' || storedAs[checkpoint.tensors.get(name)!.dtype] === compute;
+  const convert = (raw: string, after: string) => g.node('Cast', [sequencedAfter(g, raw, after)], { to: int(TYPE_CODE[compute]) });
+  /** float32 → compute type and back, around the parts that run in the compute type. */
+  const toCompute = (v: string) => (half ? g.node('Cast', [v], { to: int(TYPE_CODE.float16) }) : v);
+  const toFloat32 = (v: string) => (half ? g.node('Cast', [v], { to: int(TYPE_CODE.float32) }) : v);
   /**
    * The weight as float32, for a product with `after`. An F16/BF16 weight gets a Cast of its own at
    * each use, made when `after` exists, so that its float32 form lives only while that one product
@@ -116,10 +132,12 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
   const linear = (x: string, prefix: string, bias: boolean) =>
     g.node('Gemm', bias ? [x, weight(`${prefix}.weight`, x), weight(`${prefix}.bias`, x)] : [x, weight(`${prefix}.weight`, x)], { transB: int(1) });
   const eps = g.scalar(config.rmsNormEps);
+  /** x (float32) → RMSNorm(x) in the compute type; the statistic stays float32. */
   const rmsNorm = (x: string, weightName: string) => {
     const meanSquare = g.node('ReduceMean', [g.node('Mul', [x, x])], { axes: ints([-1]), keepdims: int(1) });
     const inverse = g.node('Reciprocal', [g.node('Sqrt', [g.node('Add', [meanSquare, eps])])]);
-    return g.node('Mul', [g.node('Mul', [x, inverse]), weight(weightName, x)]);
+    const normalized = toCompute(g.node('Mul', [x, inverse]));
+    return g.node('Mul', [normalized, weight(weightName, normalized)]);
   };
 
   // --- inputs
@@ -128,14 +146,15 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     const ids = g.input(names.inputIds, 'int64', ['sequence']);
     // Gather before casting: only the looked-up rows are converted, not the whole table.
     const rows = g.node('Gather', [rawWeight('model.embed_tokens.weight'), ids], { axis: int(0) });
-    x = stored('model.embed_tokens.weight') ? rows : g.node('Cast', [rows], { to: int(1) });
+    // The residual stream is float32 whatever the compute type.
+    x = options.weights === 'inputs' || checkpoint.tensors.get('model.embed_tokens.weight')!.dtype === 'F32' ? rows : g.node('Cast', [rows], { to: int(1) });
   } else {
     x = g.input(names.inputsEmbeds, 'float32', ['sequence', H]);
   }
   const embeds = x;
   const residual = [x];
-  const cos = g.input(names.ropeCos, 'float32', ['sequence', d]);
-  const sin = g.input(names.ropeSin, 'float32', ['sequence', d]);
+  const cos = toCompute(g.input(names.ropeCos, 'float32', ['sequence', d]));
+  const sin = toCompute(g.input(names.ropeSin, 'float32', ['sequence', d]));
   const bias = g.input(names.attentionBias, 'float32', ['sequence', 'total']);
 
   // rotate_half(x) = concat(-x[d/2:], x[:d/2]) as a product with a fixed signed permutation:
@@ -145,14 +164,14 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     rotation[(i + d / 2) * d + i] = -1; // out[i] = -x[i + d/2]
     rotation[i * d + i + d / 2] = 1; // out[i + d/2] = x[i]
   }
-  const rotate = g.constant('float32', [d, d], rotation, 'rotate_half');
+  const rotate = toCompute(g.constant('float32', [d, d], rotation, 'rotate_half'));
   const applyRope = (t: string) => g.node('Add', [g.node('Mul', [t, cos]), g.node('Mul', [g.node('MatMul', [t, rotate]), sin])]);
   const toHeads = (t: string, heads: number) => g.node('Transpose', [g.node('Reshape', [t, g.ints1d([-1, heads, d])])], { perm: ints([1, 0, 2]) });
   const expandGroups = (t: string) =>
     group === 1
       ? t
       : g.node('Reshape', [g.node('Expand', [g.node('Reshape', [t, g.ints1d([nKV, 1, -1, d])]), g.ints1d([nKV, group, 1, 1])]), g.ints1d([nH, -1, d])]);
-  const scale = g.scalar(1 / Math.sqrt(d));
+  const scale = g.scalar(1 / Math.sqrt(d), compute);
 
   for (let l = 0; l < config.numLayers; l++) {
     const p = `model.layers.${l}.`;
@@ -161,30 +180,32 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     let k = applyRope(toHeads(linear(normed, `${p}self_attn.k_proj`, config.attentionBias), nKV));
     let v = toHeads(linear(normed, `${p}self_attn.v_proj`, config.attentionBias), nKV);
     if (options.kvCache) {
-      k = g.node('Concat', [g.input(names.pastKey(l), 'float32', [nKV, 'past', d]), k], { axis: int(1) });
-      v = g.node('Concat', [g.input(names.pastValue(l), 'float32', [nKV, 'past', d]), v], { axis: int(1) });
+      // The cache is kept in the compute type: half the memory in float16.
+      k = g.node('Concat', [g.input(names.pastKey(l), compute, [nKV, 'past', d]), k], { axis: int(1) });
+      v = g.node('Concat', [g.input(names.pastValue(l), compute, [nKV, 'past', d]), v], { axis: int(1) });
       g.output(k, names.presentKey(l));
       g.output(v, names.presentValue(l));
     }
     const keysT = g.node('Transpose', [expandGroups(k)], { perm: ints([0, 2, 1]) });
-    const scores = g.node('Add', [g.node('Mul', [g.node('MatMul', [q, keysT]), scale]), bias]);
+    // The mask and the softmax are float32: -1e30 has no float16 form, and float32 normalizes better.
+    const scores = g.node('Add', [toFloat32(g.node('Mul', [g.node('MatMul', [q, keysT]), scale])), bias]);
     const probs = g.node('Softmax', [scores], { axis: int(-1) });
     if (options.attentions) g.output(probs, names.attnProbs(l));
-    const context = g.node('Reshape', [g.node('Transpose', [g.node('MatMul', [probs, expandGroups(v)])], { perm: ints([1, 0, 2]) }), g.ints1d([-1, nH * d])]);
-    const attended = g.node('Add', [x, linear(context, `${p}self_attn.o_proj`, config.outputBias)]);
+    const context = g.node('Reshape', [g.node('Transpose', [g.node('MatMul', [toCompute(probs), expandGroups(v)])], { perm: ints([1, 0, 2]) }), g.ints1d([-1, nH * d])]);
+    const attended = g.node('Add', [x, toFloat32(linear(context, `${p}self_attn.o_proj`, config.outputBias))]);
     const normed2 = rmsNorm(attended, `${p}post_attention_layernorm.weight`);
     const gate = linear(normed2, `${p}mlp.gate_proj`, false);
     const up = linear(normed2, `${p}mlp.up_proj`, false);
     const activated = g.node('Mul', [g.node('Mul', [gate, g.node('Sigmoid', [gate])]), up]);
-    const down = linear(activated, `${p}mlp.down_proj`, false);
+    const down = toFloat32(linear(activated, `${p}mlp.down_proj`, false));
     if (options.ffn) g.output(down, names.ffnOut(l));
     x = g.node('Add', [attended, down]);
     residual.push(x);
   }
 
-  const finalHidden = rmsNorm(x, 'model.norm.weight');
+  const finalHidden = toFloat32(rmsNorm(x, 'model.norm.weight'));
   const headName = config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-  const head = stored(headName) ? wholeHead(g, rawWeight(headName)) : blockedHead(g, checkpoint, headName, rawWeight);
+  const head = stored(headName) ? wholeHead(g, rawWeight(headName), toCompute, toFloat32) : blockedHead(g, checkpoint, headName, rawWeight, compute, toCompute, toFloat32);
   if (options.logits === 'none') return { graph: g, embeds, finalHidden, head, residual };
   let final = finalHidden;
   if (options.logits === 'last') {
@@ -194,18 +215,20 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
   return { graph: g, embeds, finalHidden, head, residual };
 }
 
-/** A float32 head used as it is. */
-function wholeHead(g: Graph, matrix: string): LmHead {
+type Conversion = (value: string) => string;
+
+/** A head stored in the compute type, used as it is (float32 values in and out). */
+function wholeHead(g: Graph, matrix: string, toCompute: Conversion, toFloat32: Conversion): LmHead {
   return {
     matrix,
-    logits: (x) => g.node('Gemm', [x, matrix], { transB: int(1) }),
-    weightedRows: (p) => g.node('MatMul', [p, matrix]),
-    rows: (ids) => g.node('Gather', [matrix, ids], { axis: int(0) }),
+    logits: (x) => toFloat32(g.node('Gemm', [toCompute(x), matrix], { transB: int(1) })),
+    weightedRows: (p) => toFloat32(g.node('MatMul', [toCompute(p), matrix])),
+    rows: (ids) => toFloat32(g.node('Gather', [matrix, ids], { axis: int(0) })),
   };
 }
 
-/** A float16/bfloat16 head converted to float32 in blocks of rows, each only for its own product. */
-function blockedHead(g: Graph, checkpoint: Checkpoint, name: string, rawWeight: (name: string) => string): LmHead {
+/** A head converted to the compute type in blocks of rows, each only for its own product (float32 values in and out). */
+function blockedHead(g: Graph, checkpoint: Checkpoint, name: string, rawWeight: (name: string) => string, compute: 'float32' | 'float16', toCompute: Conversion, toFloat32: Conversion): LmHead {
   const [V, H] = checkpoint.tensors.get(name)!.shape as [number, number];
   const rowsPerBlock = Math.max(1, Math.floor(HEAD_BLOCK_BYTES / (H * 4)));
   const blocks: { start: number; end: number; weight: string }[] = [];
@@ -215,22 +238,24 @@ function blockedHead(g: Graph, checkpoint: Checkpoint, name: string, rawWeight: 
   }
   // Each block is converted only after the previous block's product exists, so one block at a
   // time is float32.
-  const float32After = (w: string, after: string) => g.node('Cast', [sequencedAfter(g, w, after)], { to: int(1) });
+  const convertAfter = (w: string, after: string) => g.node('Cast', [sequencedAfter(g, w, after)], { to: int(TYPE_CODE[compute]) });
   return {
     logits: (x) => {
+      const input = toCompute(x);
       const parts: string[] = [];
-      for (const b of blocks) parts.push(g.node('Gemm', [x, float32After(b.weight, parts.at(-1) ?? x)], { transB: int(1) }));
+      for (const b of blocks) parts.push(toFloat32(g.node('Gemm', [input, convertAfter(b.weight, parts.at(-1) ?? input)], { transB: int(1) })));
       return parts.length === 1 ? parts[0]! : g.node('Concat', parts, { axis: int(-1) });
     },
     weightedRows: (p) => {
       let sum: string | null = null;
       for (const b of blocks) {
-        const part = g.node('MatMul', [g.node('Slice', [p, g.ints1d([b.start]), g.ints1d([b.end]), g.ints1d([-1])]), float32After(b.weight, sum ?? p)]);
+        const slice = toCompute(g.node('Slice', [p, g.ints1d([b.start]), g.ints1d([b.end]), g.ints1d([-1])]));
+        const part = toFloat32(g.node('MatMul', [slice, convertAfter(b.weight, sum ?? slice)]));
         sum = sum === null ? part : g.node('Add', [sum, part]);
       }
       return sum!;
     },
-    // Gather before converting: only the looked-up rows become float32.
+    // Gather before converting: only the looked-up rows are converted.
     rows: (ids) => g.node('Cast', [g.node('Gather', [rawWeight(name), ids], { axis: int(0) })], { to: int(1) }),
   };
 }

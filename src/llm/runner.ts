@@ -63,8 +63,22 @@ export function attributionChunkBudget(weightBytes: number): number {
 /** Node, onnxruntime and the tokenizer, before any model: what the memory check adds for them. */
 const RUNTIME_ALLOWANCE = 256 * 2 ** 20;
 
+export type PrecisionSetting = 'auto' | 'fp32' | 'fp16';
+export const PRECISION_SETTINGS: readonly PrecisionSetting[] = ['auto', 'fp32', 'fp16'];
+export type ComputeType = 'float32' | 'float16';
+
+/**
+ * The compute type on a provider: float32 on the CPU always (its float16 kernels are few and slow);
+ * on a GPU float16 when asked for, or under `auto` when the checkpoint is stored in F16/BF16.
+ */
+export function computeTypeFor(provider: Provider, precision: PrecisionSetting, dtype: string): ComputeType {
+  if (provider === 'cpu' || precision === 'fp32') return 'float32';
+  return precision === 'fp16' || dtype !== 'F32' ? 'float16' : 'float32';
+}
+
 export interface RunnerOptions {
   provider?: ProviderSetting;
+  precision?: PrecisionSetting;
   log?: (line: string) => void;
 }
 
@@ -85,6 +99,7 @@ export class LlamaRunner {
   /** Operations run one at a time: a session is never released under a run that uses it. */
   private queue: Promise<unknown> = Promise.resolve();
   private provider: Provider | null = null;
+  private compute: ComputeType = 'float32';
   private failed: ProviderAttempt[] = [];
 
   constructor(readonly checkpoint: Checkpoint, private readonly options: RunnerOptions = {}) {}
@@ -107,18 +122,36 @@ export class LlamaRunner {
 
   /** The session of a forward graph (callers outside the runner: tests and the benchmark). */
   session(options: LlamaGraphOptions): Promise<ort.InferenceSession> {
-    return this.exclusive(() => this.sessionFor(graphKey(options), () => serializeModel(buildLlamaGraph(this.checkpoint, options))));
+    return this.exclusive(() => this.sessionFor(graphKey(options), (compute) => serializeModel(buildLlamaGraph(this.checkpoint, { ...options, compute }))));
+  }
+
+  /** The compute type of the sessions (known after the first session opened). */
+  get computeType(): ComputeType {
+    return this.compute;
+  }
+
+  private computeFor(provider: Provider): ComputeType {
+    return computeTypeFor(provider, this.options.precision ?? 'auto', this.checkpoint.dtype);
   }
 
   /** Call only inside exclusive(): releases the open session when it is of another graph. */
-  private async sessionFor(key: string, build: () => Uint8Array): Promise<ort.InferenceSession> {
+  private async sessionFor(key: string, build: (compute: ComputeType) => Uint8Array): Promise<ort.InferenceSession> {
     if (this.current?.key === key) return this.current.session;
     await this.releaseCurrent();
     const pending = (async () => {
       const setting = this.provider ?? this.options.provider ?? 'auto';
       if (this.provider === null && this.runsOnCpu(setting)) this.assertFitsInMemory();
-      const bytes = build();
-      const opened = await openSession(bytes, this.checkpoint.weightsRoot, setting, this.options.log, { convertWeightsAtUse: true });
+      // Under `auto` the provider is known only once a session opened: guess the first one `auto`
+      // would try, and build again if another one took the graph.
+      const guess: Provider = setting === 'auto' ? (AUTO_ORDER.find((p) => providerUnavailable(p) === null) ?? 'cpu') : setting;
+      let compute = this.computeFor(guess);
+      let opened = await openSession(build(compute), this.checkpoint.weightsRoot, setting, this.options.log, { convertWeightsAtUse: true });
+      if (this.computeFor(opened.provider) !== compute) {
+        await opened.session.release();
+        compute = this.computeFor(opened.provider);
+        opened = await openSession(build(compute), this.checkpoint.weightsRoot, opened.provider, this.options.log, { convertWeightsAtUse: true });
+      }
+      this.compute = compute;
       this.provider = opened.provider;
       this.failed = opened.failed;
       return opened.session;
@@ -206,7 +239,7 @@ export class LlamaRunner {
   private async forwardNow(ids: number[], probes: { attentions?: boolean; ffn?: boolean }): Promise<ForwardResult> {
     this.checkIds(ids);
     const options: LlamaGraphOptions = { input: 'ids', kvCache: false, logits: 'all', attentions: !!probes.attentions, ffn: !!probes.ffn };
-    const session = await this.sessionFor(graphKey(options), () => serializeModel(buildLlamaGraph(this.checkpoint, options)));
+    const session = await this.sessionFor(graphKey(options), (compute) => serializeModel(buildLlamaGraph(this.checkpoint, { ...options, compute })));
     const feeds = {
       [names.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [ids.length]),
       ...this.positionFeeds(0, ids.length),
@@ -236,8 +269,8 @@ export class LlamaRunner {
     if (responseStart < 1 || R < 1) throw new LensError('Attribution needs at least one token before the response and one response token.');
     const objective = options.objective ?? 'prob';
     const weightGradients = !!options.weightGradients;
-    const session = await this.sessionFor(`gradient|${objective}|${weightGradients}`, () =>
-      serializeModel(buildGradientGraph(this.checkpoint, objective, { weightGradients })),
+    const session = await this.sessionFor(`gradient|${objective}|${weightGradients}`, (compute) =>
+      serializeModel(buildGradientGraph(this.checkpoint, objective, { weightGradients, compute })),
     );
     const { intermediateSize, numHeads, hiddenSize } = this.checkpoint.config;
     const perObjective = COTANGENTS_ALIVE * S * Math.max(intermediateSize, numHeads * S, hiddenSize) * 4;
@@ -286,11 +319,12 @@ export class LlamaRunner {
     const { numLayers, numKvHeads, headDim, vocabSize } = this.checkpoint.config;
     const eos = new Set(this.checkpoint.tokenizer.eosTokenIds);
     const decode: LlamaGraphOptions = { input: 'ids', kvCache: true, logits: 'last', attentions: false, ffn: false };
-    const session = await this.sessionFor(graphKey(decode), () => serializeModel(buildLlamaGraph(this.checkpoint, decode)));
+    const session = await this.sessionFor(graphKey(decode), (compute) => serializeModel(buildLlamaGraph(this.checkpoint, { ...decode, compute })));
     let past: Record<string, ort.Tensor> = {};
+    const empty = () => (this.compute === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), [numKvHeads, 0, headDim]) : new ort.Tensor('float32', new Float32Array(0), [numKvHeads, 0, headDim]));
     for (let l = 0; l < numLayers; l++) {
-      past[names.pastKey(l)] = new ort.Tensor('float32', new Float32Array(0), [numKvHeads, 0, headDim]);
-      past[names.pastValue(l)] = new ort.Tensor('float32', new Float32Array(0), [numKvHeads, 0, headDim]);
+      past[names.pastKey(l)] = empty();
+      past[names.pastValue(l)] = empty();
     }
     const generated: number[] = [];
     let step = ids;
