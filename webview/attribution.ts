@@ -74,7 +74,7 @@ function scoresSection(view: View): HTMLElement {
       el('td', { class: 'num score' }, num(m.instructionScore)),
       el('td', null, bar),
       el('td', { class: 'num' }, `${count} of ${m.tokens.length}`),
-      el('td', null, shown(m.executionProvider)),
+      el('td', null, shown(m.executionDevice ?? m.executionProvider)),
     );
   });
   let verdict = '';

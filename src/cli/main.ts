@@ -289,14 +289,14 @@ export async function main(argv: string[]): Promise<number> {
         if (values.json) await writeOutput(values.json, JSON.stringify(result) + '\n');
         // The model's text may hold anything a tokenizer can decode: no control character reaches the terminal.
         if (!writesToStdout(values.json)) process.stdout.write(`${visibleControls(result.text, { newline: 'keep', tab: 'keep' })}\n`);
-        log(`${result.outputIds.length} tokens on ${result.executionProvider}`);
+        log(`${result.outputIds.length} tokens on ${result.executionDevice}`);
         return 0;
       }
       case 'inspect': {
         if (!values.json) throw new UsageError('inspect needs --json OUT');
         const result = await inspect(pool, { model: await modelOf(values), prompt: promptOf(values), format: formatOf(values), attentions: values.attentions, ffn: values.ffn });
         await writeOutput(values.json, JSON.stringify(result) + '\n');
-        log(`wrote ${values.json}: ${result.inputIds.length} positions on ${result.executionProvider}`);
+        log(`wrote ${values.json}: ${result.inputIds.length} positions on ${result.executionDevice}`);
         return 0;
       }
       case 'attribute': {
@@ -318,7 +318,7 @@ export async function main(argv: string[]): Promise<number> {
           { signal: controller.signal, onProgress: progressLogger(log) },
         );
         await writeOutput(values.json, JSON.stringify(report) + '\n');
-        log(`wrote ${values.json}: ${report.tokens.length} prompt × ${report.response.tokens.length} response tokens on ${report.executionProvider}; instruction score ${report.instructionScore.toFixed(3)}`);
+        log(`wrote ${values.json}: ${report.tokens.length} prompt × ${report.response.tokens.length} response tokens on ${report.executionDevice ?? report.executionProvider}; instruction score ${report.instructionScore.toFixed(3)}`);
         return 0;
       }
       case 'heads': {

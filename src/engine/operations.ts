@@ -8,7 +8,7 @@ import type { CacheOptions } from '../explain/analysis-cache.js';
 import { analyzeFfnGlobal, compareFfnRotation, type FfnOptions, type FfnProgress, type FfnRotationLayer, type GlobalFfnResult } from '../explain/ffn.js';
 import { analyzeHeadsGlobal, compareHeadVerbs, type GlobalHeadsResult, type HeadsOptions, type HeadsProgress, type HeadsVerbComparison } from '../explain/heads.js';
 import { buildWordList } from '../explain/wordlist.js';
-import type { ProviderSetting } from '../runtime/session.js';
+import { executionDevice, type ProviderSetting } from '../runtime/session.js';
 
 export interface GenerateRequest {
   model: string;
@@ -20,6 +20,8 @@ export interface GenerateRequest {
 export interface GenerateResult {
   model: string;
   executionProvider: string;
+  /** "webgpu · NVIDIA H200", "cpu": the provider and the device it ran on. */
+  executionDevice: string;
   inputIds: number[];
   promptSpan: [number, number];
   outputIds: number[];
@@ -37,6 +39,8 @@ export interface InspectRequest {
 export interface InspectResult {
   model: string;
   executionProvider: string;
+  /** "webgpu · NVIDIA H200", "cpu": the provider and the device it ran on. */
+  executionDevice: string;
   inputIds: number[];
   promptSpan: [number, number];
   /** [position][vocab] */
@@ -65,6 +69,7 @@ export async function generate(pool: ModelPool, request: GenerateRequest, signal
   return {
     model: request.model,
     executionProvider: runner.executionProvider ?? 'cpu',
+    executionDevice: executionDevice(runner.executionProvider),
     inputIds: encoded.inputIds,
     promptSpan: encoded.promptSpan,
     outputIds,
@@ -82,6 +87,7 @@ export async function inspect(pool: ModelPool, request: InspectRequest): Promise
   return {
     model: request.model,
     executionProvider: runner.executionProvider ?? 'cpu',
+    executionDevice: executionDevice(runner.executionProvider),
     inputIds: encoded.inputIds,
     promptSpan: encoded.promptSpan,
     logits: rows(out.logits, config.vocabSize),

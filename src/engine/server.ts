@@ -5,7 +5,7 @@ import { ResponseError, type CancellationToken, type MessageConnection } from 'v
 import { defaultModel, type DefaultModel } from '../cli/default-model.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { CancelledError, LensError } from '../model/errors.js';
-import type { ProviderSetting } from '../runtime/session.js';
+import { executionDevice, type ProviderSetting } from '../runtime/session.js';
 import { ModelPool, describeCheckpoint } from './model-pool.js';
 import { attribute, compare, generate } from './operations.js';
 import { paramsProblem } from './schemas.js';
@@ -181,7 +181,7 @@ export function startEngineServer(connection: MessageConnection, options: Engine
       if (signal.aborted) throw new CancelledError();
       const runner = await pool.get(model);
       if (signal.aborted) throw new CancelledError();
-      progress(progressToken, runner.executionProvider ? `Generating on ${runner.executionProvider}…` : 'Generating…', 10);
+      progress(progressToken, runner.executionProvider ? `Generating on ${executionDevice(runner.executionProvider)}…` : 'Generating…', 10);
       const result = await generate(pool, { ...rest, model }, signal);
       progress(progressToken, `Generated ${result.outputIds.length} tokens`, 90);
       return result;

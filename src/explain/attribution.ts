@@ -6,6 +6,7 @@ import { DEFAULT_IMPORTANCE_OPTIONS, importanceDensity, instructionScore, type I
 import { detectInstructions, instructionMask, type InstructionSpan } from './instructions.js';
 import type { ModelReport, ReportToken } from './report.js';
 import { aggregateToWords } from './words.js';
+import { executionDevice } from '../runtime/session.js';
 import { describeForReport, findNonFiniteWeights } from './model-checks.js';
 
 export interface AttributionRequest {
@@ -110,6 +111,7 @@ export async function attributeModel(
   return {
     model: describeForReport(runner, spec),
     executionProvider: runner.executionProvider ?? 'cpu',
+    executionDevice: executionDevice(runner.executionProvider),
     promptFormat: format,
     objective: request.objective ?? 'prob',
     inputIds,

@@ -39,6 +39,8 @@ export interface ModelDescription {
 export interface ModelReport {
   model: ModelDescription;
   executionProvider: string;
+  /** The device that ran it: "webgpu · NVIDIA H200", "webgpu · llvmpipe (LLVM 15.0.6, 256 bits)", "cpu". Absent in reports from before it was added. */
+  executionDevice?: string;
   promptFormat: PromptFormat;
   objective: Objective;
   /** Everything the model was given: template/BOS tokens, the prompt, the response. */

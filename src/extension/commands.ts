@@ -127,7 +127,8 @@ function compareParams(settings: LensSettings, prompt: string, sections: { heads
 /** Shows an analysis: the store (hover), the highlights, the panel, the status bar. */
 function present(services: LensServices, target: PromptTarget, report: PanelReport, sections: Record<SectionName, SectionStatus>, tab: PanelTab): Analysis {
   const analysis = services.store.set(target.document, target.offset, target.text.length, report, sections);
-  const provider = report.tuned?.executionProvider ?? report.base?.executionProvider;
+  const tunedOrBase = report.tuned ?? report.base;
+  const provider = tunedOrBase && (tunedOrBase.executionDevice ?? tunedOrBase.executionProvider);
   services.lens.updateStatusBar(provider);
   services.highlights.refresh();
   services.panel.show(services.store.panelDocument(analysis), { tab });
@@ -145,7 +146,7 @@ async function compareOn(services: LensServices, target: PromptTarget, section?:
   const report = await withEngineProgress(services, `comparing ${modelLabel(settings.baseModel)} and ${modelLabel(settings.tunedModel)}…`, (options) =>
     engine.compare(compareParams(settings, target.text, sections), options),
   );
-  services.lens.log(`── Compare · ${report.base.model.id} vs ${report.tuned.model.id} · ${report.tuned.executionProvider} · ${((Date.now() - started) / 1000).toFixed(1)} s · instruction score base ${report.base.instructionScore.toFixed(3)}, tuned ${report.tuned.instructionScore.toFixed(3)} ──`);
+  services.lens.log(`── Compare · ${report.base.model.id} vs ${report.tuned.model.id} · ${report.tuned.executionDevice ?? report.tuned.executionProvider} · ${((Date.now() - started) / 1000).toFixed(1)} s · instruction score base ${report.base.instructionScore.toFixed(3)}, tuned ${report.tuned.instructionScore.toFixed(3)} ──`);
   present(services, target, report, { heads: sectionStatus(report, 'heads', sections.heads), ffn: sectionStatus(report, 'ffn', sections.ffn) }, section ?? 'attribution');
 }
 
@@ -183,7 +184,7 @@ async function explainWith(services: LensServices, role: ModelRole): Promise<voi
     ),
   );
   const report: PanelReport = { schema: REPORT_SCHEMA, createdAt: new Date().toISOString(), prompt: target.text, [role]: modelReport };
-  services.lens.log(`── Explain · ${modelReport.model.id} · ${modelReport.executionProvider} · instruction score ${modelReport.instructionScore.toFixed(3)} ──`);
+  services.lens.log(`── Explain · ${modelReport.model.id} · ${modelReport.executionDevice ?? modelReport.executionProvider} · instruction score ${modelReport.instructionScore.toFixed(3)} ──`);
   if (services.highlights.mode !== role) services.highlights.setMode(role);
   present(services, target, report, { heads: sectionStatus(report, 'heads', false), ffn: sectionStatus(report, 'ffn', false) }, 'attribution');
 }
@@ -355,8 +356,8 @@ async function generateFromSelection(services: LensServices): Promise<void> {
   const result = await withEngineProgress<GenerateResult>(services, `generating with ${modelLabel(model)}…`, (options) =>
     engine.generate({ model, role: 'base', prompt: target.text, maxNewTokens: settings.maxNewTokens, format: settings.promptFormatBase }, options),
   );
-  lens.updateStatusBar(result.executionProvider);
-  lens.log(`── Generate from selection · ${modelLabel(result.model)} · ${result.executionProvider} · ${result.outputIds.length} tokens ──`);
+  lens.updateStatusBar(result.executionDevice);
+  lens.log(`── Generate from selection · ${modelLabel(result.model)} · ${result.executionDevice} · ${result.outputIds.length} tokens ──`);
   lens.log(result.text);
   lens.log('');
   const action = await vscode.window.showInformationMessage(`Instruction Lens (${modelLabel(result.model)}): ${truncate(result.text) || '(no text: the model stopped at once)'}`, 'Show Output');

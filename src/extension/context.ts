@@ -8,6 +8,7 @@ import { EngineClient, EngineError, describeExit } from '../engine/client.js';
 import type { ModelRole, Precision } from '../engine/protocol.js';
 import { DEFAULT_INSTRUCTION_VERBS } from '../explain/instructions.js';
 import type { PromptFormat } from '../model/prompt.js';
+import { deviceKind } from '../runtime/adapter.js';
 import type { ProviderSetting } from '../runtime/session.js';
 
 export const SECTION = 'instructionLens';
@@ -188,12 +189,13 @@ export class LensContext implements vscode.Disposable {
       });
   }
 
-  /** The status bar: both models and the execution provider the last run used (or the setting). */
-  updateStatusBar(provider?: string): void {
-    if (provider) this.lastProvider = provider;
+  /** The status bar: both models and the device the last run used ("webgpu · NVIDIA H200", "cpu"), or the setting. */
+  updateStatusBar(device?: string): void {
+    if (device) this.lastProvider = device;
     const settings = this.settings();
     const ep = this.lastProvider ?? `${settings.executionProvider} (not started)`;
-    const gpu = this.lastProvider ? (this.lastProvider === 'cpu' ? 'CPU' : 'GPU') : '';
+    // A software adapter (llvmpipe under --provider webgpu) is the CPU: do not call it a GPU.
+    const gpu = this.lastProvider ? deviceKind(this.lastProvider) : '';
     this.statusBar.text = `$(beaker) ${modelLabel(settings.baseModel)} ↔ ${modelLabel(settings.tunedModel)} · ${this.lastProvider ?? settings.executionProvider}`;
     const tooltip = new vscode.MarkdownString(undefined, true);
     tooltip.appendMarkdown('**Instruction Lens**\n\n');

@@ -271,7 +271,7 @@ function modelsSection(base: ModelReport, tuned: ModelReport): string {
     ['Parameters', (m) => formatParameters(m.model.parameters)],
     ['Weights', (m) => m.model.dtype],
     ['Layers × heads', (m) => `${m.model.layers} × ${m.model.heads}`],
-    ['Execution provider', (m) => m.executionProvider],
+    ['Execution provider', (m) => m.executionDevice ?? m.executionProvider],
     ['Prompt format', (m) => m.promptFormat],
     ['Objective', (m) => m.objective],
     ['Importance (L, b, p)', (m) => `${m.importance.L}, ${m.importance.b}, ${m.importance.p}`],

@@ -208,7 +208,7 @@ function modelTable(ctx: Ctx, base: ModelReport, tuned: ModelReport): Line[] {
     ['model', (m) => m.model.id],
     ['architecture', (m) => m.model.architecture],
     ['parameters', (m) => `${formatParameters(m.model.parameters)} (${m.model.dtype}, ${m.model.layers} layers \u00d7 ${m.model.heads} heads)`],
-    ['provider', (m) => m.executionProvider],
+    ['provider', (m) => m.executionDevice ?? m.executionProvider],
     ['prompt', (m) => `${m.promptFormat}, objective ${m.objective}, L/b/p ${m.importance.L}/${m.importance.b}/${m.importance.p}`],
     ['time', (m) => `generate ${Math.round(m.timings.generateMs)} ms, attribute ${Math.round(m.timings.attributeMs)} ms`],
   ];

@@ -1,7 +1,11 @@
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { LensError } from '../model/errors.js';
+import { deviceLabel, isSoftwareAdapter } from './adapter.js';
+import { Graph } from '../onnx/graph.js';
+import { serializeModel } from '../onnx/serialize.js';
 
 export type ProviderSetting = 'auto' | 'cuda' | 'webgpu' | 'cpu';
 export type Provider = Exclude<ProviderSetting, 'auto'>;
@@ -18,6 +22,8 @@ export interface ProviderAttempt {
 export interface OpenedSession {
   session: ort.InferenceSession;
   provider: Provider;
+  /** The device the provider runs on ("NVIDIA H200", "llvmpipe (LLVM 15.0.6, 256 bits)"); null where it cannot be learned (always for cpu). */
+  adapter: string | null;
   /** Providers tried before this one, and why each failed. */
   failed: ProviderAttempt[];
 }
@@ -52,6 +58,108 @@ export function providerUnavailable(provider: Provider): string | null {
     return 'Vulkan (libvulkan.so.1) is not installed';
   }
   return null;
+}
+
+/** What a provider's device is, learned once per process. */
+export interface AdapterInfo {
+  /** The device's name, or null where it cannot be learned on this platform. */
+  name: string | null;
+  /** A CPU rasterizer posing as a GPU (llvmpipe, lavapipe, SwiftShader, Basic Render Driver): slower than the CPU provider. */
+  software: boolean;
+  /** Why the provider cannot run here (the probe failed), else null. */
+  error: string | null;
+}
+
+/**
+ * The Vulkan device Dawn created, from the Vulkan loader's own log (VK_LOADER_DEBUG=driver): the
+ * loader names the device at vkCreateDevice ("Using "llvmpipe (…)" with driver: "libvulkan_lvp.so"").
+ * Loaders older than that line (before ~1.3.2xx) log their sorted device list instead, whose first
+ * entry is the one a high-performance request gets (discrete before integrated before CPU, as Dawn
+ * ranks them).
+ */
+export function parseVulkanLoaderLog(stderr: string): { name: string; driver: string | null } | null {
+  const using = [...stderr.matchAll(/Using "([^"\n]+)" with driver: "([^"\n]+)"/g)].at(-1);
+  if (using) return { name: using[1]!, driver: using[2]! };
+  const sorted = /Sorted order:\s*\n[^\n]*\[0\]\s+([^\n]+?)\s*\n/.exec(stderr);
+  return sorted ? { name: sorted[1]!, driver: null } : null;
+}
+
+/** A one-node model: enough to make the WebGPU provider pick its adapter and create a device. */
+function probeModel(): Uint8Array {
+  const g = new Graph('adapter-probe');
+  g.output(g.node('Neg', [g.input('x', 'float32', [1])]), 'y');
+  return serializeModel(g);
+}
+
+// The child loads onnxruntime-node itself so that the loader's log goes to a stderr we can read
+// (in this process it would go straight to our fd 2) and a native crash of Dawn costs only the probe.
+const PROBE_SCRIPT = `
+const ort = require(process.argv[1]);
+(async () => {
+  const session = await ort.InferenceSession.create(Buffer.from(process.argv[2], 'base64'), { executionProviders: ['webgpu'], logSeverityLevel: 3 });
+  await session.run({ x: new ort.Tensor('float32', Float32Array.of(1), [1]) });
+  process.stdout.write('probe ok\\n');
+})().catch((e) => { process.stderr.write('probe failed: ' + String(e && e.message || e).split('\\n')[0] + '\\n'); process.exit(3); });
+`;
+
+const PROBE_TIMEOUT_MS = 60_000;
+
+async function probeWebgpu(): Promise<AdapterInfo> {
+  const unavailable = providerUnavailable('webgpu');
+  if (unavailable) return { name: null, software: false, error: unavailable };
+  // Dawn on Windows (D3D12) and macOS (Metal) has no loader log to read; there the name stays unknown.
+  if (process.platform !== 'linux') return { name: null, software: false, error: null };
+  const ortEntry = require.resolve('onnxruntime-node');
+  const env = { ...process.env, VK_LOADER_DEBUG: 'driver', ELECTRON_RUN_AS_NODE: '1' };
+  const result = await new Promise<{ stdout: string; stderr: string; error: Error | null }>((resolve) => {
+    execFile(process.execPath, ['-e', PROBE_SCRIPT, ortEntry, Buffer.from(probeModel()).toString('base64')], { env, timeout: PROBE_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
+      resolve({ stdout: String(stdout), stderr: String(stderr), error }),
+    );
+  });
+  const found = parseVulkanLoaderLog(result.stderr);
+  if (!result.stdout.includes('probe ok')) {
+    const why = /probe failed: ([^\n]+)/.exec(result.stderr)?.[1] ?? result.error?.message.split('\n')[0] ?? 'the probe printed nothing';
+    return { name: found?.name ?? null, software: false, error: `no usable WebGPU adapter (${why})` };
+  }
+  if (!found) return { name: null, software: false, error: null };
+  return { name: found.name, software: isSoftwareAdapter(found.name) || (found.driver !== null && isSoftwareAdapter(found.driver)), error: null };
+}
+
+/** The NVIDIA driver's own description of GPU 0, which CUDA's default device is on a one-GPU machine. */
+function cudaAdapter(): AdapterInfo {
+  const root = '/proc/driver/nvidia/gpus';
+  try {
+    for (const bus of readdirSync(root).sort()) {
+      const model = /^Model:\s*(.+)$/m.exec(readFileSync(join(root, bus, 'information'), 'utf8'))?.[1]?.trim();
+      if (model) return { name: model, software: false, error: null };
+    }
+  } catch {
+    // Not Linux, or no NVIDIA driver: the name stays unknown.
+  }
+  return { name: null, software: false, error: null };
+}
+
+const adapters = new Map<Provider, Promise<AdapterInfo>>();
+
+/**
+ * The device a provider would run on here, probed once per process (a WebGPU probe is a child
+ * process of about a second). cpu has no adapter.
+ */
+export function providerAdapter(provider: Provider): Promise<AdapterInfo> {
+  let known = adapters.get(provider);
+  if (!known) {
+    known =
+      provider === 'webgpu' ? probeWebgpu() : provider === 'cuda' ? Promise.resolve(cudaAdapter()) : Promise.resolve({ name: null, software: false, error: null });
+    adapters.set(provider, known);
+  }
+  return known;
+}
+
+const adapterNames = new Map<Provider, string | null>();
+
+/** "webgpu · NVIDIA H200", "webgpu · llvmpipe (LLVM 15.0.6, 256 bits)", "cpu": what the status bar, log and report show. */
+export function executionDevice(provider: Provider | null, adapter: string | null = provider ? (adapterNames.get(provider) ?? null) : null): string {
+  return provider ? deviceLabel(provider, adapter) : 'cpu';
 }
 
 /** Options a caller may add to a session (the benchmark profiles the analysis graphs' products). */
@@ -119,11 +227,20 @@ export async function openSession(model: Uint8Array, externalDataFolder: string,
       failed.push({ provider, error: known });
       continue;
     }
+    const adapter = await providerAdapter(provider);
+    if (setting === 'auto' && (adapter.error || adapter.software)) {
+      const why = adapter.error ?? `its only adapter, ${adapter.name}, is software rendering on the CPU and slower than the CPU provider (--provider ${provider} uses it anyway)`;
+      log?.(`execution provider ${provider} skipped: ${why}`);
+      knownFailures.set(provider, why);
+      failed.push({ provider, error: why });
+      continue;
+    }
     try {
       const session = await ort.InferenceSession.create(model, sessionOptions(provider, externalDataFolder, setting === 'auto' && provider !== 'cpu', extra));
-      if (failed.length && !announced.has(provider)) log?.(`execution provider ${provider} in use`);
+      adapterNames.set(provider, adapter.name);
+      if (!announced.has(provider)) log?.(`execution provider ${executionDevice(provider, adapter.name)} in use`);
       announced.add(provider);
-      return { session, provider, failed };
+      return { session, provider, adapter: adapter.name, failed };
     } catch (e) {
       const error = (e as Error).message.split('\n')[0]!;
       failed.push({ provider, error });

@@ -11,6 +11,7 @@ import { LlamaRunner } from '../../src/llm/runner.js';
 import { writeSyntheticCheckpoint, type SyntheticCheckpointOptions } from '../../src/model/synthetic.js';
 import { loadReferenceModel, referenceForward, type ReferenceModel } from '../reference/llama64.js';
 import { assertClose } from '../support/compare.js';
+import { parityTargets, skipReason, targetName, targetOptions } from '../support/providers.js';
 import { tempDir } from '../support/temp.js';
 
 const EPS = 1e-5;
@@ -70,23 +71,42 @@ const SHAPES: [number, number][] = [
   [200, 64],
 ];
 const FIRST_VARIANT_ONLY = new Set(['200x1']);
+/** Off the CPU (llvmpipe is slow), the shapes that cover one and many objectives and the chunked pass;
+ * `npm run gpu-check -- --quick` leaves out the 200-token prompt, whose float64 differences take minutes. */
+const OFF_CPU = new Set(process.env.LENS_PARITY_QUICK === '1' ? ['1x1', '1x64'] : ['1x1', '200x64']);
 
-describe('attribution gradients against float64 finite differences', () => {
-  const root = tempDir();
+// Checkpoints and finite differences are computed once and checked against every target: the
+// float64 differences of a 200-token prompt take minutes.
+const root = tempDir();
+const memo = new Map<string, unknown>();
+function once<T>(key: string, make: () => T): T {
+  if (!memo.has(key)) memo.set(key, make());
+  return memo.get(key) as T;
+}
+function fixture(seed: number, options: SyntheticCheckpointOptions): Promise<string> {
+  return once(`checkpoint ${seed}`, async () => {
+    const dir = join(root, `m${seed}`);
+    await writeSyntheticCheckpoint(dir, { preset: 'tiny', seed, vocabSize: 512, maxPositionEmbeddings: 512, ...options });
+    return dir;
+  });
+}
+
+for (const target of parityTargets()) describe(`attribution gradients against float64 finite differences (${targetName(target)})`, { skip: skipReason(target) }, () => {
   let n = 0;
   for (const [index, [variant, options]] of Object.entries(VARIANTS).entries()) {
     for (const [promptLength, responseLength] of SHAPES) {
-      if (index > 0 && FIRST_VARIANT_ONLY.has(`${promptLength}x${responseLength}`)) continue;
-      it(`${variant}: prompt ${promptLength}, response ${responseLength}`, async () => {
-        const dir = join(root, `m${n++}`);
-        await writeSyntheticCheckpoint(dir, { preset: 'tiny', seed: 5 + n, vocabSize: 512, maxPositionEmbeddings: 512, ...options });
+      const shape = `${promptLength}x${responseLength}`;
+      if (index > 0 && FIRST_VARIANT_ONLY.has(shape)) continue;
+      const seed = 5 + ++n;
+      if (target.provider !== 'cpu' && !OFF_CPU.has(shape)) continue;
+      it(`${variant}: prompt ${promptLength}, response ${responseLength}`, async (t) => {
+        const dir = await fixture(seed, options);
         const checkpoint = loadCheckpoint(dir);
-        const reference = loadReferenceModel(dir);
-        const runner = new LlamaRunner(checkpoint, { provider: 'cpu' });
+        const runner = new LlamaRunner(checkpoint, targetOptions(target));
         try {
-          const ids = sequence(promptLength + responseLength, checkpoint.config.vocabSize, n);
+          const ids = sequence(promptLength + responseLength, checkpoint.config.vocabSize, seed - 5);
           const got = await runner.attribute(ids, promptLength);
-          const expected = finiteDifferences(reference, ids, promptLength, false);
+          const expected = once(`differences ${seed}`, () => finiteDifferences(loadReferenceModel(dir), ids, promptLength, false));
           const S = ids.length;
           const actual: number[] = [];
           const want: number[] = [];
@@ -96,7 +116,9 @@ describe('attribution gradients against float64 finite differences', () => {
               want.push(expected[i]![j]!);
             }
           }
-          assertClose(actual, want, 1e-4, `${variant} raw`);
+          assert.equal(runner.executionProvider, target.provider);
+          const { maxAbsDiff, maxRef } = assertClose(actual, want, target.tolerance, `${variant} raw`);
+          t.diagnostic(`max|Δ|/max|ref| ${(maxAbsDiff / maxRef).toExponential(2)}`);
           // Response positions get gradients too (later response tokens depend on earlier ones), and
           // positions after t_j − 1 none: causality, checked on the last objective's row.
           if (responseLength > 1) assert.equal(got.raw[(responseLength - 2) * S + S - 1], 0);
@@ -112,23 +134,26 @@ describe('attribution gradients against float64 finite differences', () => {
     }
   }
 
-  it('log-probability objective', async () => {
-    const dir = join(root, 'logprob');
-    await writeSyntheticCheckpoint(dir, { preset: 'tiny', seed: 77, vocabSize: 512 });
+  it('log-probability objective', async (t) => {
+    const dir = await once('checkpoint logprob', async () => {
+      const d = join(root, 'logprob');
+      await writeSyntheticCheckpoint(d, { preset: 'tiny', seed: 77, vocabSize: 512 });
+      return d;
+    });
     const checkpoint = loadCheckpoint(dir);
-    const reference = loadReferenceModel(dir);
-    const runner = new LlamaRunner(checkpoint, { provider: 'cpu' });
+    const runner = new LlamaRunner(checkpoint, targetOptions(target));
     try {
       const ids = sequence(20, 512, 3);
       const got = await runner.attribute(ids, 12, { objective: 'logprob' });
-      const expected = finiteDifferences(reference, ids, 12, true);
+      const expected = once('differences logprob', () => finiteDifferences(loadReferenceModel(dir), ids, 12, true));
       const actual: number[] = [];
       const want: number[] = [];
       for (let i = 0; i < 12; i++) for (let j = 0; j < 8; j++) {
         actual.push(got.raw[j * 20 + i]!);
         want.push(expected[i]![j]!);
       }
-      assertClose(actual, want, 1e-4, 'logprob raw');
+      const { maxAbsDiff, maxRef } = assertClose(actual, want, target.tolerance, 'logprob raw');
+      t.diagnostic(`max|Δ|/max|ref| ${(maxAbsDiff / maxRef).toExponential(2)}`);
     } finally {
       await runner.dispose();
     }

@@ -42,6 +42,8 @@ describe('instruction-lens CLI', () => {
     assert.equal(code, 0, stderr);
     const result = JSON.parse(readFileSync(out, 'utf8'));
     assert.equal(result.executionProvider, 'cpu');
+    assert.equal(result.executionDevice, 'cpu');
+    assert.match(stderr, /tokens on cpu$/m, 'the log names the device');
     assert.ok(result.inputIds.length > 0);
     assert.ok(result.outputIds.length <= 8);
     assert.equal(typeof result.text, 'string');

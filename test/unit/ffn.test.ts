@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { analyzeFfnGlobal, analyzeFfnLocal, compareFfnRotation, type GlobalFfnResult } from '../../src/explain/ffn.js';
 import { principalCosines, symmetricEigen } from '../../src/explain/linalg.js';
 import { buildWordList } from '../../src/explain/wordlist.js';
@@ -17,20 +17,24 @@ import { encodePrompt } from '../../src/model/prompt.js';
 import { writeSyntheticCheckpoint } from '../../src/model/synthetic.js';
 import { loadReferenceModel, referenceForward } from '../reference/llama64.js';
 import { jacobiEigen, referenceFfn, referenceVocabularyWords, type RefFfnLayer } from '../reference/analysis64.js';
+import { parityTargets, skipReason, targetName, targetOptions, type ParityTarget } from '../support/providers.js';
 import { copyTensorRows } from '../support/safetensors-rows.js';
 import { tempDir } from '../support/temp.js';
 
 const REL = 1e-5;
 const noCache = { cache: { enabled: false }, provider: 'cpu' as const };
 
-/** Largest relative difference seen, reported at the end of the file. */
-const worst = { global: 0, local: 0 };
-let scope: keyof typeof worst = 'global';
-after(() => process.stdout.write(`# ffn parity: largest relative difference: global ${worst.global.toExponential(2)}, local ${worst.local.toExponential(2)}\n`));
+/** Largest relative difference seen per scope and target, reported at the end of the file. */
+const worst = new Map<string, number>();
+let scope = 'global cpu fp32';
+after(() => process.stdout.write(`# ffn parity: largest relative difference: ${[...worst].map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ')}\n`));
+const CPU: ParityTarget = { provider: 'cpu', precision: 'fp32', tolerance: 1e-4 };
+/** The special cases run on the CPU only; a run restricted to other targets (`npm run gpu-check`) leaves them out. */
+const cpuOnly = parityTargets().some((t) => t.provider === 'cpu') ? false : 'LENS_PARITY_PROVIDERS leaves out cpu';
 
 function close(actual: number, expected: number, scale: number, what: string): void {
   const rel = Math.abs(actual - expected) / Math.max(Math.abs(expected), scale, Number.MIN_VALUE);
-  worst[scope] = Math.max(worst[scope], rel);
+  worst.set(scope, Math.max(worst.get(scope) ?? 0, rel));
   assert.ok(rel <= REL, `${what}: ${actual} vs ${expected}`);
 }
 
@@ -72,20 +76,27 @@ describe('linalg: symmetric eigendecomposition', () => {
   });
 });
 
-describe('global FFN: parity with the float64 reference', () => {
-  const root = tempDir();
-
+// Every target runs the first (largest) global case and the local one; the special cases run on the CPU.
+for (const target of parityTargets()) describe(`global FFN on ${targetName(target)}`, { skip: skipReason(target) }, () => {
   it('llama: every component of every layer, 50 concept words each', async () => {
-    const dir = join(root, 'llama');
+    scope = `global ${targetName(target)}`;
+    const dir = join(tempDir(), 'llama');
     await writeSyntheticCheckpoint(dir, { preset: 'tiny', seed: 15 });
     const checkpoint = loadCheckpoint(dir);
     const list = await buildWordList(checkpoint, { extraWords: ['zorblaxian', 'Summarize'] });
-    const actual = await analyzeFfnGlobal(checkpoint, list, {}, noCache);
+    const actual = await analyzeFfnGlobal(checkpoint, list, {}, { ...noCache, ...targetOptions(target) });
     assert.equal(actual.options.components, 64);
     assert.equal(actual.options.wordsPerComponent, 50);
     assertFfnMatch(actual, referenceFfn(loadReferenceModel(dir), list.tokens, { components: 64, words: 50 }), list.words, 'llama');
     const total = actual.layers[0]!.components.reduce((a, c) => a + c.varianceRatio, 0);
     assert.ok(Math.abs(total - 1) < 1e-9, `ratios of all H components sum to ${total}`);
+  });
+});
+
+describe('global FFN: parity with the float64 reference', { skip: cpuOnly }, () => {
+  const root = tempDir();
+  before(() => {
+    scope = `global ${targetName(CPU)}`;
   });
 
   it('qwen2, tied BF16 embeddings: a subset of layers, 10 components, 20 words', async () => {
@@ -116,7 +127,7 @@ describe('global FFN: parity with the float64 reference', () => {
   });
 });
 
-describe('FFN rotation and local usage', () => {
+describe('FFN rotation', { skip: cpuOnly }, () => {
   const root = tempDir();
 
   it('principal cosines and best matches agree with an independent computation', async () => {
@@ -154,14 +165,17 @@ describe('FFN rotation and local usage', () => {
     }
     assert.ok(H > 0);
   });
+});
 
+for (const target of parityTargets()) describe(`FFN local usage on ${targetName(target)}`, { skip: skipReason(target) }, () => {
   it('local usage: the share of each prompt token’s FFN output along each component, as the reference computes it', async () => {
-    scope = 'local'; // FFN outputs come from the float32 forward
-    const dir = join(root, 'a');
+    scope = `local ${targetName(target)}`; // FFN outputs come from the float32 forward
+    const dir = join(tempDir(), 'a');
+    await writeSyntheticCheckpoint(dir, { preset: 'tiny', seed: 18 });
     const checkpoint = loadCheckpoint(dir);
-    const runner = new LlamaRunner(checkpoint, { provider: 'cpu' });
+    const runner = new LlamaRunner(checkpoint, targetOptions(target));
     try {
-      const global = await analyzeFfnGlobal(checkpoint, await buildWordList(checkpoint), { components: 12 }, noCache);
+      const global = await analyzeFfnGlobal(checkpoint, await buildWordList(checkpoint), { components: 12 }, { ...noCache, ...targetOptions(target) });
       const prompt = 'Write a short poem about the sea.';
       const encoded = await encodePrompt(checkpoint, prompt, 'raw');
       const forward = await runner.forward(encoded.inputIds, { ffn: true });

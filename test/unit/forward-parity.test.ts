@@ -6,6 +6,7 @@ import { LlamaRunner } from '../../src/llm/runner.js';
 import { writeSyntheticCheckpoint, type SyntheticCheckpointOptions } from '../../src/model/synthetic.js';
 import { loadReferenceModel, referenceForward, referenceGreedy } from '../reference/llama64.js';
 import { assertClose, flatten } from '../support/compare.js';
+import { parityTargets, skipReason, targetName, targetOptions } from '../support/providers.js';
 import { tempDir } from '../support/temp.js';
 
 /** Every architecture variant the engine claims, each checked against the float64 reference. */
@@ -28,24 +29,26 @@ const VARIANTS: Record<string, SyntheticCheckpointOptions> = {
   'qwen2, BF16, 3 shards': { architecture: 'Qwen2ForCausalLM', dtype: 'BF16', shards: 3 },
 };
 
-const TOLERANCE = 1e-4;
 const PROMPT_IDS = [5, 300, 17, 42, 260, 99, 3, 1, 77, 128, 200, 64];
 
-describe('forward parity with the float64 reference', () => {
+for (const target of parityTargets()) describe(`forward parity with the float64 reference (${targetName(target)})`, { skip: skipReason(target) }, () => {
   const root = tempDir();
+  const TOLERANCE = target.tolerance;
   let index = 0;
   for (const [name, options] of Object.entries(VARIANTS)) {
+    const seed = 11 + ++index;
     it(name, async (t) => {
-      const dir = join(root, `v${index++}`);
-      await writeSyntheticCheckpoint(dir, { preset: 'tiny', seed: 11 + index, ...options });
+      const dir = join(root, `v${seed}`);
+      await writeSyntheticCheckpoint(dir, { preset: 'tiny', seed, ...options });
       const checkpoint = loadCheckpoint(dir);
       const reference = loadReferenceModel(dir);
-      const runner = new LlamaRunner(checkpoint, { provider: 'cpu' });
+      const runner = new LlamaRunner(checkpoint, targetOptions(target));
       try {
         const ids = PROMPT_IDS.map((id) => id % checkpoint.config.vocabSize);
         const expected = referenceForward(reference, ids, { attentions: true, ffn: true });
         const actual = await runner.forward(ids, { attentions: true, ffn: true });
         const S = ids.length;
+        assert.equal(runner.executionProvider, target.provider);
         const logits = assertClose(actual.logits, flatten(expected.logits), TOLERANCE, `${name}: logits`);
         let worst = { attentions: 0, ffn: 0 };
         for (let l = 0; l < checkpoint.config.numLayers; l++) {

@@ -18,20 +18,24 @@ import { encodePrompt } from '../../src/model/prompt.js';
 import { writeSyntheticCheckpoint } from '../../src/model/synthetic.js';
 import { loadReferenceModel, referenceForward } from '../reference/llama64.js';
 import { referenceHeads, referenceVocabularyWords, type RefHeads } from '../reference/analysis64.js';
+import { parityTargets, skipReason, targetName, targetOptions, type ParityTarget } from '../support/providers.js';
 import { copyTensorRows } from '../support/safetensors-rows.js';
 import { tempDir } from '../support/temp.js';
 
 const REL = 1e-5;
 const noCache = { cache: { enabled: false }, provider: 'cpu' as const };
 
-/** Largest relative difference seen, reported at the end of the file. */
-const worst = { global: 0, local: 0 };
-let scope: keyof typeof worst = 'global';
-after(() => process.stdout.write(`# heads parity: largest relative difference: global ${worst.global.toExponential(2)}, local ${worst.local.toExponential(2)}\n`));
+/** Largest relative difference seen per scope and target, reported at the end of the file. */
+const worst = new Map<string, number>();
+let scope = 'global cpu fp32';
+after(() => process.stdout.write(`# heads parity: largest relative difference: ${[...worst].map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ')}\n`));
+const CPU: ParityTarget = { provider: 'cpu', precision: 'fp32', tolerance: 1e-4 };
+/** The special cases run on the CPU only; a run restricted to other targets (`npm run gpu-check`) leaves them out. */
+const cpuOnly = parityTargets().some((t) => t.provider === 'cpu') ? false : 'LENS_PARITY_PROVIDERS leaves out cpu';
 
 function close(actual: number, expected: number, scale: number, what: string): void {
   const rel = Math.abs(actual - expected) / Math.max(Math.abs(expected), scale, Number.MIN_VALUE);
-  worst[scope] = Math.max(worst[scope], rel);
+  worst.set(scope, Math.max(worst.get(scope) ?? 0, rel));
   assert.ok(rel <= REL, `${what}: ${actual} vs ${expected}`);
 }
 
@@ -69,11 +73,11 @@ function assertHeadsMatch(actual: GlobalHeadsResult, ref: RefHeads, words: strin
   return { pairs, tiedNeighbours };
 }
 
-describe('global heads: parity with the float64 reference', () => {
-  const root = tempDir();
-
+// Every target runs the first (largest) global case and the local one; the special cases run on the CPU.
+for (const target of parityTargets()) describe(`global heads on ${targetName(target)}`, { skip: skipReason(target) }, () => {
   it('llama GQA 4/2: vocabulary words + prompt words (one multi-token), every dimension', async () => {
-    const dir = join(root, 'llama');
+    scope = `global ${targetName(target)}`;
+    const dir = join(tempDir(), 'llama');
     await writeSyntheticCheckpoint(dir, { preset: 'tiny', seed: 5 });
     const checkpoint = loadCheckpoint(dir);
     const prompt = 'Summarize the zorblaxian article in two sentences.';
@@ -91,12 +95,19 @@ describe('global heads: parity with the float64 reference', () => {
     }
     assert.ok(list.tokens[list.words.indexOf('zorblaxian')]!.length > 1, 'a multi-token word is averaged');
 
-    const actual = await analyzeHeadsGlobal(checkpoint, list, {}, noCache);
+    const actual = await analyzeHeadsGlobal(checkpoint, list, {}, { ...noCache, ...targetOptions(target) });
     assert.equal(actual.options.topK, 100);
     assert.equal(actual.options.dims, 16);
     const ref = referenceHeads(loadReferenceModel(dir), list.tokens, { topK: 100, dims: 16, baseline: 3000 });
     const { pairs } = assertHeadsMatch(actual, ref, list.words, 'llama');
     assert.ok(pairs > 1000, `only ${pairs} pairs: the comparison would prove little`);
+  });
+});
+
+describe('global heads: parity with the float64 reference', { skip: cpuOnly }, () => {
+  const root = tempDir();
+  before(() => {
+    scope = `global ${targetName(CPU)}`;
   });
 
   it('qwen2 with tied BF16 embeddings: a subset of layers and dimensions, smaller K and baseline, items in many small runs', async () => {
@@ -165,14 +176,14 @@ describe('global heads: parity with the float64 reference', () => {
   });
 });
 
-describe('local heads: attention on the prompt, aggregated to words', () => {
+for (const target of parityTargets()) describe(`local heads on ${targetName(target)}: attention on the prompt, aggregated to words`, { skip: skipReason(target) }, () => {
   const dir = join(tempDir(), 'm');
   before(() => writeSyntheticCheckpoint(dir, { preset: 'tiny', seed: 9 }));
 
   it('word pairs and verb links match the reference attentions', async () => {
-    scope = 'local'; // attention probabilities come from the float32 forward
+    scope = `local ${targetName(target)}`; // attention probabilities come from the float32 forward
     const checkpoint = loadCheckpoint(dir);
-    const runner = new LlamaRunner(checkpoint, { provider: 'cpu' });
+    const runner = new LlamaRunner(checkpoint, targetOptions(target));
     try {
       const prompt = 'Summarize the article, then translate the summary into French.';
       const encoded = await encodePrompt(checkpoint, prompt, 'raw');

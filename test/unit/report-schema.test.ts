@@ -24,6 +24,11 @@ describe('report schema', () => {
       const validate = (value: unknown): boolean => compiled(value);
       const plain = JSON.parse(JSON.stringify(report));
       assert.ok(validate(plain), JSON.stringify(compiled.errors, null, 2));
+      assert.equal(plain.base.executionDevice, 'cpu');
+      // The device must name its provider first: a bare adapter name, or a number, is refused.
+      assert.equal(validate({ ...plain, base: { ...plain.base, executionDevice: 'llvmpipe (LLVM 15.0.6, 256 bits)' } }), false);
+      assert.equal(validate({ ...plain, base: { ...plain.base, executionDevice: 7 } }), false);
+      assert.ok(validate({ ...plain, base: { ...plain.base, executionProvider: 'webgpu', executionDevice: 'webgpu · NVIDIA H200' } }), JSON.stringify(compiled.errors));
       plain.base.promptSpan = [1];
       delete plain.tuned.density;
       assert.equal(validate(plain), false);
