@@ -14,6 +14,7 @@ import type { Objective } from '../llm/gradient-graph.js';
 import { renderHtml } from '../report/html.js';
 import { renderTerminal, supportsColor } from '../report/terminal.js';
 import { parseProviderSetting } from '../runtime/session.js';
+import { parsePrecisionSetting } from '../llm/runner.js';
 import { formatModelInfo } from '../shared/model-info.js';
 import { writeOutput, writesToStdout } from '../model/write-file.js';
 import { MAX_WORDS_FILE_BYTES, checkInputFile, fileError, readTextFileBounded } from '../model/read-file.js';
@@ -50,6 +51,7 @@ Common options:
   --prompt TEXT        the prompt; or --prompt-file FILE
   --format F           raw (default) or chat-template
   --provider P         auto (default: CUDA, then WebGPU, then CPU), cuda, webgpu or cpu
+  --precision P        auto (default: float16 on a GPU for F16/BF16 checkpoints), fp32 or fp16; the CPU computes in fp32
   --instruction TEXT   mark TEXT (each occurrence in the prompt) as instruction; repeatable
                        (default: sentences with an imperative instruction verb are detected)
   --L N --b N --p N    the paper's sparsification levels, threshold and norm (10, 7, 4)
@@ -66,6 +68,7 @@ const OPTIONS = {
   'prompt-file': { type: 'string' },
   format: { type: 'string' },
   provider: { type: 'string' },
+  precision: { type: 'string' },
   'max-new-tokens': { type: 'string' },
   json: { type: 'string' },
   attentions: { type: 'boolean' },
@@ -267,7 +270,7 @@ export async function main(argv: string[]): Promise<number> {
     return command || values.help ? 0 : 2;
   }
   const log = (line: string) => process.stderr.write(`[instruction-lens] ${visibleControls(line)}\n`);
-  const pool = new ModelPool({ provider: parseProviderSetting(values.provider ?? 'auto'), log });
+  const pool = new ModelPool({ provider: parseProviderSetting(values.provider ?? 'auto'), precision: parsePrecisionSetting(values.precision ?? 'auto'), log });
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);

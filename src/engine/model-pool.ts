@@ -1,5 +1,5 @@
 import { loadCheckpoint, type Checkpoint } from '../model/checkpoint.js';
-import { LlamaRunner } from '../llm/runner.js';
+import { LlamaRunner, type PrecisionSetting } from '../llm/runner.js';
 import type { ProviderSetting } from '../runtime/session.js';
 
 /**
@@ -12,13 +12,13 @@ import type { ProviderSetting } from '../runtime/session.js';
 export class ModelPool {
   private readonly runners = new Map<string, Promise<LlamaRunner>>();
 
-  constructor(private readonly options: { provider?: ProviderSetting; log?: (line: string) => void } = {}) {}
+  constructor(private readonly options: { provider?: ProviderSetting; precision?: PrecisionSetting; log?: (line: string) => void } = {}) {}
 
   async get(spec: string, provider: ProviderSetting = this.options.provider ?? 'auto'): Promise<LlamaRunner> {
     const key = `${spec}\u0000${provider}`;
     let runner = this.runners.get(key);
     if (!runner) {
-      runner = Promise.resolve().then(() => new LlamaRunner(loadCheckpoint(spec), { provider, log: this.options.log }));
+      runner = Promise.resolve().then(() => new LlamaRunner(loadCheckpoint(spec), { provider, precision: this.options.precision, log: this.options.log }));
       this.runners.set(key, runner);
       runner.catch(() => this.runners.delete(key));
     }

@@ -40,7 +40,7 @@ function delay(ms: number): Promise<void> {
 export interface EngineServerOptions {
   /** Execution provider for every model of this engine (default 'auto'). */
   provider?: ProviderSetting;
-  /** The precision setting (default 'auto'). The runtime computes in fp32 for now; fp16 is logged as not applied. */
+  /** The precision setting (default 'auto'): float16 on a GPU for F16/BF16 checkpoints; the CPU computes in float32. */
   precision?: Precision;
   /** Resolves '' to the embedded default model (default: defaultModel from the CLI). */
   defaultModel?: (role: ModelRole) => Promise<DefaultModel>;
@@ -108,11 +108,7 @@ export function checkCompareParams(params: unknown): asserts params is ComparePa
 
 /** Registers the protocol's handlers on `connection` and starts listening. */
 export function startEngineServer(connection: MessageConnection, options: EngineServerOptions = {}): EngineServer {
-  const pool = new ModelPool({ provider: options.provider ?? 'auto', log: (line) => log(line) });
-  if (options.precision === 'fp16') {
-    // The runner builds fp32 graphs only so far; say so rather than pretend.
-    setImmediate(() => log('Precision fp16 was asked for, but this engine computes in fp32 (fp16 on GPU is not implemented yet; the CPU always runs fp32).'));
-  }
+  const pool = new ModelPool({ provider: options.provider ?? 'auto', precision: options.precision ?? 'auto', log: (line) => log(line) });
   const running = new Map<AbortController, Promise<unknown>>();
   const defaults = new Map<ModelRole, Promise<DefaultModel>>();
   let disposed: Promise<void> | null = null;

@@ -171,7 +171,7 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     group === 1
       ? t
       : g.node('Reshape', [g.node('Expand', [g.node('Reshape', [t, g.ints1d([nKV, 1, -1, d])]), g.ints1d([nKV, group, 1, 1])]), g.ints1d([nH, -1, d])]);
-  const scale = g.scalar(1 / Math.sqrt(d), compute);
+  const scale = toCompute(g.scalar(1 / Math.sqrt(d)));
 
   for (let l = 0; l < config.numLayers; l++) {
     const p = `model.layers.${l}.`;

@@ -76,6 +76,11 @@ export function computeTypeFor(provider: Provider, precision: PrecisionSetting, 
   return precision === 'fp16' || dtype !== 'F32' ? 'float16' : 'float32';
 }
 
+export function parsePrecisionSetting(value: string): PrecisionSetting {
+  if ((PRECISION_SETTINGS as readonly string[]).includes(value)) return value as PrecisionSetting;
+  throw new LensError(`Unknown precision '${value}' (expected one of ${PRECISION_SETTINGS.join(', ')})`);
+}
+
 export interface RunnerOptions {
   provider?: ProviderSetting;
   precision?: PrecisionSetting;

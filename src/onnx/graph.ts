@@ -153,6 +153,9 @@ export class Graph {
   }
 
   scalar(value: number, type: ElementType = 'float32'): string {
+    // A float16 scalar is a float32 one converted in the graph: the rounding is onnxruntime's, and
+    // no half-precision encoder is needed here.
+    if (type === 'float16') return this.node('Cast', [this.scalar(value)], { to: { kind: 'int', value: ONNX_TYPE_CODE.float16 } });
     return this.constant(type, [], [value], `c_${String(value).replace(/[^\w]/g, '_')}`);
   }
 
