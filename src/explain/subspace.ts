@@ -46,8 +46,10 @@ export interface TopEigenOptions {
   oversampling?: number;
   /** Angle to its eigenvector allowed for a separated component (default 1e-8; see residualBounds). */
   tolerance?: number;
-  /** Largest Krylov basis (default min(n, 8 blocks)); when it is reached the Ritz pairs are returned as they are, `converged` false. */
+  /** Largest Krylov basis (default 4 blocks, at least 2, at most n); when it is full the basis restarts from its b leading Ritz vectors. */
   maxBasis?: number;
+  /** Products C·Q allowed (default 8); when they are spent the Ritz pairs are returned as they are, `converged` false. */
+  maxBlocks?: number;
   seed?: number;
   /** Called between blocks (cancellation). */
   check?: () => void;
@@ -113,12 +115,27 @@ function residualBounds(values: Float64Array, k: number, m: number, angleToleran
 
 const CLUSTER_TOLERANCE = 1e-6;
 
+/** T[r0.., c0..] (symmetric, stride `stride`) from cols = V[0:m]·Z[m0:m]ᵀ; the new diagonal block is averaged with its transpose. */
+function fillProjection(T: Float64Array, stride: number, cols: Float64Array, m: number, m0: number): void {
+  const rows = m - m0;
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < rows; j++) {
+      const a = m0 + j;
+      if (i >= m0 && i < a) continue;
+      const v = i >= m0 ? (cols[i * rows + j]! + cols[a * rows + (i - m0)]!) / 2 : cols[i * rows + j]!;
+      T[i * stride + a] = v;
+      T[a * stride + i] = v;
+    }
+  }
+}
+
 /** The top `k` eigenpairs (fewer only when C has a smaller range). */
 export async function topEigenpairs(products: BlockProducts, n: number, options: TopEigenOptions): Promise<TopEigenResult> {
   const k = options.k;
   const b = Math.min(n, k + (options.oversampling ?? 16));
   const tolerance = options.tolerance ?? 1e-8;
-  const maxBasis = Math.min(n, options.maxBasis ?? 8 * b);
+  const maxBasis = Math.min(n, Math.max(options.maxBasis ?? 4 * b, 2 * b));
+  const maxBlocks = options.maxBlocks ?? 8;
   const V = new Float64Array(maxBasis * n);
   const Z = new Float64Array(maxBasis * n);
   // T is kept at maxBasis stride; only its leading m × m block is used.
@@ -139,22 +156,7 @@ export async function topEigenpairs(products: BlockProducts, n: number, options:
     m += rows;
     // New columns of T = V·Zᵀ; C is symmetric, so they are also the new rows.
     const cols = await products.abt(V.subarray(0, m * n), m, z, rows, n);
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < rows; j++) {
-        const v = cols[i * rows + j]!;
-        if (i >= m0) {
-          // Inside the new diagonal block: average the two rounded copies.
-          const a = m0 + j;
-          if (i < a) continue;
-          const s = (v + cols[a * rows + (i - m0)]!) / 2;
-          T[i * maxBasis + a] = s;
-          T[a * maxBasis + i] = s;
-        } else {
-          T[i * maxBasis + m0 + j] = v;
-          T[(m0 + j) * maxBasis + i] = v;
-        }
-      }
-    }
+    fillProjection(T, maxBasis, cols, m, m0);
     for (let i = 0; i < rows; i++) {
       let r2 = 0;
       for (let x = 0; x < n; x++) r2 += z[i * n + x]! ** 2;
@@ -167,9 +169,10 @@ export async function topEigenpairs(products: BlockProducts, n: number, options:
     for (let i = 0; i < once.length; i++) once[i] = z[i]! - once[i]!;
     const w = await project(products, once, rows, V, m, n);
     const next = m < n ? await svqb(products, w, rows, n, scale) : { block: new Float64Array(0), rows: 0 };
-    const exhausted = next.rows === 0 || m + next.rows > maxBasis;
-    // Rayleigh–Ritz costs O(m³) in JavaScript: test for convergence every second block.
-    if (blocks % 2 === 1 && !exhausted) {
+    const last = next.rows === 0 || blocks >= maxBlocks;
+    const full = m + next.rows > maxBasis;
+    // Rayleigh–Ritz costs O(m³) in JavaScript: only when the basis is full, every third block, and at the end.
+    if (!last && !full && blocks % 3 !== 0) {
       ({ block, rows } = await reorthogonalise(products, next, V, m, n));
       continue;
     }
@@ -186,19 +189,27 @@ export async function topEigenpairs(products: BlockProducts, n: number, options:
       for (let i = 0; i < rows; i++) for (let j = 0; j < rows; j++) r2 += y[i]! * gram[i * rows + j]! * y[j]!;
       worst = Math.max(worst, Math.sqrt(Math.max(0, r2)) / bounds[c]!);
     }
-    if ((kk === k && worst <= 1) || exhausted) {
-      const Y = ritz.vectors.subarray(0, kk * m);
-      const X = await products.ab(Y, kk, V.subarray(0, m * n), m, n);
-      const CX = await products.ab(Y, kk, Z.subarray(0, m * n), m, n);
-      const residuals = new Float64Array(kk);
+    const wanted = (kk === k && worst <= 1) || last;
+    // Ritz pairs: the wanted ones, or at a restart the b leading ones the basis shrinks to.
+    const keep = Math.max(wanted ? kk : 0, full ? Math.min(m, b) : 0);
+    if (keep > 0) {
+      const Y = ritz.vectors.subarray(0, keep * m);
+      const X = await products.ab(Y, keep, V.subarray(0, m * n), m, n);
+      const CX = await products.ab(Y, keep, Z.subarray(0, m * n), m, n);
+      const R = new Float64Array(keep * n);
+      const residuals = new Float64Array(keep);
       let passed = kk === k;
-      for (let c = 0; c < kk; c++) {
+      for (let c = 0; c < keep; c++) {
         let r2 = 0;
-        for (let x = 0; x < n; x++) r2 += (CX[c * n + x]! - ritz.values[c]! * X[c * n + x]!) ** 2;
+        for (let x = 0; x < n; x++) {
+          const r = CX[c * n + x]! - ritz.values[c]! * X[c * n + x]!;
+          R[c * n + x] = r;
+          r2 += r * r;
+        }
         residuals[c] = Math.sqrt(r2);
-        if (residuals[c]! > 10 * bounds[c]!) passed = false;
+        if (c < kk && residuals[c]! > 10 * bounds[c]!) passed = false;
       }
-      if (passed || exhausted) {
+      if (wanted && (passed || last)) {
         for (let c = 0; c < kk; c++) {
           const row = X.subarray(c * n, c * n + n);
           // Unit length again (orthonormal up to rounding), sign as symmetricEigen's.
@@ -212,6 +223,18 @@ export async function topEigenpairs(products: BlockProducts, n: number, options:
           for (let x = 0; x < n; x++) row[x] = row[x]! * s;
         }
         return { values: Float64Array.from(ritz.values.subarray(0, kk)), vectors: X, blocks, basis: m, residuals: residuals.map((r) => r / ritz.values[0]!), converged: passed };
+      }
+      if (full) {
+        // Thick restart: the basis becomes the leading Ritz vectors, and the Krylov space goes on
+        // from their residuals (which lie in the span of the block just orthogonalised).
+        V.set(X, 0);
+        Z.set(CX, 0);
+        m = keep;
+        fillProjection(T, maxBasis, await products.abt(X, keep, CX, keep, n), m, 0);
+        const restart = await svqb(products, await project(products, R, keep, V, m, n), keep, n, scale);
+        if (restart.rows === 0) throw new Error('topEigenpairs: the residuals vanished at a restart that was not converged');
+        ({ block, rows } = await reorthogonalise(products, restart, V, m, n));
+        continue;
       }
     }
     ({ block, rows } = await reorthogonalise(products, next, V, m, n));

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { analyzeFfnGlobal, analyzeFfnLocal, compareFfnRotation, type GlobalFfnResult } from '../../src/explain/ffn.js';
 import { principalCosines, symmetricEigen } from '../../src/explain/linalg.js';
+import { topEigenpairs } from '../../src/explain/subspace.js';
 import { buildWordList } from '../../src/explain/wordlist.js';
 import { LlamaRunner } from '../../src/llm/runner.js';
 import { loadCheckpoint } from '../../src/model/checkpoint.js';
@@ -154,6 +155,40 @@ function designedDownProj(H: number, I: number, lambda: number[], seed: number):
   }
   return W;
 }
+
+describe('block Krylov: restarts', () => {
+  it('a basis of two blocks that restarts many times still finds the leading eigenpairs of a decaying spectrum', async () => {
+    const n = 120;
+    const lambda = Array.from({ length: n }, (_, i) => 0.9 ** i);
+    const random = mulberry32(3);
+    const Q = Array.from({ length: n }, () => Float64Array.from({ length: n }, () => random() - 0.5));
+    orthonormalRows(Q);
+    const C = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let x = 0; x < n; x++) for (let y = 0; y < n; y++) C[x * n + y] = C[x * n + y]! + lambda[i]! * Q[i]![x]! * Q[i]![y]!;
+    const mul = (a: Float64Array, p: number, b: Float64Array, q: number, r: number, bt: boolean) => {
+      const out = new Float64Array(p * r);
+      for (let i = 0; i < p; i++) for (let j = 0; j < r; j++) for (let t = 0; t < q; t++) out[i * r + j] = out[i * r + j]! + a[i * q + t]! * (bt ? b[j * q + t]! : b[t * r + j]!);
+      return out;
+    };
+    let applied = 0;
+    const result = await topEigenpairs(
+      {
+        apply: async (q, rows) => (applied++, mul(q, rows, C, n, n, false)),
+        abt: async (a, p, b, q, r) => mul(a, p, b, r, q, true),
+        ab: async (a, p, b, q, r) => mul(a, p, b, q, r, false),
+      },
+      n,
+      { k: 6, oversampling: 4, maxBasis: 20, maxBlocks: 60 },
+    );
+    assert.equal(result.converged, true);
+    assert.ok(result.basis <= 20 && applied > 4, `${applied} products, basis ${result.basis}: the restarts were exercised`);
+    for (let c = 0; c < 6; c++) {
+      assert.ok(Math.abs(result.values[c]! / lambda[c]! - 1) < 1e-12, `λ${c}: ${result.values[c]} vs ${lambda[c]}`);
+      const cos = Math.abs(Q[c]!.reduce((s, x, i) => s + x * result.vectors[c * n + i]!, 0));
+      assert.ok(1 - cos < 1e-14, `v${c}: |cos| ${cos}`);
+    }
+  });
+});
 
 describe('global FFN: the subspace method against the exact float64 reference', () => {
   const root = tempDir();
