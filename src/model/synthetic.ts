@@ -20,7 +20,7 @@ import {
 
 export type SyntheticArchitecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM';
 export type SyntheticDtype = 'F32' | 'F16' | 'BF16';
-export type SyntheticPresetName = 'tiny' | 'smollm2-135m' | 'qwen2.5-0.5b' | 'llama-3.2-1b';
+export type SyntheticPresetName = 'tiny' | 'smollm2-135m' | 'qwen2.5-0.5b' | 'llama-3.2-1b' | 'llama-2-7b';
 export type RopeScalingSpec =
   | { rope_type: 'default' }
   | { rope_type: 'linear'; factor: number }
@@ -149,6 +149,20 @@ export const SYNTHETIC_PRESETS: Readonly<Record<SyntheticPresetName, Readonly<Sy
     rmsNormEps: 1e-5,
     ropeScaling: { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 },
     tieWordEmbeddings: true,
+  },
+  'llama-2-7b': {
+    architecture: 'LlamaForCausalLM',
+    hiddenSize: 4096,
+    intermediateSize: 11008,
+    numLayers: 32,
+    numHeads: 32,
+    numKvHeads: 32,
+    vocabSize: 32000,
+    maxPositionEmbeddings: 4096,
+    ropeTheta: 10000,
+    rmsNormEps: 1e-5,
+    ropeScaling: { rope_type: 'default' },
+    tieWordEmbeddings: false,
   },
 };
 
