@@ -188,8 +188,9 @@ function fileFingerprint(file: string): string {
 }
 
 /**
- * Float64 statistics of the word list, once per model: the Gram matrix EᵀE of the input vectors
- * (every dimension's energy is a quadratic form in it) and the thresholds τ. With m = the mean
+ * Float64 statistics of the word list, once per model: the thresholds τ and, when only some
+ * dimensions are analysed, the Gram matrix EᵀE of the input vectors (every dimension's energy is a
+ * quadratic form in it). With m = the mean
  * baseline unit vector and C = the baseline's second-moment matrix (both from the baseline rows
  * b), mean_b s(w,b) = u_w·m and mean_b s(w,b)² = u_wᵀ C u_w, so τ needs N·D² work instead of
  * N·B·D. Words without a similarity vector get τ = +∞ (they never pass a threshold).
@@ -201,18 +202,21 @@ async function wordStatistics(
   simDims: number,
   valid: boolean[],
   baselineWords: number,
+  withGram: boolean,
   run: HeadsRunOptions,
-): Promise<{ gram: Float64Array; tau: Float64Array }> {
+): Promise<{ gram: Float64Array | null; tau: Float64Array }> {
   const N = valid.length;
   const H = vectors.hidden;
   const baseRows: number[] = [];
   for (let i = 0; i < N && baseRows.length < baselineWords; i++) if (valid[i]) baseRows.push(i);
   const B = baseRows.length;
   const g = new Graph('word_statistics');
-  const E = g.input('E', 'float64', ['words', H]);
+  if (withGram) {
+    const E = g.input('E', 'float64', ['words', H]);
+    g.output(g.node('Gemm', [E, E], { transA: int(1) }), 'gram');
+  }
   const U = g.input('U', 'float64', ['words', simDims]);
   const baseIdx = g.input('base', 'int64', [B]);
-  g.output(g.node('Gemm', [E, E], { transA: int(1) }), 'gram');
   const Ub = g.node('Gather', [U, baseIdx], { axis: int(0) }); // [B, D]
   const m = g.node('ReduceMean', [Ub], { axes: ints([0]), keepdims: int(1) }); // [1, D]
   const C = g.node('Gemm', [Ub, Ub], { transA: int(1), alpha: float(1 / B) }); // [D, D]
@@ -222,12 +226,12 @@ async function wordStatistics(
   g.output(g.node('Add', [mean, g.node('Mul', [g.node('Sqrt', [variance]), g.scalar(THRESHOLD_Z, 'float64')])]), 'tau');
   run.onProgress?.({ phase: 'thresholds', done: 0, total: N });
   const out = await withSession(g, checkpoint, run, (session) =>
-    session.run({ E: f64(vectors.input, [N, H]), U: f64(unit, [N, simDims]), base: i64(BigInt64Array.from(baseRows, BigInt), [B]) }),
+    session.run({ ...(withGram ? { E: f64(vectors.input, [N, H]) } : {}), U: f64(unit, [N, simDims]), base: i64(BigInt64Array.from(baseRows, BigInt), [B]) }),
   );
   const tau = Float64Array.from(out.tau!.data as Float64Array);
   for (let i = 0; i < N; i++) if (!valid[i]) tau[i] = Infinity;
   run.onProgress?.({ phase: 'thresholds', done: N, total: N });
-  return { gram: out.gram!.data as Float64Array, tau };
+  return { gram: withGram ? (out.gram!.data as Float64Array) : null, tau };
 }
 
 /**
@@ -276,6 +280,8 @@ function candidatesGraph(checkpoint: Checkpoint, layer: number, Kc: number): Gra
   for (const which of ['q', 'k'] as const) {
     const w32 = rows(which, g.input(`rows_${which}`, 'int64', ['items']), 'float32');
     const approx = g.node('Gemm', [w32, E32], { transB: int(1) }); // [m, N]
+    // Σ_w (E_w·w_r)², the row's share of its dimension's energy, summed in float64 over the float32 products.
+    g.output(g.node('ReduceSumSquare', [g.node('Cast', [approx], { to: int(11) })], { axes: ints([1]), keepdims: int(0) }), `energy_${which}`);
     const [, cand] = g.nodeN('TopK', [g.node('Abs', [approx]), g.ints1d([Kc])], 2, { axis: int(-1), largest: int(1), sorted: int(1) });
     // In word order, so that a later TopK over them breaks ties by word position.
     const [, order] = g.nodeN('TopK', [g.node('Neg', [g.node('Cast', [cand!], { to: int(11) })]), g.ints1d([Kc])], 2, { axis: int(-1), largest: int(1), sorted: int(1) });
@@ -356,47 +362,86 @@ async function computeHeads(checkpoint: Checkpoint, list: WordList, options: Res
     valid = new Array<boolean>(N).fill(true);
   }
   throwIfAborted(run.signal);
-  const { gram, tau } = await wordStatistics(checkpoint, vectors, unit, simDims, valid, options.baselineWords, run);
+  // EᵀE is needed only to rank the dimensions before choosing some of them (see the layer loop).
+  const { gram, tau } = await wordStatistics(checkpoint, vectors, unit, simDims, valid, options.baselineWords, options.dims < d, run);
   const K = options.topK;
   const Kc = Math.min(N, K + 16);
   const D = options.dims;
   const items = nH * D;
-  // Stage 1 holds two [m, N] float32 products per run; stage 2 two [m, Kc, H] and two [m, K, D] float64 gathers and [m, K, K] similarities.
+  // Stage 1 holds two [m, N] float32 products (and their float64 casts for the energies) per run; stage 2 two [m, Kc, H] and two [m, K, D] float64 gathers and [m, K, K] similarities.
   const chunkOf = (bytesPerItem: number) => Math.max(1, Math.min(items, Math.floor((run.itemBudgetBytes ?? ITEM_BUDGET_BYTES) / bytesPerItem)));
-  const chunk1 = chunkOf(2 * 4 * N + 2 * 8 * Kc);
+  const chunk1 = chunkOf(2 * 12 * N + 2 * 8 * Kc);
   const chunk2 = chunkOf(2 * 8 * Kc * H + 2 * 8 * K * simDims + 8 * K * K);
   const layers: CompactHeads['layers'] = [];
   run.onProgress?.({ phase: 'layers', done: 0, total: options.layers.length });
   for (const layer of options.layers) {
-    const all = (n: number) => i64(BigInt64Array.from({ length: n }, (_, i) => BigInt(i)), [n]);
-    const energies = await withSession(energyGraph(checkpoint, layer), checkpoint, run, (session) =>
-      session.run({ gram: f64(gram, [H, H]), rows_q: all(nH * d), rows_k: all(nKV * d) }),
-    );
-    const eq = energies.energy_q!.data as Float64Array;
-    const ek = energies.energy_k!.data as Float64Array;
-    // Energy per head dimension: its query row plus its key/value group's key row.
+    const t0 = performance.now();
+    const candidates = async (rowsQ: BigInt64Array, rowsK: BigInt64Array) => {
+      const n = rowsQ.length;
+      const out = { q: new BigInt64Array(n * Kc), k: new BigInt64Array(n * Kc), energyQ: new Float64Array(n), energyK: new Float64Array(n) };
+      await withSession(candidatesGraph(checkpoint, layer, Kc), checkpoint, run, async (session) => {
+        for (let start = 0; start < n; start += chunk1) {
+          throwIfAborted(run.signal);
+          const m = Math.min(chunk1, n - start);
+          const r = await session.run({ E32: f32(vectors.input32, [N, H]), rows_q: i64(rowsQ.subarray(start, start + m), [m]), rows_k: i64(rowsK.subarray(start, start + m), [m]) });
+          out.q.set(r.cand_q!.data as BigInt64Array, start * Kc);
+          out.k.set(r.cand_k!.data as BigInt64Array, start * Kc);
+          out.energyQ.set(r.energy_q!.data as Float64Array, start);
+          out.energyK.set(r.energy_k!.data as Float64Array, start);
+        }
+      });
+      return out;
+    };
+    // Item h·d + r of a head dimension: its query row and its key/value group's key row.
+    const itemRows = (select: (h: number, j: number) => number, perHead: number) => {
+      const q = new BigInt64Array(nH * perHead);
+      const k = new BigInt64Array(nH * perHead);
+      for (let h = 0; h < nH; h++) {
+        for (let j = 0; j < perHead; j++) {
+          const r = select(h, j);
+          q[h * perHead + j] = BigInt(h * d + r);
+          k[h * perHead + j] = BigInt(Math.floor(h / group) * d + r);
+        }
+      }
+      return { q, k };
+    };
     const energy = new Float64Array(nH * d);
-    for (let h = 0; h < nH; h++) for (let r = 0; r < d; r++) energy[h * d + r] = eq[h * d + r]! + ek[Math.floor(h / group) * d + r]!;
-    const dims = Array.from({ length: nH }, (_, h) => rankDims(energy, h * d, d, D));
-    const rowsQ = new BigInt64Array(items);
-    const rowsK = new BigInt64Array(items);
-    for (let h = 0; h < nH; h++) {
-      for (let j = 0; j < D; j++) {
-        rowsQ[h * D + j] = BigInt(h * d + dims[h]![j]!);
-        rowsK[h * D + j] = BigInt(Math.floor(h / group) * d + dims[h]![j]!);
+    let dims: number[][];
+    let rowsQ: BigInt64Array;
+    let rowsK: BigInt64Array;
+    let candQ: BigInt64Array;
+    let candK: BigInt64Array;
+    if (gram === null) {
+      // Every dimension is analysed: the candidate products of all of them give the energies too
+      // (no float64 H × H product per row), and are then put in energy order.
+      const natural = itemRows((_, r) => r, d);
+      const all = await candidates(natural.q, natural.k);
+      for (let i = 0; i < nH * d; i++) energy[i] = all.energyQ[i]! + all.energyK[i]!;
+      dims = Array.from({ length: nH }, (_, h) => rankDims(energy, h * d, d, D));
+      ({ q: rowsQ, k: rowsK } = itemRows((h, j) => dims[h]![j]!, D));
+      candQ = new BigInt64Array(items * Kc);
+      candK = new BigInt64Array(items * Kc);
+      for (let h = 0; h < nH; h++) {
+        for (let j = 0; j < D; j++) {
+          const from = (h * d + dims[h]![j]!) * Kc;
+          candQ.set(all.q.subarray(from, from + Kc), (h * D + j) * Kc);
+          candK.set(all.k.subarray(from, from + Kc), (h * D + j) * Kc);
+        }
       }
+    } else {
+      // Only the leading dimensions: rank them all by w_rᵀ (EᵀE) w_r first, then take the candidates of those.
+      const all = (n: number) => i64(BigInt64Array.from({ length: n }, (_, i) => BigInt(i)), [n]);
+      const energies = await withSession(energyGraph(checkpoint, layer), checkpoint, run, (session) =>
+        session.run({ gram: f64(gram, [H, H]), rows_q: all(nH * d), rows_k: all(nKV * d) }),
+      );
+      const eq = energies.energy_q!.data as Float64Array;
+      const ek = energies.energy_k!.data as Float64Array;
+      for (let h = 0; h < nH; h++) for (let r = 0; r < d; r++) energy[h * d + r] = eq[h * d + r]! + ek[Math.floor(h / group) * d + r]!;
+      dims = Array.from({ length: nH }, (_, h) => rankDims(energy, h * d, d, D));
+      ({ q: rowsQ, k: rowsK } = itemRows((h, j) => dims[h]![j]!, D));
+      ({ q: candQ, k: candK } = await candidates(rowsQ, rowsK));
     }
-    const candQ = new BigInt64Array(items * Kc);
-    const candK = new BigInt64Array(items * Kc);
-    await withSession(candidatesGraph(checkpoint, layer, Kc), checkpoint, run, async (session) => {
-      for (let start = 0; start < items; start += chunk1) {
-        throwIfAborted(run.signal);
-        const m = Math.min(chunk1, items - start);
-        const out = await session.run({ E32: f32(vectors.input32, [N, H]), rows_q: i64(rowsQ.subarray(start, start + m), [m]), rows_k: i64(rowsK.subarray(start, start + m), [m]) });
-        candQ.set(out.cand_q!.data as BigInt64Array, start * Kc);
-        candK.set(out.cand_k!.data as BigInt64Array, start * Kc);
-      }
-    });
+    const t1 = performance.now();
     const pairs: number[][] = new Array(items);
     await withSession(pairsGraph(checkpoint, layer, K, Kc, simDims), checkpoint, run, async (session) => {
       for (let start = 0; start < items; start += chunk2) {
@@ -428,6 +473,7 @@ async function computeHeads(checkpoint: Checkpoint, list: WordList, options: Res
         }
       }
     });
+    run.log?.(`heads layer ${layer}: energies and candidates ${((t1 - t0) / 1000).toFixed(1)} s, pairs ${((performance.now() - t1) / 1000).toFixed(1)} s`);
     const heads: CompactHeads['layers'][number]['heads'] = [];
     for (let h = 0; h < nH; h++) {
       heads.push({ head: h, dims: dims[h]!.map((r, j) => ({ dim: r, energy: energy[h * d + r]!, pairs: pairs[h * D + j]! })) });
