@@ -15,9 +15,12 @@
  * distributions) — its strongest word pairs, and the heads whose strongest pairs involve an
  * instruction verb.
  *
- * Precision: the products that pick candidates run in float32; everything a ranking or a kept
- * pair is decided on (word vectors, energies, the candidates' exact values, thresholds, pair
- * similarities) in float64, so a float64 reference sees the same ranks and ties.
+ * Precision: the products that pick candidates (words per dimension, pairs above the thresholds
+ * within a proven float32 error margin) run in float32; everything a ranking or a kept pair is
+ * decided on (word vectors, the candidates' exact values, thresholds, pair similarities) in
+ * float64, so a float64 reference sees the same ranks and ties. Dimension energies, when every
+ * dimension is analysed, are float64 sums of the float32 products' squares (relative error
+ * ~1e-7: dimensions that close in energy could be ordered differently from exact arithmetic).
  *
  * Ties: every ranking breaks ties by position in the word list (ONNX TopK keeps the lower index
  * first, which the tests check), pairs by query position and then key position; dimensions of
@@ -219,9 +222,13 @@ async function wordStatistics(
   const baseIdx = g.input('base', 'int64', [B]);
   const Ub = g.node('Gather', [U, baseIdx], { axis: int(0) }); // [B, D]
   const m = g.node('ReduceMean', [Ub], { axes: ints([0]), keepdims: int(1) }); // [1, D]
-  const C = g.node('Gemm', [Ub, Ub], { transA: int(1), alpha: float(1 / B) }); // [D, D]
   const mean = g.node('ReduceSum', [g.node('Mul', [U, m]), g.ints1d([1])], { keepdims: int(0) });
-  const second = g.node('ReduceSum', [g.node('Mul', [g.node('MatMul', [U, C]), U]), g.ints1d([1])], { keepdims: int(0) });
+  // Σ_b s(w,b)² / B through the D × D second-moment matrix (N·D² work) or, with fewer baseline
+  // words than dimensions (a 7B model: 3,000 < 4,096), directly from the N × B similarities (N·B·D).
+  const second =
+    B < simDims
+      ? g.node('Mul', [g.node('ReduceSumSquare', [g.node('Gemm', [U, Ub], { transB: int(1) })], { axes: ints([1]), keepdims: int(0) }), g.scalar(1 / B, 'float64')])
+      : g.node('ReduceSum', [g.node('Mul', [g.node('MatMul', [U, g.node('Gemm', [Ub, Ub], { transA: int(1), alpha: float(1 / B) })]), U]), g.ints1d([1])], { keepdims: int(0) });
   const variance = g.node('Max', [g.node('Sub', [second, g.node('Mul', [mean, mean])]), g.scalar(0, 'float64')]);
   g.output(g.node('Add', [mean, g.node('Mul', [g.node('Sqrt', [variance]), g.scalar(THRESHOLD_Z, 'float64')])]), 'tau');
   run.onProgress?.({ phase: 'thresholds', done: 0, total: N });
@@ -290,12 +297,18 @@ function candidatesGraph(checkpoint: Checkpoint, layer: number, Kc: number): Gra
   return g;
 }
 
+/**
+ * Stage 2. The pair similarities are the analysis's largest product at scale (K² · D per item), so
+ * it runs in float32 and only selects: a pair survives when its float32 similarity exceeds both
+ * thresholds less SIMILARITY_MARGIN (a bound on the float32 error of a cosine of D-dimensional
+ * unit vectors); the survivors' exact float64 similarities then decide (in computeHeads).
+ */
 function pairsGraph(checkpoint: Checkpoint, layer: number, K: number, Kc: number, simDims: number): Graph {
   const H = checkpoint.config.hiddenSize;
   const g = new Graph(`heads_pairs_${layer}`);
   const E64 = g.input('E64', 'float64', ['words', H]);
-  const U = g.input('U', 'float64', ['words', simDims]);
-  const tau = g.input('tau', 'float64', ['words']);
+  const U32 = g.input('U32', 'float32', ['words', simDims]);
+  const tau = g.input('tau', 'float32', ['words']);
   const rows = layerWeights(g, checkpoint, layer);
   const side = (which: 'q' | 'k') => {
     const w64 = rows(which, g.input(`rows_${which}`, 'int64', ['items']), 'float64');
@@ -309,20 +322,27 @@ function pairsGraph(checkpoint: Checkpoint, layer: number, K: number, Kc: number
   };
   const q = side('q');
   const k = side('k');
-  const Sq = g.node('Gather', [U, q.idx], { axis: int(0) }); // [m, K, D]
-  const Sk = g.node('Gather', [U, k.idx], { axis: int(0) });
+  const Sq = g.node('Gather', [U32, q.idx], { axis: int(0) }); // [m, K, D]
+  const Sk = g.node('Gather', [U32, k.idx], { axis: int(0) });
   const sim = g.node('MatMul', [Sq, g.node('Transpose', [Sk], { perm: ints([0, 2, 1]) })]); // [m, K, K]
   const col = (x: string) => g.node('Unsqueeze', [x, g.ints1d([2])]); // [m, K, 1]
   const row = (x: string) => g.node('Unsqueeze', [x, g.ints1d([1])]); // [m, 1, K]
   const signOk = g.node('Greater', [g.node('Mul', [col(q.signed), row(k.signed)]), g.scalar(0, 'float64')]);
+  // `tau` is fed less the margin.
   const tauQ = g.node('Gather', [tau, q.idx], { axis: int(0) });
   const tauK = g.node('Gather', [tau, k.idx], { axis: int(0) });
   const aboveBoth = g.node('And', [g.node('Greater', [sim, col(tauQ)]), g.node('Greater', [sim, row(tauK)])]);
   const distinct = g.node('Not', [g.node('Equal', [col(q.idx), row(k.idx)])]);
-  const keep = g.node('And', [g.node('And', [signOk, aboveBoth]), distinct]);
-  g.output(g.node('Where', [keep, sim, g.scalar(-Infinity, 'float64')]), 'sim');
+  g.output(g.node('And', [g.node('And', [signOk, aboveBoth]), distinct]), 'maybe');
   return g;
 }
+
+/**
+ * |float32 cosine − float64 cosine| for unit vectors of `dims` entries: rounding the inputs to
+ * float32 and a dot product of `dims` terms each err by at most dims·2⁻²⁴ (and the thresholds'
+ * own float32 rounding by 2⁻²⁴), whatever the summation order.
+ */
+export const similarityMargin = (dims: number) => (dims + 4) * 2 ** -24;
 
 /** Dimensions of one head in energy order (ties by index), the first `count`. */
 function rankDims(energy: Float64Array, offset: number, d: number, count: number): number[] {
@@ -368,11 +388,21 @@ async function computeHeads(checkpoint: Checkpoint, list: WordList, options: Res
   const Kc = Math.min(N, K + 16);
   const D = options.dims;
   const items = nH * D;
-  // Stage 1 holds two [m, N] float32 products (and their float64 casts for the energies) per run; stage 2 two [m, Kc, H] and two [m, K, D] float64 gathers and [m, K, K] similarities.
+  // Stage 1 holds two [m, N] float32 products (and their float64 casts for the energies) per run; stage 2 two [m, Kc, H] float64 and two [m, K, D] float32 gathers and [m, K, K] similarities.
   const chunkOf = (bytesPerItem: number) => Math.max(1, Math.min(items, Math.floor((run.itemBudgetBytes ?? ITEM_BUDGET_BYTES) / bytesPerItem)));
   const chunk1 = chunkOf(2 * 12 * N + 2 * 8 * Kc);
-  const chunk2 = chunkOf(2 * 8 * Kc * H + 2 * 8 * K * simDims + 8 * K * K);
+  const chunk2 = chunkOf(2 * 8 * Kc * H + 2 * 4 * K * simDims + 4 * K * K);
   const layers: CompactHeads['layers'] = [];
+  const unit32 = Float32Array.from(unit);
+  const margin = similarityMargin(simDims);
+  const tauSelect = Float32Array.from(tau, (t) => t - margin);
+  let exactCount = 0;
+  const exactSimilarity = (q: number, k: number) => {
+    let s = 0;
+    for (let x = 0, a = q * simDims, b = k * simDims; x < simDims; x++) s += unit[a + x]! * unit[b + x]!;
+    exactCount++;
+    return s;
+  };
   run.onProgress?.({ phase: 'layers', done: 0, total: options.layers.length });
   for (const layer of options.layers) {
     const t0 = performance.now();
@@ -443,14 +473,15 @@ async function computeHeads(checkpoint: Checkpoint, list: WordList, options: Res
     }
     const t1 = performance.now();
     const pairs: number[][] = new Array(items);
+    exactCount = 0;
     await withSession(pairsGraph(checkpoint, layer, K, Kc, simDims), checkpoint, run, async (session) => {
       for (let start = 0; start < items; start += chunk2) {
         throwIfAborted(run.signal);
         const m = Math.min(chunk2, items - start);
         const out = await session.run({
           E64: f64(vectors.input, [N, H]),
-          U: f64(unit, [N, simDims]),
-          tau: f64(tau, [N]),
+          U32: f32(unit32, [N, simDims]),
+          tau: f32(tauSelect, [N]),
           rows_q: i64(rowsQ.subarray(start, start + m), [m]),
           rows_k: i64(rowsK.subarray(start, start + m), [m]),
           cand_q: i64(candQ.subarray(start * Kc, (start + m) * Kc), [m, Kc]),
@@ -458,14 +489,17 @@ async function computeHeads(checkpoint: Checkpoint, list: WordList, options: Res
         });
         const qidx = out.qidx!.data as BigInt64Array;
         const kidx = out.kidx!.data as BigInt64Array;
-        const sim = out.sim!.data as Float64Array;
+        const maybe = out.maybe!.data as Uint8Array;
         for (let i = 0; i < m; i++) {
           const kept: { q: number; k: number; s: number }[] = [];
           for (let a = 0; a < K; a++) {
             const base = (i * K + a) * K;
+            const qw = Number(qidx[i * K + a]!);
             for (let b = 0; b < K; b++) {
-              const v = sim[base + b]!;
-              if (v !== -Infinity) kept.push({ q: Number(qidx[i * K + a]!), k: Number(kidx[i * K + b]!), s: onSimilarityGrid(v) });
+              if (!maybe[base + b]) continue;
+              const kw = Number(kidx[i * K + b]!);
+              const v = exactSimilarity(qw, kw);
+              if (v > tau[qw]! && v > tau[kw]!) kept.push({ q: qw, k: kw, s: onSimilarityGrid(v) });
             }
           }
           kept.sort((x, y) => y.s - x.s || x.q - y.q || x.k - y.k);
@@ -473,7 +507,7 @@ async function computeHeads(checkpoint: Checkpoint, list: WordList, options: Res
         }
       }
     });
-    run.log?.(`heads layer ${layer}: energies and candidates ${((t1 - t0) / 1000).toFixed(1)} s, pairs ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+    run.log?.(`heads layer ${layer}: energies and candidates ${((t1 - t0) / 1000).toFixed(1)} s, pairs ${((performance.now() - t1) / 1000).toFixed(1)} s, ${exactCount} float64 similarities recomputed`);
     const heads: CompactHeads['layers'][number]['heads'] = [];
     for (let h = 0; h < nH; h++) {
       heads.push({ head: h, dims: dims[h]!.map((r, j) => ({ dim: r, energy: energy[h * d + r]!, pairs: pairs[h * D + j]! })) });

@@ -99,16 +99,16 @@ describe('global heads: parity with the float64 reference', () => {
     assert.ok(pairs > 1000, `only ${pairs} pairs: the comparison would prove little`);
   });
 
-  it('qwen2 with tied BF16 embeddings: a subset of layers and dimensions, smaller K and baseline, items in many small runs', async () => {
+  it('qwen2 with tied BF16 embeddings: a subset of layers and dimensions, smaller K and a baseline smaller than the hidden size, items in many small runs', async () => {
     const dir = join(root, 'qwen');
     await writeSyntheticCheckpoint(dir, { preset: 'tiny', seed: 6, architecture: 'Qwen2ForCausalLM', tieWordEmbeddings: true, dtype: 'BF16', numLayers: 3 });
     const checkpoint = loadCheckpoint(dir);
     const list = await buildWordList(checkpoint);
-    const options = { topK: 40, dims: 5, baselineWords: 500, layers: [2, 0] };
+    const options = { topK: 40, dims: 5, baselineWords: 40, layers: [2, 0] }; // fewer baseline words than dimensions: the thresholds' direct path
     // 20 items per layer; a budget that fits 3 candidate rows and 1 pair item per run.
     const actual = await analyzeHeadsGlobal(checkpoint, list, options, { ...noCache, itemBudgetBytes: 3 * 8 * list.words.length + 1000 });
     assert.deepEqual(actual.layers.map((l) => l.layer), [0, 2]);
-    const ref = referenceHeads(loadReferenceModel(dir), list.tokens, { topK: 40, dims: 5, baseline: 500, layers: [0, 2] });
+    const ref = referenceHeads(loadReferenceModel(dir), list.tokens, { topK: 40, dims: 5, baseline: 40, layers: [0, 2] });
     const { pairs } = assertHeadsMatch(actual, ref, list.words, 'qwen2');
     assert.ok(pairs > 50);
   });
