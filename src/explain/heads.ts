@@ -670,7 +670,7 @@ export interface HeadsVerbComparison {
   groups: { group: number; layers: [number, number] }[];
   instruction: VerbShareTable;
   general: VerbShareTable;
-  /** General verbs that are also in the instruction-verb list. */
+  /** General verbs that are also in the instruction-verb list: they count as instruction verbs only. */
   overlap: string[];
 }
 
@@ -696,6 +696,7 @@ export function compareHeadVerbs(base: GlobalHeadsResult, tuned: GlobalHeadsResu
     return { group: g, layers: [layers[0]!, layers[layers.length - 1]! + 1] as [number, number] };
   });
   const tunedLayers = new Map(tuned.layers.map((l) => [l.layer, l]));
+  const overlap = Object.keys(GENERAL_VERBS).filter((v) => matchInstructionVerb(v, verbs) === v);
   const table = (match: (w: string) => string | null): VerbShareTable => {
     const rows = new Map<string, VerbShareRow>();
     const row = (verb: string) => {
@@ -734,8 +735,12 @@ export function compareHeadVerbs(base: GlobalHeadsResult, tuned: GlobalHeadsResu
   return {
     groups,
     instruction: table((w) => matchInstructionVerb(w, verbs)),
-    general: table(matchGeneralVerb),
-    overlap: Object.keys(GENERAL_VERBS).filter((v) => matchInstructionVerb(v, verbs) === v),
+    // A verb of the instruction lexicon is never a general verb as well ("take" is both in the built-in lists).
+    general: table((w) => {
+      const general = matchGeneralVerb(w);
+      return general !== null && !overlap.includes(general) ? general : null;
+    }),
+    overlap,
   };
 }
 

@@ -136,6 +136,7 @@ describe('instruction-lens heads / ffn', () => {
       [['heads', '--vectors', file('nan.txt', 'the 0.1 0.2 0.3\nwrite 0.1 abc 0.3\n')], /nan\.txt:2: value 2 \("abc"\) is not a number/],
       [['heads', '--vectors', join(dir, 'nope.vec')], /nope\.vec/],
       [['heads', '--top-k', '0'], /--top-k must be a positive integer/],
+      [['heads-diff', '--verbs', file('verbs.txt', 'write\nre-write\n')], /verbs\.txt:2: "re-write" is not a verb made of letters a-z/],
       [['ffn', '--layers', '0,7'], /Layer 7 does not exist/],
     ];
     for (const [args, message] of cases) {

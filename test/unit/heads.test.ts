@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Tokenizer } from 'tokenizers';
 import { analyzeHeadsGlobal, analyzeHeadsLocal, compareHeadVerbs, headProfile, type GlobalHeadsResult } from '../../src/explain/heads.js';
-import { detectInstructions } from '../../src/explain/instructions.js';
+import { detectInstructions, instructionLexicon } from '../../src/explain/instructions.js';
 import { buildWordList, promptWords } from '../../src/explain/wordlist.js';
 import { LlamaRunner } from '../../src/llm/runner.js';
 import { loadCheckpoint } from '../../src/model/checkpoint.js';
@@ -245,5 +245,20 @@ describe('head profiles and Table 3', () => {
     assert.deepEqual(row(table.general, 'be').share, [null, 0, null, 1]);
     assert.deepEqual(table.instruction.pooled, [1, null, 0, null]);
     assert.ok(table.overlap.includes('take') && table.overlap.includes('think'));
+
+    // One lexicon: "take" (built-in instruction verb and frequent general verb) counts as an
+    // instruction verb only; a verb the user added ("tell" is built in, "glorp" is not) joins Table 3.
+    const lexWords = ['take', 'took', 'glorp', 'glorped', 'is', 'poem'];
+    const lexHead = (pairs: [number, number][]) => ({ head: 0, dims: [], profile: headProfile([{ pairs: pairs.flatMap(([q, k]) => [q, k, 1]) }, { pairs: pairs.flatMap(([q, k]) => [q, k, 1]) }], lexWords) });
+    const lexModel = (heads: [number, number][][]): GlobalHeadsResult => ({ ...model([[], []]), numLayers: 1, layers: [{ layer: 0, heads: heads.map((p, h) => ({ ...lexHead(p), head: h })) }] });
+    const lexBase = lexModel([[[4, 5]], []]);
+    const lexTuned = lexModel([[[0, 5], [1, 5]], [[3, 5], [4, 5]]]);
+    const builtIn = compareHeadVerbs(lexBase, lexTuned);
+    assert.deepEqual(builtIn.instruction.verbs.map((r) => r.verb), ['take']);
+    assert.deepEqual(builtIn.general.verbs.map((r) => r.verb), ['be'], '"take" is not a general verb as well');
+    const withUser = compareHeadVerbs(lexBase, lexTuned, instructionLexicon(['Glorp']));
+    assert.deepEqual(withUser.instruction.verbs.map((r) => r.verb), ['glorp', 'take']);
+    assert.deepEqual(row(withUser.instruction, 'glorp').tunedMore, [1]);
+    assert.ok(!withUser.general.verbs.some((r) => r.verb === 'take'));
   });
 });
