@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { analyzeFfnGlobal, analyzeFfnLocal, compareFfnRotation, type GlobalFfnResult } from '../../src/explain/ffn.js';
+import { analyzeFfnGlobal, analyzeFfnLocal, compareFfnRotation, resolveFfnOptions, type GlobalFfnResult } from '../../src/explain/ffn.js';
 import { principalCosines, symmetricEigen } from '../../src/explain/linalg.js';
 import { topEigenpairs } from '../../src/explain/subspace.js';
 import { buildWordList } from '../../src/explain/wordlist.js';
@@ -244,6 +244,15 @@ describe('global FFN: the subspace method against the exact float64 reference', 
     // Within a close pair the variance ratios are still the eigenvalues.
     for (const c of [3, 4, 10, 11, 12]) assert.ok(Math.abs(layer.components[c]!.varianceRatio / ratios[c]! - 1) < 1e-6, `component ${c} ratio`);
     process.stdout.write(`# ffn subspace: ${separated} separated components, largest angle ${worstAngle.toExponential(2)} rad, largest variance-ratio error ${worstRatio.toExponential(2)} (relative)\n`);
+  });
+
+  it('auto: the exact decomposition below H = 1024 or when the basis would be a quarter of H, the subspace method above', () => {
+    const shape = (hiddenSize: number) => ({ config: { hiddenSize, numLayers: 4 } }) as unknown as Parameters<typeof resolveFfnOptions>[0];
+    assert.equal(resolveFfnOptions(shape(576)).method, 'exact');
+    assert.equal(resolveFfnOptions(shape(1024)).method, 'subspace');
+    assert.equal(resolveFfnOptions(shape(4096), { components: 1024 }).method, 'exact');
+    assert.equal(resolveFfnOptions(shape(64), { method: 'subspace', components: 64 }).method, 'exact', 'no basis beyond H');
+    assert.throws(() => resolveFfnOptions(shape(64), { method: 'fast' as never }), /method must be auto, exact or subspace/);
   });
 
   it('a random (flat, Marchenko–Pastur) spectrum: the Krylov basis fills the space and the result is the exact one', async () => {
