@@ -4,6 +4,8 @@
  *   npm run bench              SmolLM2-135M-shaped F32 checkpoint and a tiny one
  *   npm run bench -- --quick   the tiny checkpoint only
  *   npm run bench -- --analysis-only   only the global heads/FFN rows (bench-results/bench-analysis.json)
+ *   npm run bench -- --analysis-scale  heads and FFN at Llama-3.2-1B and Llama-2-7B shapes (a few layers
+ *                                      each, extrapolated to the whole model; bench-results/bench-scale.json)
  *
  * The global analyses (heads, FFN) run on the SmolLM2-shaped model with a 20,000-word list over 4
  * of its 30 layers (the full run is extrapolated from them); their products' achieved GFLOP/s come
@@ -21,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadCheckpoint } from '../src/model/checkpoint.js';
-import { writeSyntheticCheckpoint, type SyntheticCheckpointOptions } from '../src/model/synthetic.js';
+import { SYNTHETIC_PRESETS, writeSyntheticCheckpoint, type SyntheticCheckpointOptions } from '../src/model/synthetic.js';
 import { LlamaRunner } from '../src/llm/runner.js';
 import { analyzeFfnGlobal } from '../src/explain/ffn.js';
 import { analyzeHeadsGlobal } from '../src/explain/heads.js';
@@ -277,9 +279,122 @@ async function measureAnalyses(name: string, dir: string): Promise<AnalysisRow[]
   return rows;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Heads and FFN at real sizes: per-layer seconds on synthetic checkpoints of the real shapes with a
+// few layers, extrapolated to the whole model; the FFN's subspace method against the exact path
+// measured in the same run (the speed-up is the ratio; absolute seconds depend on the machine's load).
+
+interface ScaleRow {
+  model: string;
+  analysis: 'heads' | 'ffn';
+  method?: 'exact' | 'subspace';
+  words: number;
+  layersMeasured: number[];
+  layersTotal: number;
+  /** Once per model (word vectors, thresholds). */
+  perModelMs: number;
+  perLayerMs: number;
+  /** perModelMs + layersTotal × perLayerMs. */
+  extrapolatedFullMs: number;
+  /** FFN subspace: whether every layer passed the residual test, and the largest residual (÷ λ₀). */
+  converged?: boolean;
+  largestResidual?: number;
+}
+
+/** Runs one analysis and splits its wall time into the per-model part and the per-layer part, from its progress events. */
+async function timeAnalysis(run: () => Promise<unknown>, perLayerPhases: string[], events: { phase: string; at: number; done?: number }[]): Promise<{ perModelMs: number; perLayerMs: number }> {
+  events.length = 0;
+  const started = performance.now();
+  await run();
+  const ended = performance.now();
+  // A phase lasts from its first event to the next phase's first event.
+  let layerMs = 0;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    if (!perLayerPhases.includes(e.phase)) continue;
+    const next = events.slice(i + 1).find((x) => x.phase !== e.phase);
+    if (events[i - 1]?.phase === e.phase) continue;
+    layerMs += (next?.at ?? ended) - e.at;
+  }
+  return { perModelMs: ended - started - layerMs, perLayerMs: layerMs };
+}
+
+async function measureScale(): Promise<ScaleRow[]> {
+  const rows: ScaleRow[] = [];
+  const events: { phase: string; at: number; done?: number }[] = [];
+  const onProgress = (p: { phase: string; done?: number }) => events.push({ phase: p.phase, at: performance.now(), done: p.done });
+  const log = (line: string) => process.stderr.write(`  ${line}\n`);
+  const add = (row: Omit<ScaleRow, 'extrapolatedFullMs'>) => {
+    const full = { ...row, extrapolatedFullMs: row.perModelMs + row.perLayerMs * row.layersTotal };
+    rows.push(full);
+    process.stderr.write(`${row.model} ${row.analysis}${row.method ? ` (${row.method})` : ''}: ${(row.perLayerMs / 1000).toFixed(1)} s/layer, per model ${(row.perModelMs / 1000).toFixed(1)} s, all ${row.layersTotal} layers ≈ ${(full.extrapolatedFullMs / 60000).toFixed(1)} min\n`);
+  };
+  const cache = { enabled: false };
+  // The checkpoints have 2 of the model's layers; layersTotal is the real model's.
+  const ffnRow = async (model: string, layersTotal: number, checkpoint: ReturnType<typeof loadCheckpoint>, list: Awaited<ReturnType<typeof buildWordList>>, method: 'exact' | 'subspace', layers: number[]) => {
+    let result: Awaited<ReturnType<typeof analyzeFfnGlobal>> | undefined;
+    const t = await timeAnalysis(async () => (result = await analyzeFfnGlobal(checkpoint, list, { layers, method }, { provider: 'cpu', cache, onProgress, log })), ['covariance', 'concepts'], events);
+    const residuals = result!.layers.flatMap((l) => l.residuals ?? []);
+    add({
+      model,
+      analysis: 'ffn',
+      method,
+      words: list.words.length,
+      layersMeasured: layers,
+      layersTotal,
+      perModelMs: t.perModelMs,
+      perLayerMs: t.perLayerMs / layers.length,
+      ...(method === 'subspace' ? { converged: result!.layers.every((l) => l.converged), largestResidual: Math.max(...residuals) } : {}),
+    });
+  };
+  // Llama-3.2-1B: the FFN's two methods on the same layer.
+  {
+    const dir = await ensureCheckpoint('llama-3.2-1b-2layers-bf16', { preset: 'llama-3.2-1b', numLayers: 2, dtype: 'BF16', seed: 1 });
+    const checkpoint = loadCheckpoint(dir);
+    const list = await buildWordList(checkpoint);
+    const total = SYNTHETIC_PRESETS['llama-3.2-1b'].numLayers;
+    await ffnRow('llama-3.2-1b', total, checkpoint, list, 'subspace', [0]);
+    await ffnRow('llama-3.2-1b', total, checkpoint, list, 'exact', [0]);
+  }
+  // Llama-2-7B: heads and FFN (default methods), extrapolated to its 32 layers.
+  {
+    const dir = await ensureCheckpoint('llama-2-7b-2layers-f16', { preset: 'llama-2-7b', numLayers: 2, dtype: 'F16', seed: 1 });
+    const checkpoint = loadCheckpoint(dir);
+    const list = await buildWordList(checkpoint);
+    const model = 'llama-2-7b';
+    const total = SYNTHETIC_PRESETS['llama-2-7b'].numLayers;
+    await ffnRow(model, total, checkpoint, list, 'subspace', [0]);
+    const t = await timeAnalysis(() => analyzeHeadsGlobal(checkpoint, list, { layers: [0] }, { provider: 'cpu', cache, onProgress, log }), ['layers'], events);
+    add({ model, analysis: 'heads', words: list.words.length, layersMeasured: [0], layersTotal: total, perModelMs: t.perModelMs, perLayerMs: t.perLayerMs });
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
   const probeAt = process.argv.indexOf('--memory-probe');
   if (probeAt >= 0) return memoryProbe(process.argv[probeAt + 1]!);
+  if (process.argv.includes('--analysis-scale')) {
+    const plain = { float32: await plainProduct('float32', 4096), float64: await plainProduct('float64', 4096) };
+    const scale = await measureScale();
+    const exact = scale.find((r) => r.model === 'llama-3.2-1b' && r.method === 'exact')!;
+    const subspace = scale.find((r) => r.model === 'llama-3.2-1b' && r.method === 'subspace')!;
+    const seven = scale.filter((r) => r.model === 'llama-2-7b');
+    const sevenTotal = seven.reduce((a, r) => a + r.extrapolatedFullMs, 0);
+    console.log(`\nheads and FFN at real shapes, CPU, one run; plain [4096, 4096] × [4096, 4096] product: float32 ${plain.float32.toFixed(1)} GFLOP/s, float64 ${plain.float64.toFixed(1)} GFLOP/s\n`);
+    for (const r of scale) {
+      console.log(
+        `${r.model.padEnd(13)} ${r.analysis.padEnd(5)} ${(r.method ?? '').padEnd(8)} ${(r.perLayerMs / 1000).toFixed(1).padStart(7)} s/layer  per model ${(r.perModelMs / 1000).toFixed(1).padStart(6)} s  ` +
+          `${r.layersTotal} layers ≈ ${(r.extrapolatedFullMs / 60000).toFixed(1)} min${r.converged === undefined ? '' : `  converged ${r.converged} (largest residual ${r.largestResidual!.toExponential(1)} λ₀)`}`,
+      );
+    }
+    console.log(`\nllama-3.2-1b FFN per layer: exact ÷ subspace = ${(exact.perLayerMs / subspace.perLayerMs).toFixed(1)}× (target ≥ 10×)`);
+    console.log(`llama-2-7b heads + FFN, whole model ≈ ${(sevenTotal / 60000).toFixed(1)} min (target ≤ 10 min on 2 cores)`);
+    mkdirSync(RESULTS, { recursive: true });
+    const file = join(RESULTS, 'bench-scale.json');
+    writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), plainGflops: plain, rows: scale, ffnSpeedup1b: exact.perLayerMs / subspace.perLayerMs, sevenBMinutes: sevenTotal / 60000 }, null, 2) + '\n');
+    console.log(`\nwritten to ${file}`);
+    return;
+  }
   const quick = process.argv.includes('--quick');
   const models: [string, SyntheticCheckpointOptions][] = [['tiny', { preset: 'tiny', seed: 1 }]];
   if (!quick) models.push(['smollm2-135m-f32', { preset: 'smollm2-135m', dtype: 'F32', seed: 1 }]);

@@ -8,7 +8,8 @@ import type { FfnOptions } from '../explain/ffn.js';
 import type { HeadsOptions } from '../explain/heads.js';
 import type { AttributionProgress } from '../explain/attribution.js';
 import { DEFAULT_IMPORTANCE_OPTIONS, type ImportanceOptions } from '../explain/importance.js';
-import type { InstructionSpan } from '../explain/instructions.js';
+import { instructionLexicon, type InstructionSpan } from '../explain/instructions.js';
+import { readWordsFile } from '../explain/wordlist.js';
 import { scoreJsonl } from '../explain/score-file.js';
 import type { Objective } from '../llm/gradient-graph.js';
 import { renderHtml } from '../report/html.js';
@@ -57,6 +58,8 @@ Common options:
   --L N --b N --p N    the paper's sparsification levels, threshold and norm (10, 7, 4)
   --words FILE         word list for heads/ffn, one word per line, used as given (default: the
                        vocabulary's first 20,000 whole words, plus the prompt's words in compare)
+  --verbs FILE         instruction verbs added to the built-in list, one per line: detection,
+                       the heads' verb pairs and Table 3 (compare, attribute, heads-diff)
   --layers L,L,...     heads/ffn: only these layers (0-based)
   --no-heads --no-ffn  compare: skip the head / FFN analysis
   -h, --help           this help
@@ -88,6 +91,7 @@ const OPTIONS = {
   p: { type: 'string' },
   color: { type: 'boolean' },
   words: { type: 'string' },
+  verbs: { type: 'string' },
   'top-k': { type: 'string' },
   dims: { type: 'string' },
   vectors: { type: 'string' },
@@ -184,6 +188,18 @@ function layersOf(values: Values): number[] | undefined {
 function checkInputFiles(values: Values): void {
   if (values.words !== undefined) checkInputFile(values.words, 'the word list', MAX_WORDS_FILE_BYTES);
   if (values.vectors !== undefined) checkInputFile(values.vectors, 'the word vectors');
+}
+
+/** The instruction-verb lexicon: the built-in verbs plus --verbs FILE's, or undefined for the built-in list alone. */
+function verbsOf(values: Values): readonly string[] | undefined {
+  if (values.verbs === undefined) return undefined;
+  const file = values.verbs;
+  return instructionLexicon(
+    readWordsFile(file).map((v, i) => {
+      if (!/^[A-Za-z]+$/.test(v)) throw new LensError(`${file}:${i + 1}: "${v}" is not a verb made of letters a-z`, file);
+      return v;
+    }),
+  );
 }
 
 function headsOptionsOf(values: Values): HeadsOptions & { wordsFile?: string } {
@@ -317,6 +333,7 @@ export async function main(argv: string[]): Promise<number> {
             objective: objectiveOf(values),
             importance: importanceOf(values),
             instructionSpans: instructionSpansOf(values, prompt),
+            instructionVerbs: verbsOf(values),
           },
           { signal: controller.signal, onProgress: progressLogger(log) },
         );
@@ -351,7 +368,7 @@ export async function main(argv: string[]): Promise<number> {
         const base = await modelOf(values, 'base');
         const tuned = await modelOf(values, 'tuned');
         const progress = analysisLogger(log);
-        const result = await headsDiff(pool, { base, tuned, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal: controller.signal, log, onProgress: (p) => progress(`${p.role} heads: `, p.progress) });
+        const result = await headsDiff(pool, { base, tuned, provider: parseProviderSetting(values.provider ?? 'auto'), instructionVerbs: verbsOf(values), ...options }, { signal: controller.signal, log, onProgress: (p) => progress(`${p.role} heads: `, p.progress) });
         if (values.json) await writeOutput(values.json, JSON.stringify(result) + '\n');
         if (!writesToStdout(values.json)) process.stdout.write(visibleControls(formatHeadsDiff(result), { newline: 'keep' }));
         return 0;
@@ -391,6 +408,7 @@ export async function main(argv: string[]): Promise<number> {
             headsOptions: { topK: headsOptions.topK, dims: headsOptions.dims, vectors: headsOptions.vectors, layers: headsOptions.layers },
             ffnOptions: { components: ffnOptions.components, layers: ffnOptions.layers },
             wordsFile: values.words,
+            instructionVerbs: verbsOf(values),
           },
           {
             signal: controller.signal,

@@ -167,6 +167,7 @@ export async function compare(
       heads: request.headsOptions,
       ffn: request.ffnOptions,
       wordsFile: request.wordsFile,
+      verbs: request.instructionVerbs,
       signal: options.signal,
       log: options.log,
       cache: options.cache,
@@ -187,6 +188,8 @@ export async function compare(
 
 export interface HeadsRequest extends HeadsOptions {
   model: string;
+  /** The instruction-verb lexicon for Table 3 (default: the built-in one). */
+  instructionVerbs?: readonly string[];
   /** A word file, used exactly as given (default: the vocabulary's whole words). */
   wordsFile?: string;
   provider?: ProviderSetting;
@@ -243,7 +246,7 @@ export async function headsDiff(pool: ModelPool, request: DiffRequest<HeadsReque
     base: { model: request.base, words: base.words, fromCache: base.fromCache },
     tuned: { model: request.tuned, words: tuned.words, fromCache: tuned.fromCache },
     options: tuned.options,
-    verbs: compareHeadVerbs(base, tuned),
+    verbs: compareHeadVerbs(base, tuned, request.instructionVerbs),
   };
 }
 

@@ -27,6 +27,8 @@ export interface SectionOptions {
   /** A word file, or words, used exactly as given; default: vocabulary words + the prompt's words. */
   wordsFile?: string;
   words?: readonly string[];
+  /** The instruction-verb lexicon (default: the built-in one; see instructionLexicon). */
+  verbs?: readonly string[];
   provider?: ProviderSetting;
   cache?: CacheOptions;
   signal?: AbortSignal;
@@ -59,8 +61,8 @@ function analysisProvider(runner: LlamaRunner, setting?: ProviderSetting): Provi
   return runner.executionProvider === null || runner.executionProvider === 'cpu' ? 'cpu' : 'auto';
 }
 
-function headReports(global: GlobalHeadsResult): HeadReport[] {
-  const isVerb = (w: string) => matchInstructionVerb(w, DEFAULT_INSTRUCTION_VERBS) !== null;
+function headReports(global: GlobalHeadsResult, verbs: readonly string[]): HeadReport[] {
+  const isVerb = (w: string) => matchInstructionVerb(w, verbs) !== null;
   const out: HeadReport[] = [];
   for (const layer of global.layers) {
     for (const head of layer.heads) {
@@ -81,21 +83,25 @@ function headReports(global: GlobalHeadsResult): HeadReport[] {
   return out;
 }
 
-function modelHeads(global: GlobalHeadsResult, local: LocalHeadsResult): ModelHeadsSection {
+function modelHeads(global: GlobalHeadsResult, local: LocalHeadsResult, verbs: readonly string[]): ModelHeadsSection {
   return {
     layers: global.numLayers,
     heads: global.numHeads,
     words: global.words,
     fromCache: global.fromCache,
     computeMs: global.computeMs,
-    perHead: headReports(global),
+    perHead: headReports(global, verbs),
     verbLinks: local.verbLinks,
     local: { words: local.words, instructionVerbs: local.instructionVerbs, heads: local.heads },
   };
 }
 
-export function headsSectionOf(base: { global: GlobalHeadsResult; local: LocalHeadsResult }, tuned: { global: GlobalHeadsResult; local: LocalHeadsResult }): HeadsSection {
-  const table = compareHeadVerbs(base.global, tuned.global);
+export function headsSectionOf(
+  base: { global: GlobalHeadsResult; local: LocalHeadsResult },
+  tuned: { global: GlobalHeadsResult; local: LocalHeadsResult },
+  verbs: readonly string[] = DEFAULT_INSTRUCTION_VERBS,
+): HeadsSection {
+  const table = compareHeadVerbs(base.global, tuned.global, verbs);
   const groups: HeadsGroupRow[] = [];
   for (const [kind, t] of [['instruction', table.instruction], ['general', table.general]] as const) {
     for (const row of t.verbs) {
@@ -107,7 +113,7 @@ export function headsSectionOf(base: { global: GlobalHeadsResult; local: LocalHe
       });
     }
   }
-  return { options: tuned.global.options, base: modelHeads(base.global, base.local), tuned: modelHeads(tuned.global, tuned.local), groups, table };
+  return { options: tuned.global.options, base: modelHeads(base.global, base.local, verbs), tuned: modelHeads(tuned.global, tuned.local, verbs), groups, table };
 }
 
 function modelFfn(global: GlobalFfnResult, probe: ModelProbe): ModelFfnSection {
@@ -156,7 +162,7 @@ export async function analysisSections(
       return { global, local };
     };
     const base = await one('base');
-    out.heads = headsSectionOf(base, await one('tuned'));
+    out.heads = headsSectionOf(base, await one('tuned'), options.verbs);
   }
   if (which.ffn) {
     const one = async (role: 'base' | 'tuned') => ({

@@ -2,10 +2,13 @@
  * FFN concepts (DESIGN.md §3; Wu et al. §5).
  *
  * Global, per model and layer: the value vectors (rows of down_projᵀ, I × H) centred by their
- * mean row; their H × H covariance is computed on onnxruntime in float64 (the weights are exact in
- * it, so the eigenvectors do not inherit float32 rounding amplified by small eigengaps); its
- * eigendecomposition runs in JavaScript (linalg.ts). Components in descending variance, explained
- * variance ratio λ_c / Σλ (= λ_c / trace). Each component has the sign that makes its
+ * mean row, in float64 (the weights are exact in it, so the eigenvectors do not inherit float32
+ * rounding amplified by small eigengaps). Two ways to their covariance's leading components:
+ * `exact` forms the H × H covariance on onnxruntime and decomposes it whole in JavaScript
+ * (linalg.ts, O(H³): minutes per layer at H = 4096); `subspace` (subspace.ts) finds only the
+ * leading k by block Krylov, every product (C·Q = Wc·(Wcᵀ·Q) / I, never forming C) an onnxruntime
+ * graph, stopping on a residual test. `auto` takes `subspace` from H = 1024 up. Explained variance
+ * ratio λ_c / Σλ, where Σλ is the trace ‖Wc‖²_F / I: no decomposition needed for it. Each component has the sign that makes its
  * largest-magnitude entry positive. Concept words: the `wordsPerComponent` (50) words with the
  * largest |v_c · ô_w| (ô = output vector normalised), ties by word position — a float64 product
  * over the word list and a TopK on onnxruntime (float64, so ranks and ties are the exact ones).
@@ -31,11 +34,16 @@ import { base64ToFloat64, cached, checkpointFingerprint, float64ToBase64, type C
 import { computeWordVectors, f64, throwIfAborted, weightValue, withSession, type AnalysisRunOptions } from './analysis-graph.js';
 import { resolveLayers, type WordListSummary } from './heads.js';
 import { principalCosines, symmetricEigen } from './linalg.js';
+import { topEigenpairs, type BlockProducts } from './subspace.js';
 import type { WordList } from './wordlist.js';
 
-const FFN_VERSION = 1;
+const FFN_VERSION = 2;
 export const DEFAULT_COMPONENTS = 64;
 export const DEFAULT_WORDS_PER_COMPONENT = 50;
+/** `auto` uses the subspace method from this hidden size up (below it the whole decomposition takes under a second or two). */
+export const SUBSPACE_MIN_HIDDEN = 1024;
+
+export type FfnMethod = 'auto' | 'exact' | 'subspace';
 
 export interface FfnOptions {
   /** Principal components per layer (default 64; at most the hidden size). */
@@ -44,12 +52,15 @@ export interface FfnOptions {
   wordsPerComponent?: number;
   /** Only these layers (default: all). */
   layers?: number[];
+  /** How the components are computed (default `auto`; see the file comment). */
+  method?: FfnMethod;
 }
 
 export interface ResolvedFfnOptions {
   components: number;
   wordsPerComponent: number;
   layers: number[];
+  method: 'exact' | 'subspace';
 }
 
 export interface FfnComponent {
@@ -68,6 +79,10 @@ export interface FfnLayer {
   /** Σσ²: the total variance of the centred value vectors. */
   totalVariance: number;
   components: FfnComponent[];
+  /** `subspace` method only: per component ‖C v − λ v‖ / λ₀ (C the covariance). */
+  residuals?: number[];
+  /** `subspace` method only: whether every component passed the residual test (false: the basis budget ran out first). */
+  converged?: boolean;
 }
 
 export interface GlobalFfnResult {
@@ -98,6 +113,9 @@ interface BasisLayer {
   totalVariance: number;
   variances: number[];
   basis: Float64Array;
+  /** Subspace method: per component ‖C v − λ v‖ / λ₀, and whether all met the convergence test. */
+  residuals?: number[];
+  converged?: boolean;
 }
 
 interface ConceptLayer {
@@ -112,10 +130,16 @@ export function resolveFfnOptions(checkpoint: Checkpoint, options: FfnOptions = 
     if (!Number.isSafeInteger(v) || v < 1) throw new LensError(`${what} must be a positive integer, got ${v}`);
     return v;
   };
+  const H = checkpoint.config.hiddenSize;
+  const components = Math.min(check(options.components, DEFAULT_COMPONENTS, 'components'), H);
+  const method = options.method ?? 'auto';
+  if (!['auto', 'exact', 'subspace'].includes(method)) throw new LensError(`method must be auto, exact or subspace, got ${method}`);
   return {
-    components: Math.min(check(options.components, DEFAULT_COMPONENTS, 'components'), checkpoint.config.hiddenSize),
+    components,
     wordsPerComponent: check(options.wordsPerComponent, DEFAULT_WORDS_PER_COMPONENT, 'words per component'),
     layers: resolveLayers(options.layers, checkpoint.config.numLayers),
+    // A basis of a quarter of H or more is no cheaper than the whole decomposition.
+    method: method === 'auto' ? (H >= SUBSPACE_MIN_HIDDEN && 4 * (components + 16) <= H ? 'subspace' : 'exact') : method === 'subspace' && components + 16 >= H ? 'exact' : method,
   };
 }
 
@@ -132,19 +156,80 @@ function covarianceGraph(checkpoint: Checkpoint, layer: number): Graph {
   return g;
 }
 
+/**
+ * C·Q for a layer's covariance without forming it: (Q·Wc)·Wcᵀ / I, float64. The centred float64
+ * Wc depends only on the weights, so onnxruntime folds it once at session creation; `trace`
+ * (‖Wc‖²_F / I, the total variance) needs the input `one` to be computed in a run.
+ */
+function covarianceProductGraph(checkpoint: Checkpoint, layer: number): Graph {
+  const { hiddenSize: H, intermediateSize: I } = checkpoint.config;
+  const g = new Graph(`ffn_cov_product_${layer}`);
+  const W = weightValue(g, checkpoint, `model.layers.${layer}.mlp.down_proj.weight`, 'float64'); // [H, I]
+  const centred = g.node('Sub', [W, g.node('ReduceMean', [W], { axes: ints([1]), keepdims: int(1) })]);
+  const q = g.input('q', 'float64', ['rows', H]);
+  // 1 / I as a float64 factor, not Gemm's alpha: that attribute is a float32, and its rounding (2⁻²⁵ relative) would show in the variance ratios.
+  const inverseI = g.scalar(1 / I, 'float64');
+  g.output(g.node('Mul', [g.node('Gemm', [g.node('MatMul', [q, centred]), centred], { transB: int(1) }), inverseI]), 'z');
+  const one = g.input('one', 'float64', []);
+  const sum = g.node('ReduceSumSquare', [g.node('Mul', [centred, one])], { keepdims: int(0) });
+  g.output(g.node('Mul', [sum, inverseI]), 'trace');
+  return g;
+}
+
+/** Float64 A·Bᵀ and A·B of any shapes, as two sessions kept open for a whole analysis. */
+async function withProducts<T>(checkpoint: Checkpoint, run: FfnRunOptions, fn: (p: Pick<BlockProducts, 'ab' | 'abt'>) => Promise<T>): Promise<T> {
+  const abt = new Graph('abt');
+  abt.output(abt.node('Gemm', [abt.input('a', 'float64', ['p', 'n']), abt.input('b', 'float64', ['q', 'n'])], { transB: int(1) }), 'c');
+  const ab = new Graph('ab');
+  ab.output(ab.node('MatMul', [ab.input('a', 'float64', ['p', 'q']), ab.input('b', 'float64', ['q', 'n'])]), 'c');
+  return withSession(abt, checkpoint, run, (sAbt) =>
+    withSession(ab, checkpoint, run, (sAb) =>
+      fn({
+        abt: async (a, p, b, q, n) => (await sAbt.run({ a: f64(a, [p, n]), b: f64(b, [q, n]) })).c!.data as Float64Array,
+        ab: async (a, p, b, q, n) => (await sAb.run({ a: f64(a, [p, q]), b: f64(b, [q, n]) })).c!.data as Float64Array,
+      }),
+    ),
+  );
+}
+
+async function exactLayer(checkpoint: Checkpoint, layer: number, C: number, run: FfnRunOptions): Promise<BasisLayer> {
+  const H = checkpoint.config.hiddenSize;
+  const cov = await withSession(covarianceGraph(checkpoint, layer), checkpoint, run, async (s) => (await s.run({ one: f64(Float64Array.of(1), []) })).cov!.data as Float64Array);
+  throwIfAborted(run.signal);
+  let trace = 0;
+  for (let i = 0; i < H; i++) trace += cov[i * H + i]!;
+  const { values, vectors } = symmetricEigen(Float64Array.from(cov), H);
+  return { layer, totalVariance: trace, variances: Array.from(values.subarray(0, C)), basis: Float64Array.from(vectors.subarray(0, C * H)) };
+}
+
 async function computeBasis(checkpoint: Checkpoint, options: ResolvedFfnOptions, run: FfnRunOptions): Promise<BasisLayer[]> {
   const H = checkpoint.config.hiddenSize;
   const C = options.components;
   const out: BasisLayer[] = [];
-  for (const layer of options.layers) {
-    run.onProgress?.({ phase: 'covariance', done: out.length, total: options.layers.length });
-    const cov = await withSession(covarianceGraph(checkpoint, layer), checkpoint, run, async (s) => (await s.run({ one: f64(Float64Array.of(1), []) })).cov!.data as Float64Array);
-    throwIfAborted(run.signal);
-    let trace = 0;
-    for (let i = 0; i < H; i++) trace += cov[i * H + i]!;
-    const { values, vectors } = symmetricEigen(Float64Array.from(cov), H);
-    out.push({ layer, totalVariance: trace, variances: Array.from(values.subarray(0, C)), basis: Float64Array.from(vectors.subarray(0, C * H)) });
-  }
+  const perLayer = async (products: Pick<BlockProducts, 'ab' | 'abt'> | null) => {
+    for (const layer of options.layers) {
+      run.onProgress?.({ phase: 'covariance', done: out.length, total: options.layers.length });
+      if (!products) {
+        out.push(await exactLayer(checkpoint, layer, C, run));
+        continue;
+      }
+      const found = await withSession(covarianceProductGraph(checkpoint, layer), checkpoint, run, async (s) => {
+        const trace = ((await s.run({ q: f64(new Float64Array(H), [1, H]), one: f64(Float64Array.of(1), []) })).trace!.data as Float64Array)[0]!;
+        const one = f64(Float64Array.of(1), []);
+        const result = await topEigenpairs({ ...products, apply: async (q, rows) => (await s.run({ q: f64(q, [rows, H]), one }, ['z'])).z!.data as Float64Array }, H, {
+          k: C,
+          check: () => throwIfAborted(run.signal),
+        });
+        return { trace, result };
+      });
+      const { trace, result } = found;
+      const worst = result.residuals.reduce((a, b) => Math.max(a, b), 0);
+      run.log?.(`ffn layer ${layer}: ${C} components from ${result.blocks} blocks (basis ${result.basis}), largest residual ${worst.toExponential(1)} of λ₀${result.converged ? '' : ': not converged within the basis budget (the leading spectrum is flat); the Ritz pairs are used as they are'}`);
+      out.push({ layer, totalVariance: trace, variances: Array.from(result.values), basis: result.vectors, residuals: Array.from(result.residuals), converged: result.converged });
+    }
+  };
+  if (options.method === 'subspace') await withProducts(checkpoint, run, perLayer);
+  else await perLayer(null);
   run.onProgress?.({ phase: 'covariance', done: out.length, total: options.layers.length });
   return out;
 }
@@ -191,7 +276,7 @@ export async function analyzeFfnGlobal(checkpoint: Checkpoint, list: WordList, o
   const fingerprint = checkpointFingerprint(checkpoint);
   const cacheOptions = { ...run.cache, log: run.cache?.log ?? run.log };
   run.onProgress?.({ phase: 'cache' });
-  const basisKey = { version: FFN_VERSION, checkpoint: fingerprint, components: resolved.components, layers: resolved.layers };
+  const basisKey = { version: FFN_VERSION, checkpoint: fingerprint, components: resolved.components, layers: resolved.layers, method: resolved.method };
   const basis = await cached('ffn-basis', basisKey, () => computeBasis(checkpoint, resolved, run), {
     ...cacheOptions,
     encode: (layers) => layers.map((l) => ({ ...l, basis: float64ToBase64(l.basis) })),
@@ -208,6 +293,7 @@ export async function analyzeFfnGlobal(checkpoint: Checkpoint, list: WordList, o
   const layers: FfnLayer[] = basis.value.map((b, i) => ({
     layer: b.layer,
     totalVariance: b.totalVariance,
+    ...(b.residuals ? { residuals: b.residuals, converged: b.converged } : {}),
     components: concepts.value[i]!.components.map((c, index) => ({
       index,
       // Eigenvalues of a covariance are ≥ 0; rounding can leave a rank-deficient one at −1e−17.

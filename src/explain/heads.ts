@@ -15,9 +15,12 @@
  * distributions) — its strongest word pairs, and the heads whose strongest pairs involve an
  * instruction verb.
  *
- * Precision: the products that pick candidates run in float32; everything a ranking or a kept
- * pair is decided on (word vectors, energies, the candidates' exact values, thresholds, pair
- * similarities) in float64, so a float64 reference sees the same ranks and ties.
+ * Precision: the products that pick candidates (words per dimension, pairs above the thresholds
+ * within a proven float32 error margin) run in float32; everything a ranking or a kept pair is
+ * decided on (word vectors, the candidates' exact values, thresholds, pair similarities) in
+ * float64, so a float64 reference sees the same ranks and ties. Dimension energies, when every
+ * dimension is analysed, are float64 sums of the float32 products' squares (relative error
+ * ~1e-7: dimensions that close in energy could be ordered differently from exact arithmetic).
  *
  * Ties: every ranking breaks ties by position in the word list (ONNX TopK keeps the lower index
  * first, which the tests check), pairs by query position and then key position; dimensions of
@@ -188,8 +191,9 @@ function fileFingerprint(file: string): string {
 }
 
 /**
- * Float64 statistics of the word list, once per model: the Gram matrix EᵀE of the input vectors
- * (every dimension's energy is a quadratic form in it) and the thresholds τ. With m = the mean
+ * Float64 statistics of the word list, once per model: the thresholds τ and, when only some
+ * dimensions are analysed, the Gram matrix EᵀE of the input vectors (every dimension's energy is a
+ * quadratic form in it). With m = the mean
  * baseline unit vector and C = the baseline's second-moment matrix (both from the baseline rows
  * b), mean_b s(w,b) = u_w·m and mean_b s(w,b)² = u_wᵀ C u_w, so τ needs N·D² work instead of
  * N·B·D. Words without a similarity vector get τ = +∞ (they never pass a threshold).
@@ -201,33 +205,40 @@ async function wordStatistics(
   simDims: number,
   valid: boolean[],
   baselineWords: number,
+  withGram: boolean,
   run: HeadsRunOptions,
-): Promise<{ gram: Float64Array; tau: Float64Array }> {
+): Promise<{ gram: Float64Array | null; tau: Float64Array }> {
   const N = valid.length;
   const H = vectors.hidden;
   const baseRows: number[] = [];
   for (let i = 0; i < N && baseRows.length < baselineWords; i++) if (valid[i]) baseRows.push(i);
   const B = baseRows.length;
   const g = new Graph('word_statistics');
-  const E = g.input('E', 'float64', ['words', H]);
+  if (withGram) {
+    const E = g.input('E', 'float64', ['words', H]);
+    g.output(g.node('Gemm', [E, E], { transA: int(1) }), 'gram');
+  }
   const U = g.input('U', 'float64', ['words', simDims]);
   const baseIdx = g.input('base', 'int64', [B]);
-  g.output(g.node('Gemm', [E, E], { transA: int(1) }), 'gram');
   const Ub = g.node('Gather', [U, baseIdx], { axis: int(0) }); // [B, D]
   const m = g.node('ReduceMean', [Ub], { axes: ints([0]), keepdims: int(1) }); // [1, D]
-  const C = g.node('Gemm', [Ub, Ub], { transA: int(1), alpha: float(1 / B) }); // [D, D]
   const mean = g.node('ReduceSum', [g.node('Mul', [U, m]), g.ints1d([1])], { keepdims: int(0) });
-  const second = g.node('ReduceSum', [g.node('Mul', [g.node('MatMul', [U, C]), U]), g.ints1d([1])], { keepdims: int(0) });
+  // Σ_b s(w,b)² / B through the D × D second-moment matrix (N·D² work) or, with fewer baseline
+  // words than dimensions (a 7B model: 3,000 < 4,096), directly from the N × B similarities (N·B·D).
+  const second =
+    B < simDims
+      ? g.node('Mul', [g.node('ReduceSumSquare', [g.node('Gemm', [U, Ub], { transB: int(1) })], { axes: ints([1]), keepdims: int(0) }), g.scalar(1 / B, 'float64')])
+      : g.node('ReduceSum', [g.node('Mul', [g.node('MatMul', [U, g.node('Gemm', [Ub, Ub], { transA: int(1), alpha: float(1 / B) })]), U]), g.ints1d([1])], { keepdims: int(0) });
   const variance = g.node('Max', [g.node('Sub', [second, g.node('Mul', [mean, mean])]), g.scalar(0, 'float64')]);
   g.output(g.node('Add', [mean, g.node('Mul', [g.node('Sqrt', [variance]), g.scalar(THRESHOLD_Z, 'float64')])]), 'tau');
   run.onProgress?.({ phase: 'thresholds', done: 0, total: N });
   const out = await withSession(g, checkpoint, run, (session) =>
-    session.run({ E: f64(vectors.input, [N, H]), U: f64(unit, [N, simDims]), base: i64(BigInt64Array.from(baseRows, BigInt), [B]) }),
+    session.run({ ...(withGram ? { E: f64(vectors.input, [N, H]) } : {}), U: f64(unit, [N, simDims]), base: i64(BigInt64Array.from(baseRows, BigInt), [B]) }),
   );
   const tau = Float64Array.from(out.tau!.data as Float64Array);
   for (let i = 0; i < N; i++) if (!valid[i]) tau[i] = Infinity;
   run.onProgress?.({ phase: 'thresholds', done: N, total: N });
-  return { gram: out.gram!.data as Float64Array, tau };
+  return { gram: withGram ? (out.gram!.data as Float64Array) : null, tau };
 }
 
 /**
@@ -276,6 +287,8 @@ function candidatesGraph(checkpoint: Checkpoint, layer: number, Kc: number): Gra
   for (const which of ['q', 'k'] as const) {
     const w32 = rows(which, g.input(`rows_${which}`, 'int64', ['items']), 'float32');
     const approx = g.node('Gemm', [w32, E32], { transB: int(1) }); // [m, N]
+    // Σ_w (E_w·w_r)², the row's share of its dimension's energy, summed in float64 over the float32 products.
+    g.output(g.node('ReduceSumSquare', [g.node('Cast', [approx], { to: int(11) })], { axes: ints([1]), keepdims: int(0) }), `energy_${which}`);
     const [, cand] = g.nodeN('TopK', [g.node('Abs', [approx]), g.ints1d([Kc])], 2, { axis: int(-1), largest: int(1), sorted: int(1) });
     // In word order, so that a later TopK over them breaks ties by word position.
     const [, order] = g.nodeN('TopK', [g.node('Neg', [g.node('Cast', [cand!], { to: int(11) })]), g.ints1d([Kc])], 2, { axis: int(-1), largest: int(1), sorted: int(1) });
@@ -284,12 +297,18 @@ function candidatesGraph(checkpoint: Checkpoint, layer: number, Kc: number): Gra
   return g;
 }
 
+/**
+ * Stage 2. The pair similarities are the analysis's largest product at scale (K² · D per item), so
+ * it runs in float32 and only selects: a pair survives when its float32 similarity exceeds both
+ * thresholds less SIMILARITY_MARGIN (a bound on the float32 error of a cosine of D-dimensional
+ * unit vectors); the survivors' exact float64 similarities then decide (in computeHeads).
+ */
 function pairsGraph(checkpoint: Checkpoint, layer: number, K: number, Kc: number, simDims: number): Graph {
   const H = checkpoint.config.hiddenSize;
   const g = new Graph(`heads_pairs_${layer}`);
   const E64 = g.input('E64', 'float64', ['words', H]);
-  const U = g.input('U', 'float64', ['words', simDims]);
-  const tau = g.input('tau', 'float64', ['words']);
+  const U32 = g.input('U32', 'float32', ['words', simDims]);
+  const tau = g.input('tau', 'float32', ['words']);
   const rows = layerWeights(g, checkpoint, layer);
   const side = (which: 'q' | 'k') => {
     const w64 = rows(which, g.input(`rows_${which}`, 'int64', ['items']), 'float64');
@@ -303,20 +322,27 @@ function pairsGraph(checkpoint: Checkpoint, layer: number, K: number, Kc: number
   };
   const q = side('q');
   const k = side('k');
-  const Sq = g.node('Gather', [U, q.idx], { axis: int(0) }); // [m, K, D]
-  const Sk = g.node('Gather', [U, k.idx], { axis: int(0) });
+  const Sq = g.node('Gather', [U32, q.idx], { axis: int(0) }); // [m, K, D]
+  const Sk = g.node('Gather', [U32, k.idx], { axis: int(0) });
   const sim = g.node('MatMul', [Sq, g.node('Transpose', [Sk], { perm: ints([0, 2, 1]) })]); // [m, K, K]
   const col = (x: string) => g.node('Unsqueeze', [x, g.ints1d([2])]); // [m, K, 1]
   const row = (x: string) => g.node('Unsqueeze', [x, g.ints1d([1])]); // [m, 1, K]
   const signOk = g.node('Greater', [g.node('Mul', [col(q.signed), row(k.signed)]), g.scalar(0, 'float64')]);
+  // `tau` is fed less the margin.
   const tauQ = g.node('Gather', [tau, q.idx], { axis: int(0) });
   const tauK = g.node('Gather', [tau, k.idx], { axis: int(0) });
   const aboveBoth = g.node('And', [g.node('Greater', [sim, col(tauQ)]), g.node('Greater', [sim, row(tauK)])]);
   const distinct = g.node('Not', [g.node('Equal', [col(q.idx), row(k.idx)])]);
-  const keep = g.node('And', [g.node('And', [signOk, aboveBoth]), distinct]);
-  g.output(g.node('Where', [keep, sim, g.scalar(-Infinity, 'float64')]), 'sim');
+  g.output(g.node('And', [g.node('And', [signOk, aboveBoth]), distinct]), 'maybe');
   return g;
 }
+
+/**
+ * |float32 cosine − float64 cosine| for unit vectors of `dims` entries: rounding the inputs to
+ * float32 and a dot product of `dims` terms each err by at most dims·2⁻²⁴ (and the thresholds'
+ * own float32 rounding by 2⁻²⁴), whatever the summation order.
+ */
+export const similarityMargin = (dims: number) => (dims + 4) * 2 ** -24;
 
 /** Dimensions of one head in energy order (ties by index), the first `count`. */
 function rankDims(energy: Float64Array, offset: number, d: number, count: number): number[] {
@@ -356,56 +382,106 @@ async function computeHeads(checkpoint: Checkpoint, list: WordList, options: Res
     valid = new Array<boolean>(N).fill(true);
   }
   throwIfAborted(run.signal);
-  const { gram, tau } = await wordStatistics(checkpoint, vectors, unit, simDims, valid, options.baselineWords, run);
+  // EᵀE is needed only to rank the dimensions before choosing some of them (see the layer loop).
+  const { gram, tau } = await wordStatistics(checkpoint, vectors, unit, simDims, valid, options.baselineWords, options.dims < d, run);
   const K = options.topK;
   const Kc = Math.min(N, K + 16);
   const D = options.dims;
   const items = nH * D;
-  // Stage 1 holds two [m, N] float32 products per run; stage 2 two [m, Kc, H] and two [m, K, D] float64 gathers and [m, K, K] similarities.
+  // Stage 1 holds two [m, N] float32 products (and their float64 casts for the energies) per run; stage 2 two [m, Kc, H] float64 and two [m, K, D] float32 gathers and [m, K, K] similarities.
   const chunkOf = (bytesPerItem: number) => Math.max(1, Math.min(items, Math.floor((run.itemBudgetBytes ?? ITEM_BUDGET_BYTES) / bytesPerItem)));
-  const chunk1 = chunkOf(2 * 4 * N + 2 * 8 * Kc);
-  const chunk2 = chunkOf(2 * 8 * Kc * H + 2 * 8 * K * simDims + 8 * K * K);
+  const chunk1 = chunkOf(2 * 12 * N + 2 * 8 * Kc);
+  const chunk2 = chunkOf(2 * 8 * Kc * H + 2 * 4 * K * simDims + 4 * K * K);
   const layers: CompactHeads['layers'] = [];
+  const unit32 = Float32Array.from(unit);
+  const margin = similarityMargin(simDims);
+  const tauSelect = Float32Array.from(tau, (t) => t - margin);
+  let exactCount = 0;
+  const exactSimilarity = (q: number, k: number) => {
+    let s = 0;
+    for (let x = 0, a = q * simDims, b = k * simDims; x < simDims; x++) s += unit[a + x]! * unit[b + x]!;
+    exactCount++;
+    return s;
+  };
   run.onProgress?.({ phase: 'layers', done: 0, total: options.layers.length });
   for (const layer of options.layers) {
-    const all = (n: number) => i64(BigInt64Array.from({ length: n }, (_, i) => BigInt(i)), [n]);
-    const energies = await withSession(energyGraph(checkpoint, layer), checkpoint, run, (session) =>
-      session.run({ gram: f64(gram, [H, H]), rows_q: all(nH * d), rows_k: all(nKV * d) }),
-    );
-    const eq = energies.energy_q!.data as Float64Array;
-    const ek = energies.energy_k!.data as Float64Array;
-    // Energy per head dimension: its query row plus its key/value group's key row.
+    const t0 = performance.now();
+    const candidates = async (rowsQ: BigInt64Array, rowsK: BigInt64Array) => {
+      const n = rowsQ.length;
+      const out = { q: new BigInt64Array(n * Kc), k: new BigInt64Array(n * Kc), energyQ: new Float64Array(n), energyK: new Float64Array(n) };
+      await withSession(candidatesGraph(checkpoint, layer, Kc), checkpoint, run, async (session) => {
+        for (let start = 0; start < n; start += chunk1) {
+          throwIfAborted(run.signal);
+          const m = Math.min(chunk1, n - start);
+          const r = await session.run({ E32: f32(vectors.input32, [N, H]), rows_q: i64(rowsQ.subarray(start, start + m), [m]), rows_k: i64(rowsK.subarray(start, start + m), [m]) });
+          out.q.set(r.cand_q!.data as BigInt64Array, start * Kc);
+          out.k.set(r.cand_k!.data as BigInt64Array, start * Kc);
+          out.energyQ.set(r.energy_q!.data as Float64Array, start);
+          out.energyK.set(r.energy_k!.data as Float64Array, start);
+        }
+      });
+      return out;
+    };
+    // Item h·d + r of a head dimension: its query row and its key/value group's key row.
+    const itemRows = (select: (h: number, j: number) => number, perHead: number) => {
+      const q = new BigInt64Array(nH * perHead);
+      const k = new BigInt64Array(nH * perHead);
+      for (let h = 0; h < nH; h++) {
+        for (let j = 0; j < perHead; j++) {
+          const r = select(h, j);
+          q[h * perHead + j] = BigInt(h * d + r);
+          k[h * perHead + j] = BigInt(Math.floor(h / group) * d + r);
+        }
+      }
+      return { q, k };
+    };
     const energy = new Float64Array(nH * d);
-    for (let h = 0; h < nH; h++) for (let r = 0; r < d; r++) energy[h * d + r] = eq[h * d + r]! + ek[Math.floor(h / group) * d + r]!;
-    const dims = Array.from({ length: nH }, (_, h) => rankDims(energy, h * d, d, D));
-    const rowsQ = new BigInt64Array(items);
-    const rowsK = new BigInt64Array(items);
-    for (let h = 0; h < nH; h++) {
-      for (let j = 0; j < D; j++) {
-        rowsQ[h * D + j] = BigInt(h * d + dims[h]![j]!);
-        rowsK[h * D + j] = BigInt(Math.floor(h / group) * d + dims[h]![j]!);
+    let dims: number[][];
+    let rowsQ: BigInt64Array;
+    let rowsK: BigInt64Array;
+    let candQ: BigInt64Array;
+    let candK: BigInt64Array;
+    if (gram === null) {
+      // Every dimension is analysed: the candidate products of all of them give the energies too
+      // (no float64 H × H product per row), and are then put in energy order.
+      const natural = itemRows((_, r) => r, d);
+      const all = await candidates(natural.q, natural.k);
+      for (let i = 0; i < nH * d; i++) energy[i] = all.energyQ[i]! + all.energyK[i]!;
+      dims = Array.from({ length: nH }, (_, h) => rankDims(energy, h * d, d, D));
+      ({ q: rowsQ, k: rowsK } = itemRows((h, j) => dims[h]![j]!, D));
+      candQ = new BigInt64Array(items * Kc);
+      candK = new BigInt64Array(items * Kc);
+      for (let h = 0; h < nH; h++) {
+        for (let j = 0; j < D; j++) {
+          const from = (h * d + dims[h]![j]!) * Kc;
+          candQ.set(all.q.subarray(from, from + Kc), (h * D + j) * Kc);
+          candK.set(all.k.subarray(from, from + Kc), (h * D + j) * Kc);
+        }
       }
+    } else {
+      // Only the leading dimensions: rank them all by w_rᵀ (EᵀE) w_r first, then take the candidates of those.
+      const all = (n: number) => i64(BigInt64Array.from({ length: n }, (_, i) => BigInt(i)), [n]);
+      const energies = await withSession(energyGraph(checkpoint, layer), checkpoint, run, (session) =>
+        session.run({ gram: f64(gram, [H, H]), rows_q: all(nH * d), rows_k: all(nKV * d) }),
+      );
+      const eq = energies.energy_q!.data as Float64Array;
+      const ek = energies.energy_k!.data as Float64Array;
+      for (let h = 0; h < nH; h++) for (let r = 0; r < d; r++) energy[h * d + r] = eq[h * d + r]! + ek[Math.floor(h / group) * d + r]!;
+      dims = Array.from({ length: nH }, (_, h) => rankDims(energy, h * d, d, D));
+      ({ q: rowsQ, k: rowsK } = itemRows((h, j) => dims[h]![j]!, D));
+      ({ q: candQ, k: candK } = await candidates(rowsQ, rowsK));
     }
-    const candQ = new BigInt64Array(items * Kc);
-    const candK = new BigInt64Array(items * Kc);
-    await withSession(candidatesGraph(checkpoint, layer, Kc), checkpoint, run, async (session) => {
-      for (let start = 0; start < items; start += chunk1) {
-        throwIfAborted(run.signal);
-        const m = Math.min(chunk1, items - start);
-        const out = await session.run({ E32: f32(vectors.input32, [N, H]), rows_q: i64(rowsQ.subarray(start, start + m), [m]), rows_k: i64(rowsK.subarray(start, start + m), [m]) });
-        candQ.set(out.cand_q!.data as BigInt64Array, start * Kc);
-        candK.set(out.cand_k!.data as BigInt64Array, start * Kc);
-      }
-    });
+    const t1 = performance.now();
     const pairs: number[][] = new Array(items);
+    exactCount = 0;
     await withSession(pairsGraph(checkpoint, layer, K, Kc, simDims), checkpoint, run, async (session) => {
       for (let start = 0; start < items; start += chunk2) {
         throwIfAborted(run.signal);
         const m = Math.min(chunk2, items - start);
         const out = await session.run({
           E64: f64(vectors.input, [N, H]),
-          U: f64(unit, [N, simDims]),
-          tau: f64(tau, [N]),
+          U32: f32(unit32, [N, simDims]),
+          tau: f32(tauSelect, [N]),
           rows_q: i64(rowsQ.subarray(start, start + m), [m]),
           rows_k: i64(rowsK.subarray(start, start + m), [m]),
           cand_q: i64(candQ.subarray(start * Kc, (start + m) * Kc), [m, Kc]),
@@ -413,14 +489,17 @@ async function computeHeads(checkpoint: Checkpoint, list: WordList, options: Res
         });
         const qidx = out.qidx!.data as BigInt64Array;
         const kidx = out.kidx!.data as BigInt64Array;
-        const sim = out.sim!.data as Float64Array;
+        const maybe = out.maybe!.data as Uint8Array;
         for (let i = 0; i < m; i++) {
           const kept: { q: number; k: number; s: number }[] = [];
           for (let a = 0; a < K; a++) {
             const base = (i * K + a) * K;
+            const qw = Number(qidx[i * K + a]!);
             for (let b = 0; b < K; b++) {
-              const v = sim[base + b]!;
-              if (v !== -Infinity) kept.push({ q: Number(qidx[i * K + a]!), k: Number(kidx[i * K + b]!), s: onSimilarityGrid(v) });
+              if (!maybe[base + b]) continue;
+              const kw = Number(kidx[i * K + b]!);
+              const v = exactSimilarity(qw, kw);
+              if (v > tau[qw]! && v > tau[kw]!) kept.push({ q: qw, k: kw, s: onSimilarityGrid(v) });
             }
           }
           kept.sort((x, y) => y.s - x.s || x.q - y.q || x.k - y.k);
@@ -428,6 +507,7 @@ async function computeHeads(checkpoint: Checkpoint, list: WordList, options: Res
         }
       }
     });
+    run.log?.(`heads layer ${layer}: energies and candidates ${((t1 - t0) / 1000).toFixed(1)} s, pairs ${((performance.now() - t1) / 1000).toFixed(1)} s, ${exactCount} float64 similarities recomputed`);
     const heads: CompactHeads['layers'][number]['heads'] = [];
     for (let h = 0; h < nH; h++) {
       heads.push({ head: h, dims: dims[h]!.map((r, j) => ({ dim: r, energy: energy[h * d + r]!, pairs: pairs[h * D + j]! })) });
@@ -590,7 +670,7 @@ export interface HeadsVerbComparison {
   groups: { group: number; layers: [number, number] }[];
   instruction: VerbShareTable;
   general: VerbShareTable;
-  /** General verbs that are also in the instruction-verb list. */
+  /** General verbs that are also in the instruction-verb list: they count as instruction verbs only. */
   overlap: string[];
 }
 
@@ -616,6 +696,7 @@ export function compareHeadVerbs(base: GlobalHeadsResult, tuned: GlobalHeadsResu
     return { group: g, layers: [layers[0]!, layers[layers.length - 1]! + 1] as [number, number] };
   });
   const tunedLayers = new Map(tuned.layers.map((l) => [l.layer, l]));
+  const overlap = Object.keys(GENERAL_VERBS).filter((v) => matchInstructionVerb(v, verbs) === v);
   const table = (match: (w: string) => string | null): VerbShareTable => {
     const rows = new Map<string, VerbShareRow>();
     const row = (verb: string) => {
@@ -654,8 +735,12 @@ export function compareHeadVerbs(base: GlobalHeadsResult, tuned: GlobalHeadsResu
   return {
     groups,
     instruction: table((w) => matchInstructionVerb(w, verbs)),
-    general: table(matchGeneralVerb),
-    overlap: Object.keys(GENERAL_VERBS).filter((v) => matchInstructionVerb(v, verbs) === v),
+    // A verb of the instruction lexicon is never a general verb as well ("take" is both in the built-in lists).
+    general: table((w) => {
+      const general = matchGeneralVerb(w);
+      return general !== null && !overlap.includes(general) ? general : null;
+    }),
+    overlap,
   };
 }
 

@@ -99,6 +99,17 @@ export const DEFAULT_INSTRUCTION_VERBS: readonly string[] = Object.freeze([
 ].filter((v, i, all) => all.indexOf(v) === i));
 
 /**
+ * The instruction-verb lexicon: the built-in verbs plus the user's (`instructionLens.instructionVerbs`,
+ * CLI `--verbs FILE`), lower-cased, without repeats. One list serves detection, the heads' verb
+ * pairs and Table 3, and the hover; the general verbs of Table 3 leave out whatever it holds.
+ */
+export function instructionLexicon(extra: readonly string[] = []): readonly string[] {
+  if (!extra.length) return DEFAULT_INSTRUCTION_VERBS;
+  const added = extra.map((v) => (verbForms(v), v.trim().toLowerCase())).filter((v) => !DEFAULT_INSTRUCTION_VERBS.includes(v));
+  return Object.freeze([...DEFAULT_INSTRUCTION_VERBS, ...added.filter((v, i) => added.indexOf(v) === i)]);
+}
+
+/**
  * Verbs that are also common nouns or adjectives, so that a sentence starting with them is often no
  * instruction ("Design is…", "List of…", "Answer:"). Detection guards them (see the file comment).
  */

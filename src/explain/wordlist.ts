@@ -10,7 +10,8 @@
  *
  * A word's tokens are its word-initial form: the vocabulary entry marker + word when there is one,
  * otherwise what the tokenizer makes of the word after a space (byte-level) or as a text of its own
- * (SentencePiece, whose normalizer adds the marker). Its input vector is the mean of those tokens'
+ * (SentencePiece, whose normalizer adds the marker; and any vocabulary without a marker, such as
+ * WordLevel or whitespace-split ones, which a given list works with but the default list cannot). Its input vector is the mean of those tokens'
  * embedding rows, its output vector the mean of their lm_head rows.
  */
 import { createHash } from 'node:crypto';
@@ -67,16 +68,28 @@ function decodeByteLevel(token: string): string | null {
   }
 }
 
-/** Which word-initial marker the vocabulary uses: the one more of its entries start with. */
-export function wordMarker(vocab: Record<string, number>, file: string): WordMarker {
+/** Which word-initial marker the vocabulary uses: the one more of its entries start with; null when none does (WordLevel, whitespace-split vocabularies). */
+export function findWordMarker(vocab: Record<string, number>): WordMarker | null {
   let g = 0;
   let s = 0;
   for (const token of Object.keys(vocab)) {
     if (token.startsWith('Ġ')) g++;
     else if (token.startsWith('▁')) s++;
   }
-  if (g === 0 && s === 0) throw new LensError(`${file}: the vocabulary has no word-initial tokens (neither 'Ġ' nor '▁'); pass a word list with --words`, file);
+  if (g === 0 && s === 0) return null;
   return g >= s ? 'Ġ' : '▁';
+}
+
+/** The word-initial marker, which the default word list needs (its words are the vocabulary entries that carry it). */
+export function wordMarker(vocab: Record<string, number>, file: string): WordMarker {
+  const marker = findWordMarker(vocab);
+  if (marker === null) {
+    throw new LensError(
+      `${file}: the vocabulary has no word-initial tokens (neither 'Ġ' nor '▁'), so the default word list cannot be taken from it; pass a word list with --words FILE (one word per line)`,
+      file,
+    );
+  }
+  return marker;
 }
 
 /** The vocabulary's whole-word entries in id order (the first `limit`), with their ids. */
@@ -101,13 +114,19 @@ export function vocabularyWords(checkpoint: Checkpoint, limit = DEFAULT_VOCABULA
   return out;
 }
 
-/** The token ids of `word` in its word-initial form; empty when the tokenizer gives none. */
-export async function wordTokens(checkpoint: Checkpoint, word: string, marker?: WordMarker): Promise<number[]> {
+/**
+ * The token ids of `word` in its word-initial form; empty when the tokenizer gives none. Without a
+ * marker (`null`: a WordLevel or whitespace-split vocabulary) a word's tokens are what the
+ * tokenizer gives for the word as a text of its own.
+ */
+export async function wordTokens(checkpoint: Checkpoint, word: string, marker?: WordMarker | null): Promise<number[]> {
   const { tokenizer, tokenizerFile } = checkpoint.tokenizer;
-  const m = marker ?? wordMarker(tokenizer.getVocab(false), tokenizerFile);
+  const m = marker === undefined ? wordMarker(tokenizer.getVocab(false), tokenizerFile) : marker;
   const direct = m === 'Ġ'
     ? tokenizer.tokenToId('Ġ' + Array.from(new TextEncoder().encode(word), (b) => byteChar(b)).join(''))
-    : tokenizer.tokenToId('▁' + word.replace(/ /g, '▁'));
+    : m === '▁'
+      ? tokenizer.tokenToId('▁' + word.replace(/ /g, '▁'))
+      : null;
   if (direct !== null && direct !== undefined && direct < checkpoint.config.vocabSize) return [direct];
   const text = m === 'Ġ' ? ' ' + word : word;
   const start = m === 'Ġ' ? 1 : 0;
@@ -192,8 +211,9 @@ export interface WordListOptions {
 /** The word list of an analysis (see the file comment). */
 export async function buildWordList(checkpoint: Checkpoint, options: WordListOptions = {}): Promise<WordList> {
   const { tokenizer, tokenizerFile } = checkpoint.tokenizer;
-  const marker = wordMarker(tokenizer.getVocab(false), tokenizerFile);
   if (options.file !== undefined || options.words !== undefined) {
+    // A given list works with any tokenizer; only the default list needs the marker.
+    const marker = findWordMarker(tokenizer.getVocab(false));
     const given = options.file !== undefined ? readWordsFile(options.file) : [...options.words!];
     if (given.length === 0) throw new LensError('The word list is empty.');
     const tokens: number[][] = [];
@@ -207,6 +227,7 @@ export async function buildWordList(checkpoint: Checkpoint, options: WordListOpt
     }
     return { words: given, tokens, source: 'file', vocabularyCount: 0, file: options.file, hash: hashWords(given, tokens) };
   }
+  const marker = wordMarker(tokenizer.getVocab(false), tokenizerFile);
   const vocabulary = vocabularyWords(checkpoint, options.limit ?? DEFAULT_VOCABULARY_WORDS);
   const words = vocabulary.map((v) => v.word);
   const tokens = vocabulary.map((v) => [v.id]);

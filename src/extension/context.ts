@@ -6,7 +6,7 @@ import { basename, isAbsolute } from 'node:path';
 import * as vscode from 'vscode';
 import { EngineClient, EngineError, describeExit } from '../engine/client.js';
 import type { ModelRole, Precision } from '../engine/protocol.js';
-import { DEFAULT_INSTRUCTION_VERBS } from '../explain/instructions.js';
+import { instructionLexicon } from '../explain/instructions.js';
 import type { PromptFormat } from '../model/prompt.js';
 import { deviceKind } from '../runtime/adapter.js';
 import type { ProviderSetting } from '../runtime/session.js';
@@ -77,7 +77,7 @@ export function readSettings(trusted = vscode.workspace.isTrusted): LensSettings
       p: number(config.get('importance.p'), 4, (v) => v >= 1),
     },
     extraVerbs,
-    verbs: extraVerbs.length ? [...DEFAULT_INSTRUCTION_VERBS, ...extraVerbs.filter((v) => !DEFAULT_INSTRUCTION_VERBS.includes(v))] : DEFAULT_INSTRUCTION_VERBS,
+    verbs: instructionLexicon(extraVerbs),
     hoverLanguages: languages.filter((v): v is string => typeof v === 'string' && v.length > 0),
     heads: config.get<boolean>('analyses.heads', true) !== false,
     ffn: config.get<boolean>('analyses.ffn', true) !== false,

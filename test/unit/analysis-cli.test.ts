@@ -4,6 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { Tokenizer } from 'tokenizers';
+import { buildWordList } from '../../src/explain/wordlist.js';
+import { loadCheckpoint } from '../../src/model/checkpoint.js';
 import { writeSyntheticCheckpoint } from '../../src/model/synthetic.js';
 import { tempDir } from '../support/temp.js';
 
@@ -87,6 +90,40 @@ describe('instruction-lens heads / ffn', () => {
     for (const w of seen) assert.ok(['write', 'Write', 'summarize', 'poem', 'the', 'zorblaxian'].includes(w), w);
   });
 
+  it('--words FILE with a WordLevel tokenizer (no word-initial marker): a word’s tokens are the tokenizer’s for it; without a list the error says how to pass one', async () => {
+    const wl = join(dir, 'wordlevel');
+    await writeSyntheticCheckpoint(wl, { preset: 'tiny', seed: 43 });
+    // The same ids and special tokens, as a whitespace-split WordLevel vocabulary: a few real words, the rest w<id>.
+    const json = JSON.parse(readFileSync(join(wl, 'tokenizer.json'), 'utf8'));
+    const specials = new Map<number, string>(json.added_tokens.map((t: { id: number; content: string }) => [t.id, t.content]));
+    const real = ['<unk>', 'write', 'Write', 'summarize', 'poem', 'the', 'sea', 'short'];
+    const vocab: Record<string, number> = {};
+    let next = 0;
+    for (const id of Object.values(json.model.vocab as Record<string, number>)) vocab[specials.get(id) ?? (next < real.length ? real[next++]! : `w${id}`)] = id;
+    json.model = { type: 'WordLevel', vocab, unk_token: '<unk>' };
+    json.pre_tokenizer = { type: 'WhitespaceSplit' };
+    json.decoder = null;
+    json.post_processor = null;
+    writeFileSync(join(wl, 'tokenizer.json'), JSON.stringify(json));
+    const noList = run('heads', '--model', wl, '--json', join(dir, 'wl-never.json'));
+    assert.notEqual(noList.code, 0);
+    assert.match(noList.stderr, /no word-initial tokens .*--words FILE \(one word per line\)/);
+    const words = file('wl-words.txt', 'write\nsummarize\npoem\nthe\nsea\nshort\nw300\nw301\n');
+    const out = join(dir, 'heads-wl.json');
+    const { code, stderr } = run('heads', '--model', wl, '--words', words, '--top-k', '4', '--json', out);
+    assert.equal(code, 0, stderr);
+    const result = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(result.words.source, 'file');
+    assert.equal(result.words.count, 8);
+    assert.ok(result.layers.every((l: { heads: unknown[] }) => l.heads.length === 4));
+    // In process: each word's tokens are exactly what the tokenizers library gives for it.
+    const checkpoint = loadCheckpoint(wl);
+    const list = await buildWordList(checkpoint, { file: words });
+    const tokenizer = Tokenizer.fromFile(join(wl, 'tokenizer.json'));
+    for (let i = 0; i < list.words.length; i++) assert.deepEqual(list.tokens[i], (await tokenizer.encode(list.words[i]!, null, { addSpecialTokens: false })).getIds(), list.words[i]);
+    assert.deepEqual(list.tokens.slice(0, 2), [[vocab.write], [vocab.summarize]]);
+  });
+
   it('bad input fails with the file (and line) named, and writes nothing', () => {
     const out = join(dir, 'never.json');
     const cases: [string[], RegExp][] = [
@@ -99,6 +136,7 @@ describe('instruction-lens heads / ffn', () => {
       [['heads', '--vectors', file('nan.txt', 'the 0.1 0.2 0.3\nwrite 0.1 abc 0.3\n')], /nan\.txt:2: value 2 \("abc"\) is not a number/],
       [['heads', '--vectors', join(dir, 'nope.vec')], /nope\.vec/],
       [['heads', '--top-k', '0'], /--top-k must be a positive integer/],
+      [['heads-diff', '--verbs', file('verbs.txt', 'write\nre-write\n')], /verbs\.txt:2: "re-write" is not a verb made of letters a-z/],
       [['ffn', '--layers', '0,7'], /Layer 7 does not exist/],
     ];
     for (const [args, message] of cases) {

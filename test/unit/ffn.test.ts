@@ -8,8 +8,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { analyzeFfnGlobal, analyzeFfnLocal, compareFfnRotation, type GlobalFfnResult } from '../../src/explain/ffn.js';
+import { analyzeFfnGlobal, analyzeFfnLocal, compareFfnRotation, resolveFfnOptions, type GlobalFfnResult } from '../../src/explain/ffn.js';
 import { principalCosines, symmetricEigen } from '../../src/explain/linalg.js';
+import { topEigenpairs } from '../../src/explain/subspace.js';
 import { buildWordList } from '../../src/explain/wordlist.js';
 import { LlamaRunner } from '../../src/llm/runner.js';
 import { loadCheckpoint } from '../../src/model/checkpoint.js';
@@ -18,7 +19,8 @@ import { writeSyntheticCheckpoint } from '../../src/model/synthetic.js';
 import { loadReferenceModel, referenceForward } from '../reference/llama64.js';
 import { jacobiEigen, referenceFfn, referenceVocabularyWords, type RefFfnLayer } from '../reference/analysis64.js';
 import { parityTargets, skipReason, targetName, targetOptions, type ParityTarget } from '../support/providers.js';
-import { copyTensorRows } from '../support/safetensors-rows.js';
+import { mulberry32 } from '../support/random.js';
+import { copyTensorRows, writeTensorData } from '../support/safetensors-rows.js';
 import { tempDir } from '../support/temp.js';
 
 const REL = 1e-5;
@@ -124,6 +126,154 @@ describe('global FFN: parity with the float64 reference', { skip: cpuOnly }, () 
     assert.ok(cutTies > 10, `the top-50 cut falls inside a tie in only ${cutTies} components`);
     for (const l of ref) for (const w of l.words) { w.indices.pop(); w.scores.pop(); }
     assertFfnMatch(actual, ref, list.words, 'ties');
+  });
+});
+
+/** Rows orthonormalised in place (Gram–Schmidt twice), after removing `against` (unit) from each. */
+function orthonormalRows(rows: Float64Array[], against?: Float64Array): void {
+  rows.forEach((r, i) => {
+    for (let pass = 0; pass < 2; pass++) {
+      for (const o of against ? [against, ...rows.slice(0, i)] : rows.slice(0, i)) {
+        const d = r.reduce((s, x, t) => s + x * o[t]!, 0);
+        for (let t = 0; t < r.length; t++) r[t] = r[t]! - d * o[t]!;
+      }
+      const norm = Math.sqrt(r.reduce((s, x) => s + x * x, 0));
+      for (let t = 0; t < r.length; t++) r[t] = r[t]! / norm;
+    }
+  });
+}
+
+/**
+ * A down_proj [H, I] whose centred value vectors have exactly the covariance eigenvalues λ:
+ * W = A·diag(√(I·λ))·B with A orthogonal and B's rows orthonormal and orthogonal to the all-ones
+ * vector (so centring leaves W as it is).
+ */
+function designedDownProj(H: number, I: number, lambda: number[], seed: number): Float32Array {
+  const random = mulberry32(seed);
+  const gauss = () => random() + random() + random() - 1.5;
+  const A = Array.from({ length: H }, () => Float64Array.from({ length: H }, gauss));
+  orthonormalRows(A);
+  const B = Array.from({ length: H }, () => Float64Array.from({ length: I }, gauss));
+  orthonormalRows(B, new Float64Array(I).fill(1 / Math.sqrt(I)));
+  const W = new Float32Array(H * I);
+  // A's rows are the eigenvectors: W = Aᵀ·diag(s)·B.
+  for (let i = 0; i < H; i++) {
+    const s = Math.sqrt(I * lambda[i]!);
+    for (let h = 0; h < H; h++) {
+      const a = A[i]![h]! * s;
+      for (let j = 0; j < I; j++) W[h * I + j] = W[h * I + j]! + a * B[i]![j]!;
+    }
+  }
+  return W;
+}
+
+describe('block Krylov: restarts', () => {
+  it('a basis of two blocks that restarts many times still finds the leading eigenpairs of a decaying spectrum', async () => {
+    const n = 120;
+    const lambda = Array.from({ length: n }, (_, i) => 0.9 ** i);
+    const random = mulberry32(3);
+    const Q = Array.from({ length: n }, () => Float64Array.from({ length: n }, () => random() - 0.5));
+    orthonormalRows(Q);
+    const C = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let x = 0; x < n; x++) for (let y = 0; y < n; y++) C[x * n + y] = C[x * n + y]! + lambda[i]! * Q[i]![x]! * Q[i]![y]!;
+    const mul = (a: Float64Array, p: number, b: Float64Array, q: number, r: number, bt: boolean) => {
+      const out = new Float64Array(p * r);
+      for (let i = 0; i < p; i++) for (let j = 0; j < r; j++) for (let t = 0; t < q; t++) out[i * r + j] = out[i * r + j]! + a[i * q + t]! * (bt ? b[j * q + t]! : b[t * r + j]!);
+      return out;
+    };
+    let applied = 0;
+    const result = await topEigenpairs(
+      {
+        apply: async (q, rows) => (applied++, mul(q, rows, C, n, n, false)),
+        abt: async (a, p, b, q, r) => mul(a, p, b, r, q, true),
+        ab: async (a, p, b, q, r) => mul(a, p, b, q, r, false),
+      },
+      n,
+      { k: 6, oversampling: 4, maxBasis: 20, maxBlocks: 60 },
+    );
+    assert.equal(result.converged, true);
+    assert.ok(result.basis <= 20 && applied > 4, `${applied} products, basis ${result.basis}: the restarts were exercised`);
+    for (let c = 0; c < 6; c++) {
+      assert.ok(Math.abs(result.values[c]! / lambda[c]! - 1) < 1e-12, `λ${c}: ${result.values[c]} vs ${lambda[c]}`);
+      const cos = Math.abs(Q[c]!.reduce((s, x, i) => s + x * result.vectors[c * n + i]!, 0));
+      assert.ok(1 - cos < 1e-14, `v${c}: |cos| ${cos}`);
+    }
+  });
+});
+
+describe('global FFN: the subspace method against the exact float64 reference', () => {
+  const root = tempDir();
+
+  it('a spectrum with close pairs and a triple: separated components within 1e-3 rad and 1e-4 in variance ratio, concept words identical where scores differ', async () => {
+    const H = 192;
+    const I = 384;
+    const k = 32;
+    // Steps of 8 %, except: a pair 0.02 % apart (3, 4), a triple 0.1 % apart (10–12), a pair 0.4 %
+    // apart (19, 20), a pair 1.2 % apart (29, 30); from 40 on a flat tail.
+    const lambda: number[] = [];
+    const step: Record<number, number> = { 4: 1.0002, 11: 1.001, 12: 1.001, 20: 1.004, 30: 1.012 };
+    for (let i = 0; i < H; i++) lambda.push(i === 0 ? 1 : i < 40 ? lambda[i - 1]! / (step[i] ?? 1.08) : lambda[39]! * 0.6 * (1 - (0.5 * i) / H));
+    const dir = join(root, 'designed');
+    await writeSyntheticCheckpoint(dir, { preset: 'tiny', seed: 21, hiddenSize: H, intermediateSize: I, numLayers: 1, numHeads: 4, numKvHeads: 2 });
+    writeTensorData(join(dir, 'model.safetensors'), 'model.layers.0.mlp.down_proj.weight', designedDownProj(H, I, lambda, 5));
+    const checkpoint = loadCheckpoint(dir);
+    const list = await buildWordList(checkpoint);
+    const actual = await analyzeFfnGlobal(checkpoint, list, { components: k, method: 'subspace' }, noCache);
+    assert.equal(actual.options.method, 'subspace');
+    const layer = actual.layers[0]!;
+    assert.equal(layer.converged, true, 'the residual test passed');
+    // One more component and word than compared: the neighbour of the last, and the cut after the 50th word.
+    const ref = referenceFfn(loadReferenceModel(dir), list.tokens, { components: k + 1, words: 51 })[0]!;
+    const ratios = ref.varianceRatio;
+    let separated = 0;
+    let worstAngle = 0;
+    let worstRatio = 0;
+    let wordsCompared = 0;
+    for (let c = 0; c < k; c++) {
+      const gap = Math.min(c > 0 ? ratios[c - 1]! / ratios[c]! - 1 : Infinity, ratios[c]! / ratios[c + 1]! - 1);
+      if (gap <= 0.01) continue;
+      separated++;
+      const v = actual.bases[0]!.subarray(c * H, c * H + H);
+      // The chord between the unit vectors (signs aligned): the angle to within its cube, and no acos rounding.
+      const sign = Math.sign(v.reduce((s, x, i) => s + x * ref.components[c]![i]!, 0));
+      const angle = Math.sqrt(v.reduce((s, x, i) => s + (x - sign * ref.components[c]![i]!) ** 2, 0));
+      const ratioError = Math.abs(layer.components[c]!.varianceRatio / ratios[c]! - 1);
+      worstAngle = Math.max(worstAngle, angle);
+      worstRatio = Math.max(worstRatio, ratioError);
+      assert.ok(angle <= 1e-3, `component ${c}: angle ${angle}`);
+      assert.ok(ratioError <= 1e-4, `component ${c}: variance ratio ${layer.components[c]!.varianceRatio} vs ${ratios[c]}`);
+      const scores = ref.words[c]!.scores;
+      layer.components[c]!.words.forEach((w, j) => {
+        const apart = (j === 0 || scores[j - 1]! - scores[j]! > 1e-6) && scores[j]! - scores[j + 1]! > 1e-6;
+        if (!apart) return;
+        wordsCompared++;
+        assert.equal(w, list.words[ref.words[c]!.indices[j]!], `component ${c}: word ${j}`);
+      });
+    }
+    assert.equal(separated, 25, 'components separated by more than 1 % (32 less the pair, triple, pair and one of the last pair’s neighbours)');
+    assert.ok(wordsCompared > 1000, `only ${wordsCompared} concept words compared`);
+    // Within a close pair the variance ratios are still the eigenvalues.
+    for (const c of [3, 4, 10, 11, 12]) assert.ok(Math.abs(layer.components[c]!.varianceRatio / ratios[c]! - 1) < 1e-6, `component ${c} ratio`);
+    process.stdout.write(`# ffn subspace: ${separated} separated components, largest angle ${worstAngle.toExponential(2)} rad, largest variance-ratio error ${worstRatio.toExponential(2)} (relative)\n`);
+  });
+
+  it('auto: the exact decomposition below H = 1024 or when the basis would be a quarter of H, the subspace method above', () => {
+    const shape = (hiddenSize: number) => ({ config: { hiddenSize, numLayers: 4 } }) as unknown as Parameters<typeof resolveFfnOptions>[0];
+    assert.equal(resolveFfnOptions(shape(576)).method, 'exact');
+    assert.equal(resolveFfnOptions(shape(1024)).method, 'subspace');
+    assert.equal(resolveFfnOptions(shape(4096), { components: 1024 }).method, 'exact');
+    assert.equal(resolveFfnOptions(shape(64), { method: 'subspace', components: 64 }).method, 'exact', 'no basis beyond H');
+    assert.throws(() => resolveFfnOptions(shape(64), { method: 'fast' as never }), /method must be auto, exact or subspace/);
+  });
+
+  it('a random (flat, Marchenko–Pastur) spectrum: the Krylov basis fills the space and the result is the exact one', async () => {
+    const dir = join(root, 'random');
+    await writeSyntheticCheckpoint(dir, { preset: 'tiny', seed: 22, hiddenSize: 96, intermediateSize: 256, numLayers: 1, numHeads: 4, numKvHeads: 2 });
+    const checkpoint = loadCheckpoint(dir);
+    const list = await buildWordList(checkpoint);
+    const actual = await analyzeFfnGlobal(checkpoint, list, { components: 8, method: 'subspace' }, noCache);
+    assert.equal(actual.layers[0]!.converged, true);
+    assertFfnMatch(actual, referenceFfn(loadReferenceModel(dir), list.tokens, { components: 8, words: 50 }), list.words, 'random');
   });
 });
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Tokenizer } from 'tokenizers';
 import { analyzeHeadsGlobal, analyzeHeadsLocal, compareHeadVerbs, headProfile, type GlobalHeadsResult } from '../../src/explain/heads.js';
-import { detectInstructions } from '../../src/explain/instructions.js';
+import { detectInstructions, instructionLexicon } from '../../src/explain/instructions.js';
 import { buildWordList, promptWords } from '../../src/explain/wordlist.js';
 import { LlamaRunner } from '../../src/llm/runner.js';
 import { loadCheckpoint } from '../../src/model/checkpoint.js';
@@ -110,16 +110,16 @@ describe('global heads: parity with the float64 reference', { skip: cpuOnly }, (
     scope = `global ${targetName(CPU)}`;
   });
 
-  it('qwen2 with tied BF16 embeddings: a subset of layers and dimensions, smaller K and baseline, items in many small runs', async () => {
+  it('qwen2 with tied BF16 embeddings: a subset of layers and dimensions, smaller K and a baseline smaller than the hidden size, items in many small runs', async () => {
     const dir = join(root, 'qwen');
     await writeSyntheticCheckpoint(dir, { preset: 'tiny', seed: 6, architecture: 'Qwen2ForCausalLM', tieWordEmbeddings: true, dtype: 'BF16', numLayers: 3 });
     const checkpoint = loadCheckpoint(dir);
     const list = await buildWordList(checkpoint);
-    const options = { topK: 40, dims: 5, baselineWords: 500, layers: [2, 0] };
+    const options = { topK: 40, dims: 5, baselineWords: 40, layers: [2, 0] }; // fewer baseline words than dimensions: the thresholds' direct path
     // 20 items per layer; a budget that fits 3 candidate rows and 1 pair item per run.
     const actual = await analyzeHeadsGlobal(checkpoint, list, options, { ...noCache, itemBudgetBytes: 3 * 8 * list.words.length + 1000 });
     assert.deepEqual(actual.layers.map((l) => l.layer), [0, 2]);
-    const ref = referenceHeads(loadReferenceModel(dir), list.tokens, { topK: 40, dims: 5, baseline: 500, layers: [0, 2] });
+    const ref = referenceHeads(loadReferenceModel(dir), list.tokens, { topK: 40, dims: 5, baseline: 40, layers: [0, 2] });
     const { pairs } = assertHeadsMatch(actual, ref, list.words, 'qwen2');
     assert.ok(pairs > 50);
   });
@@ -256,5 +256,20 @@ describe('head profiles and Table 3', () => {
     assert.deepEqual(row(table.general, 'be').share, [null, 0, null, 1]);
     assert.deepEqual(table.instruction.pooled, [1, null, 0, null]);
     assert.ok(table.overlap.includes('take') && table.overlap.includes('think'));
+
+    // One lexicon: "take" (built-in instruction verb and frequent general verb) counts as an
+    // instruction verb only; a verb the user added ("tell" is built in, "glorp" is not) joins Table 3.
+    const lexWords = ['take', 'took', 'glorp', 'glorped', 'is', 'poem'];
+    const lexHead = (pairs: [number, number][]) => ({ head: 0, dims: [], profile: headProfile([{ pairs: pairs.flatMap(([q, k]) => [q, k, 1]) }, { pairs: pairs.flatMap(([q, k]) => [q, k, 1]) }], lexWords) });
+    const lexModel = (heads: [number, number][][]): GlobalHeadsResult => ({ ...model([[], []]), numLayers: 1, layers: [{ layer: 0, heads: heads.map((p, h) => ({ ...lexHead(p), head: h })) }] });
+    const lexBase = lexModel([[[4, 5]], []]);
+    const lexTuned = lexModel([[[0, 5], [1, 5]], [[3, 5], [4, 5]]]);
+    const builtIn = compareHeadVerbs(lexBase, lexTuned);
+    assert.deepEqual(builtIn.instruction.verbs.map((r) => r.verb), ['take']);
+    assert.deepEqual(builtIn.general.verbs.map((r) => r.verb), ['be'], '"take" is not a general verb as well');
+    const withUser = compareHeadVerbs(lexBase, lexTuned, instructionLexicon(['Glorp']));
+    assert.deepEqual(withUser.instruction.verbs.map((r) => r.verb), ['glorp', 'take']);
+    assert.deepEqual(row(withUser.instruction, 'glorp').tunedMore, [1]);
+    assert.ok(!withUser.general.verbs.some((r) => r.verb === 'take'));
   });
 });
