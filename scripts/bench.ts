@@ -4,6 +4,8 @@
  *   npm run bench              SmolLM2-135M-shaped F32 checkpoint and a tiny one
  *   npm run bench -- --quick   the tiny checkpoint only
  *   npm run bench -- --analysis-only   only the global heads/FFN rows (bench-results/bench-analysis.json)
+ *   npm run bench -- --real-size       memory of whole CLI processes on real-size BF16/F16/F32 checkpoints
+ *                                      and seconds per layer of a Llama-2-7B shape (bench-results/bench-real-size.json)
  *   npm run bench -- --analysis-scale  heads and FFN at Llama-3.2-1B and Llama-2-7B shapes (a few layers
  *                                      each, extrapolated to the whole model; bench-results/bench-scale.json)
  *
@@ -370,7 +372,90 @@ async function measureScale(): Promise<ScaleRow[]> {
   return rows;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Real-size rows: the shipped CLI bundle as a whole process, its peak RSS against the weight bytes.
+
+const REAL_PROMPT = 'Please summarize the following text about the river and the mountain in two short sentences.';
+
+interface CliRun {
+  peakRssBytes: number;
+  seconds: number;
+}
+
+/** Runs dist/cli.js with `args` in a fresh process; its peak RSS comes from scripts/peak-rss.cjs. */
+function runCli(args: string[]): CliRun {
+  const out = mkdtempSync(join(tmpdir(), 'bench-cli-'));
+  try {
+    const peakFile = join(out, 'peak');
+    const started = performance.now();
+    const run = spawnSync(process.execPath, ['--require', join(ROOT, 'scripts', 'peak-rss.cjs'), join(ROOT, 'dist', 'cli.js'), ...args, '--json', join(out, 'out.json')], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, BENCH_PEAK_RSS_FILE: peakFile },
+    });
+    const seconds = (performance.now() - started) / 1000;
+    if (run.status !== 0) throw new Error(`instruction-lens ${args[0]} failed: ${run.stderr}`);
+    return { peakRssBytes: Number(readFileSync(peakFile, 'utf8')), seconds };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+interface RealSizeRow {
+  row: string;
+  command: string;
+  weightBytes: number;
+  peakRssBytes: number;
+  peakRssOverWeights: number;
+  seconds: number;
+}
+
+async function measureRealSize(): Promise<{ rows: RealSizeRow[]; sevenB: Record<string, number> }> {
+  if (!existsSync(join(ROOT, 'dist', 'cli.js'))) throw new Error('dist/cli.js is missing: run npm run build first');
+  const checkpoints: [string, SyntheticCheckpointOptions][] = [
+    ['smollm2-135m-f32', { preset: 'smollm2-135m', dtype: 'F32', seed: 1 }],
+    ['llama-3.2-1b-bf16', { preset: 'llama-3.2-1b', dtype: 'BF16', seed: 1 }],
+    ['llama-3.2-1b-f16', { preset: 'llama-3.2-1b', dtype: 'F16', seed: 1 }],
+    ['llama-3.2-1b-bf16-b', { preset: 'llama-3.2-1b', dtype: 'BF16', seed: 2 }],
+    ['llama-2-7b-4-layers-bf16', { preset: 'llama-2-7b', dtype: 'BF16', numLayers: 4, seed: 1 }],
+    ['llama-2-7b-2-layers-bf16', { preset: 'llama-2-7b', dtype: 'BF16', numLayers: 2, seed: 1 }],
+  ];
+  const dirs = new Map<string, string>();
+  for (const [name, options] of checkpoints) dirs.set(name, await ensureCheckpoint(name, options));
+  const weights = (name: string) => loadCheckpoint(dirs.get(name)!).weightBytes;
+  const attribute = (name: string) => ['attribute', '--model', dirs.get(name)!, '--prompt', REAL_PROMPT, '--max-new-tokens', String(RESPONSE_TOKENS), '--provider', 'cpu'];
+  const rows: RealSizeRow[] = [];
+  const add = (row: string, command: string, weightBytes: number, run: CliRun) => {
+    rows.push({ row, command, weightBytes, peakRssBytes: run.peakRssBytes, peakRssOverWeights: run.peakRssBytes / weightBytes, seconds: run.seconds });
+    process.stderr.write(`${row}: ${(run.peakRssBytes / weightBytes).toFixed(3)}× weights, ${run.seconds.toFixed(1)} s\n`);
+  };
+  for (const name of ['smollm2-135m-f32', 'llama-3.2-1b-bf16', 'llama-3.2-1b-f16']) add(name, 'attribute', weights(name), runCli(attribute(name)));
+  // compare holds one model at a time: its peak is set against one model's weights.
+  add('llama-3.2-1b-bf16 pair', 'compare --no-heads --no-ffn', weights('llama-3.2-1b-bf16'), runCli(['compare', '--base', dirs.get('llama-3.2-1b-bf16')!, '--tuned', dirs.get('llama-3.2-1b-bf16-b')!, '--prompt', REAL_PROMPT, '--max-new-tokens', String(RESPONSE_TOKENS), '--provider', 'cpu', '--no-heads', '--no-ffn']));
+  // Llama-2-7B: 4 and 2 of its 32 layers; the difference gives seconds per layer, the rest is the
+  // part every depth pays (embedding, LM head, tokenizer, process).
+  const four = runCli(attribute('llama-2-7b-4-layers-bf16'));
+  add('llama-2-7b, 4 of 32 layers', 'attribute', weights('llama-2-7b-4-layers-bf16'), four);
+  const two = runCli(attribute('llama-2-7b-2-layers-bf16'));
+  add('llama-2-7b, 2 of 32 layers', 'attribute', weights('llama-2-7b-2-layers-bf16'), two);
+  const perLayer = (four.seconds - two.seconds) / 2;
+  const fixed = two.seconds - 2 * perLayer;
+  const full = fixed + 32 * perLayer;
+  return { rows, sevenB: { secondsPerLayer: perLayer, fixedSeconds: fixed, attributeFullModelSeconds: full, comparePairSeconds: 2 * full } };
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--real-size')) {
+    const { rows, sevenB } = await measureRealSize();
+    console.log(`\nwhole CLI processes (dist/cli.js), CPU, prompt of ${REAL_PROMPT.length} characters, up to ${RESPONSE_TOKENS} generated tokens; peak RSS against the weight bytes (target ≤ 1.3)\n`);
+    for (const r of rows) console.log(`${r.row.padEnd(28)} ${r.command.padEnd(28)} weights ${(r.weightBytes / 2 ** 30).toFixed(2)} GiB  peak ${(r.peakRssBytes / 2 ** 30).toFixed(2)} GiB  ${r.peakRssOverWeights.toFixed(3)}×  ${r.seconds.toFixed(1)} s`);
+    console.log(`\nllama-2-7b attribute: ${sevenB.secondsPerLayer!.toFixed(1)} s per layer + ${sevenB.fixedSeconds!.toFixed(1)} s fixed → 32 layers ≈ ${(sevenB.attributeFullModelSeconds! / 60).toFixed(1)} min; compare (a pair, one after the other) ≈ ${(sevenB.comparePairSeconds! / 60).toFixed(1)} min on this machine`);
+    mkdirSync(RESULTS, { recursive: true });
+    const file = join(RESULTS, 'bench-real-size.json');
+    writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), rows, sevenB }, null, 2) + '\n');
+    console.log(`\nwritten to ${file}`);
+    return;
+  }
   const probeAt = process.argv.indexOf('--memory-probe');
   if (probeAt >= 0) return memoryProbe(process.argv[probeAt + 1]!);
   if (process.argv.includes('--analysis-scale')) {

@@ -33,7 +33,7 @@ export const gradientNames = {
  * selected rows of logits ([R, V]); it enters at one position per objective ([R, S, H]).
  * For o_j = p(y_j) the log-gradient is multiplied by p(y_j) (∂p = p ∂log p).
  */
-export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective, options: { weightGradients?: boolean; compute?: 'float32' | 'float16' } = {}): Graph {
+export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective, options: { weightGradients?: boolean; compute?: 'float32' | 'float16'; headBlockBytes?: number } = {}): Graph {
   const { graph: g, embeds, finalHidden, head, residual } = buildLlamaGraphParts(checkpoint, {
     input: 'ids',
     kvCache: false,
@@ -41,6 +41,7 @@ export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective,
     attentions: false,
     ffn: false,
     compute: options.compute,
+    headBlockBytes: options.headBlockBytes,
   });
   const positions = g.input(gradientNames.targetPositions, 'int64', ['responses']);
   const ids = g.input(gradientNames.targetIds, 'int64', ['responses']);

@@ -28,6 +28,8 @@ export interface LlamaGraphOptions {
    * what float16 would round away (the residual) or overflow (RMS of large activations).
    */
   compute?: 'float32' | 'float16';
+  /** Bytes one block of a converted LM head may take (default HEAD_BLOCK_BYTES; tests make it small to get several blocks). */
+  headBlockBytes?: number;
 }
 
 const TYPE_CODE = { float32: 1, float16: 10 } as const;
@@ -205,7 +207,7 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
 
   const finalHidden = toFloat32(rmsNorm(x, 'model.norm.weight'));
   const headName = config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-  const head = stored(headName) ? wholeHead(g, rawWeight(headName), toCompute, toFloat32) : blockedHead(g, checkpoint, headName, rawWeight, compute, toCompute, toFloat32);
+  const head = stored(headName) ? wholeHead(g, rawWeight(headName), toCompute, toFloat32) : blockedHead(g, checkpoint, headName, rawWeight, compute, toCompute, toFloat32, options.headBlockBytes ?? HEAD_BLOCK_BYTES);
   if (options.logits === 'none') return { graph: g, embeds, finalHidden, head, residual };
   let final = finalHidden;
   if (options.logits === 'last') {
@@ -228,9 +230,9 @@ function wholeHead(g: Graph, matrix: string, toCompute: Conversion, toFloat32: C
 }
 
 /** A head converted to the compute type in blocks of rows, each only for its own product (float32 values in and out). */
-function blockedHead(g: Graph, checkpoint: Checkpoint, name: string, rawWeight: (name: string) => string, compute: 'float32' | 'float16', toCompute: Conversion, toFloat32: Conversion): LmHead {
+function blockedHead(g: Graph, checkpoint: Checkpoint, name: string, rawWeight: (name: string) => string, compute: 'float32' | 'float16', toCompute: Conversion, toFloat32: Conversion, blockBytes: number): LmHead {
   const [V, H] = checkpoint.tensors.get(name)!.shape as [number, number];
-  const rowsPerBlock = Math.max(1, Math.floor(HEAD_BLOCK_BYTES / (H * 4)));
+  const rowsPerBlock = Math.max(1, Math.floor(blockBytes / (H * 4)));
   const blocks: { start: number; end: number; weight: string }[] = [];
   for (let start = 0; start < V; start += rowsPerBlock) {
     const end = Math.min(V, start + rowsPerBlock);

@@ -84,6 +84,8 @@ export function parsePrecisionSetting(value: string): PrecisionSetting {
 export interface RunnerOptions {
   provider?: ProviderSetting;
   precision?: PrecisionSetting;
+  /** Bytes one block of a converted LM head may take (tests: several blocks on a small model). */
+  headBlockBytes?: number;
   log?: (line: string) => void;
 }
 
@@ -127,7 +129,7 @@ export class LlamaRunner {
 
   /** The session of a forward graph (callers outside the runner: tests and the benchmark). */
   session(options: LlamaGraphOptions): Promise<ort.InferenceSession> {
-    return this.exclusive(() => this.sessionFor(graphKey(options), (compute) => serializeModel(buildLlamaGraph(this.checkpoint, { ...options, compute }))));
+    return this.exclusive(() => this.sessionFor(graphKey(options), (compute) => serializeModel(buildLlamaGraph(this.checkpoint, { ...options, compute, headBlockBytes: this.options.headBlockBytes }))));
   }
 
   /** The compute type of the sessions (known after the first session opened). */
@@ -244,7 +246,7 @@ export class LlamaRunner {
   private async forwardNow(ids: number[], probes: { attentions?: boolean; ffn?: boolean }): Promise<ForwardResult> {
     this.checkIds(ids);
     const options: LlamaGraphOptions = { input: 'ids', kvCache: false, logits: 'all', attentions: !!probes.attentions, ffn: !!probes.ffn };
-    const session = await this.sessionFor(graphKey(options), (compute) => serializeModel(buildLlamaGraph(this.checkpoint, { ...options, compute })));
+    const session = await this.sessionFor(graphKey(options), (compute) => serializeModel(buildLlamaGraph(this.checkpoint, { ...options, compute, headBlockBytes: this.options.headBlockBytes })));
     const feeds = {
       [names.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [ids.length]),
       ...this.positionFeeds(0, ids.length),
@@ -278,7 +280,7 @@ export class LlamaRunner {
     // accumulate in float16, and through a backward that cost 5–8 % of max|raw| on the demo pair
     // (0.4 % with float32 accumulation) — enough to reorder the importance of prompt tokens.
     const session = await this.sessionFor(`gradient|${objective}|${weightGradients}`, () =>
-      serializeModel(buildGradientGraph(this.checkpoint, objective, { weightGradients, compute: 'float32' })),
+      serializeModel(buildGradientGraph(this.checkpoint, objective, { weightGradients, compute: 'float32', headBlockBytes: this.options.headBlockBytes })),
     );
     const { intermediateSize, numHeads, hiddenSize } = this.checkpoint.config;
     const perObjective = COTANGENTS_ALIVE * S * Math.max(intermediateSize, numHeads * S, hiddenSize) * 4;
@@ -327,7 +329,7 @@ export class LlamaRunner {
     const { numLayers, numKvHeads, headDim, vocabSize } = this.checkpoint.config;
     const eos = new Set(this.checkpoint.tokenizer.eosTokenIds);
     const decode: LlamaGraphOptions = { input: 'ids', kvCache: true, logits: 'last', attentions: false, ffn: false };
-    const session = await this.sessionFor(graphKey(decode), (compute) => serializeModel(buildLlamaGraph(this.checkpoint, { ...decode, compute })));
+    const session = await this.sessionFor(graphKey(decode), (compute) => serializeModel(buildLlamaGraph(this.checkpoint, { ...decode, compute, headBlockBytes: this.options.headBlockBytes })));
     let past: Record<string, ort.Tensor> = {};
     const empty = () => (this.compute === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), [numKvHeads, 0, headDim]) : new ort.Tensor('float32', new Float32Array(0), [numKvHeads, 0, headDim]));
     for (let l = 0; l < numLayers; l++) {

@@ -27,6 +27,11 @@ const VARIANTS: Record<string, SyntheticCheckpointOptions> = {
   'llama, BF16 weights': { architecture: 'LlamaForCausalLM', dtype: 'BF16' },
   'llama, F16 weights': { architecture: 'LlamaForCausalLM', dtype: 'F16' },
   'qwen2, BF16, 3 shards': { architecture: 'Qwen2ForCausalLM', dtype: 'BF16', shards: 3 },
+  'llama, BF16, tied, LM head converted in 16 blocks': { architecture: 'LlamaForCausalLM', dtype: 'BF16', tieWordEmbeddings: true },
+};
+/** Runner options of a variant: 4096 × 64 head rows converted 64 KiB (256 rows) at a time. */
+const RUNNER_OPTIONS: Record<string, { headBlockBytes?: number }> = {
+  'llama, BF16, tied, LM head converted in 16 blocks': { headBlockBytes: 64 * 1024 },
 };
 
 const PROMPT_IDS = [5, 300, 17, 42, 260, 99, 3, 1, 77, 128, 200, 64];
@@ -42,7 +47,7 @@ for (const target of parityTargets()) describe(`forward parity with the float64 
       await writeSyntheticCheckpoint(dir, { preset: 'tiny', seed, ...options });
       const checkpoint = loadCheckpoint(dir);
       const reference = loadReferenceModel(dir);
-      const runner = new LlamaRunner(checkpoint, targetOptions(target));
+      const runner = new LlamaRunner(checkpoint, { ...targetOptions(target), ...RUNNER_OPTIONS[name] });
       try {
         const ids = PROMPT_IDS.map((id) => id % checkpoint.config.vocabSize);
         const expected = referenceForward(reference, ids, { attentions: true, ffn: true });
