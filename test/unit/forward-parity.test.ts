@@ -67,9 +67,22 @@ for (const target of parityTargets()) describe(`forward parity with the float64 
         assert.equal(actual.attentions![0]!.length, checkpoint.config.numHeads * S * S);
         // Generation: the KV-cache decode graph must pick the same 16 tokens as the reference.
         const generated = await runner.generate(ids, { maxNewTokens: 16 });
-        const expectedGenerated = referenceGreedy(reference, ids, 16, checkpoint.tokenizer.eosTokenIds);
-        assert.deepEqual(generated, expectedGenerated, `${name}: greedy generation`);
         assert.ok(generated.length > 0);
+        if (target.precision === 'fp32') {
+          const expectedGenerated = referenceGreedy(reference, ids, 16, checkpoint.tokenizer.eosTokenIds);
+          assert.deepEqual(generated, expectedGenerated, `${name}: greedy generation`);
+        } else {
+          // In float16 a random model's near-tied logits may flip (the demo pair's generation is
+          // checked for equality in fp16-demo.test.ts). Each token must still be the float64
+          // reference's best or within the tolerance of it, given the same prefix.
+          for (let step = 0; step < generated.length; step++) {
+            const prefix = [...ids, ...generated.slice(0, step)];
+            const last = referenceForward(reference, prefix).logits.at(-1)!;
+            const best = Math.max(...last);
+            const scale = Math.max(...last.map(Math.abs));
+            assert.ok(best - last[generated[step]!]! <= target.tolerance * scale, `${name}: token ${step} (${generated[step]}) is ${(best - last[generated[step]!]!).toExponential(2)} below the reference's best`);
+          }
+        }
       } finally {
         await runner.dispose();
       }
