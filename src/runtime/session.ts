@@ -178,12 +178,11 @@ function sessionOptions(provider: Provider, externalDataFolder: string, quiet: b
   return {
     ...ortOptions,
     executionProviders: [provider],
-    graphOptimizationLevel: (process.env.IL_OPT as 'all') ?? 'all',
+    graphOptimizationLevel: 'all',
     // The memory pattern plans one block for all of a run's intermediate values and allocates it
     // on the second run with the same shapes — beside the arena's blocks from the first run, which
     // stay reserved: the activations' peak twice. (Measured: +90 MB on a 135M model's attribution.)
     enableMemPattern: false,
-    ...(process.env.IL_ARENA === '0' ? { enableCpuMemArena: false } : {}),
     // A provider tried by `auto` may fail; its failure is reported by us, not printed natively.
     logSeverityLevel: quiet ? 4 : 3,
     extra: {
