@@ -131,8 +131,9 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
    * runs (the session must not fold these Casts into constants: see runtime/session.ts).
    */
   const weight = (name: string, after: string): string => (stored(name) ? rawWeight(name) : convert(rawWeight(name), after));
-  const linear = (x: string, prefix: string, bias: boolean) =>
-    g.node('Gemm', bias ? [x, weight(`${prefix}.weight`, x), weight(`${prefix}.bias`, x)] : [x, weight(`${prefix}.weight`, x)], { transB: int(1) });
+  /** x·Wᵀ (+ b); the weight is converted once `after` exists (default x). */
+  const linear = (x: string, prefix: string, bias: boolean, after = x) =>
+    g.node('Gemm', bias ? [x, weight(`${prefix}.weight`, after), weight(`${prefix}.bias`, after)] : [x, weight(`${prefix}.weight`, after)], { transB: int(1) });
   const eps = g.scalar(config.rmsNormEps);
   /** x (float32) → RMSNorm(x) in the compute type; the statistic stays float32. */
   const rmsNorm = (x: string, weightName: string) => {
@@ -178,9 +179,13 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
   for (let l = 0; l < config.numLayers; l++) {
     const p = `model.layers.${l}.`;
     const normed = rmsNorm(x, `${p}input_layernorm.weight`);
-    const q = applyRope(toHeads(linear(normed, `${p}self_attn.q_proj`, config.attentionBias), nH));
-    let k = applyRope(toHeads(linear(normed, `${p}self_attn.k_proj`, config.attentionBias), nKV));
-    let v = toHeads(linear(normed, `${p}self_attn.v_proj`, config.attentionBias), nKV);
+    // Each projection's weight is converted after the previous product: one converted weight at a time.
+    const qProjected = linear(normed, `${p}self_attn.q_proj`, config.attentionBias);
+    const kProjected = linear(normed, `${p}self_attn.k_proj`, config.attentionBias, qProjected);
+    const vProjected = linear(normed, `${p}self_attn.v_proj`, config.attentionBias, kProjected);
+    const q = applyRope(toHeads(qProjected, nH));
+    let k = applyRope(toHeads(kProjected, nKV));
+    let v = toHeads(vProjected, nKV);
     if (options.kvCache) {
       // The cache is kept in the compute type: half the memory in float16.
       k = g.node('Concat', [g.input(names.pastKey(l), compute, [nKV, 'past', d]), k], { axis: int(1) });
@@ -197,7 +202,7 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     const attended = g.node('Add', [x, toFloat32(linear(context, `${p}self_attn.o_proj`, config.outputBias))]);
     const normed2 = rmsNorm(attended, `${p}post_attention_layernorm.weight`);
     const gate = linear(normed2, `${p}mlp.gate_proj`, false);
-    const up = linear(normed2, `${p}mlp.up_proj`, false);
+    const up = linear(normed2, `${p}mlp.up_proj`, false, gate);
     const activated = g.node('Mul', [g.node('Mul', [gate, g.node('Sigmoid', [gate])]), up]);
     const down = toFloat32(linear(activated, `${p}mlp.down_proj`, false));
     if (options.ffn) g.output(down, names.ffnOut(l));

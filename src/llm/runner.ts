@@ -158,6 +158,9 @@ export class LlamaRunner {
         compute = this.computeFor(opened.provider);
         opened = await openSession(build(compute), this.checkpoint.weightsRoot, opened.provider, this.options.log, { convertWeightsAtUse: true });
       }
+      if (this.provider === null && this.options.precision === 'fp16' && opened.provider === 'cpu') {
+        this.options.log?.(`precision fp16 applies on a GPU only: ${this.checkpoint.spec} computes in float32 on the CPU`);
+      }
       this.compute = compute;
       this.provider = opened.provider;
       this.failed = opened.failed;

@@ -53,5 +53,20 @@ export function checkpointedRecompute(g: Graph, checkpoints: Iterable<string>): 
     return copies.get(value)!;
   };
 
-  return (value, after) => (kept.has(value) || !producers.has(value) ? null : copy(value, after));
+  /** A weight converted where it is used (Cast(Reshape(weight, …)), see sequencedAfter): its weight and Cast attributes. */
+  const conversion = (value: string): { weight: string; attributes: NodeDef['attributes'] } | null => {
+    const cast = producers.get(value);
+    const reshape = cast?.op === 'Cast' ? producers.get(cast.inputs[0]!) : undefined;
+    return reshape?.op === 'Reshape' && external.has(reshape.inputs[0]!) ? { weight: reshape.inputs[0]!, attributes: cast!.attributes } : null;
+  };
+
+  return (value, after) => {
+    if (kept.has(value) || !producers.has(value)) return null;
+    // A rule's converted weight is converted again for that rule alone, after its cotangent: shared
+    // with the recomputed forward, every converted weight of a layer would be alive until the
+    // layer's backward ends (a 7B layer: 0.8 GB of float32).
+    const converted = conversion(value);
+    if (converted) return g.node('Cast', [sequencedAfter(g, converted.weight, after)], converted.attributes);
+    return copy(value, after);
+  };
 }

@@ -45,8 +45,9 @@ export function targetName(t: ParityTarget): string {
 }
 
 /** Options for a LlamaRunner or an analysis on this target. */
-export function targetOptions(t: ParityTarget): { provider: Provider; precision?: Precision } {
-  return t.precision === 'fp32' ? { provider: t.provider } : { provider: t.provider, precision: t.precision };
+export function targetOptions(t: ParityTarget): { provider: Provider; precision: Precision } {
+  // Always explicit: under the default `auto`, a GPU computes F16/BF16 checkpoints in float16.
+  return { provider: t.provider, precision: t.precision };
 }
 
 /**
