@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadCheckpoint } from '../src/model/checkpoint.js';
+import { median, medianMs } from './timing.js';
 import { SYNTHETIC_PRESETS, writeSyntheticCheckpoint, type SyntheticCheckpointOptions } from '../src/model/synthetic.js';
 import { LlamaRunner } from '../src/llm/runner.js';
 import { analyzeFfnGlobal } from '../src/explain/ffn.js';
@@ -59,7 +60,6 @@ interface Row {
   baselineRssBytes: number;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function ensureCheckpoint(name: string, options: SyntheticCheckpointOptions): Promise<string> {
   const dir = join(CACHE, name);
@@ -99,16 +99,7 @@ async function measure(name: string, dir: string): Promise<Row> {
   try {
     const ids = promptIds(checkpoint.config.vocabSize);
     const sequence = [...ids, ...promptIds(checkpoint.config.vocabSize).slice(0, RESPONSE_TOKENS).map((id) => (id * 31 + 7) % checkpoint.config.vocabSize)];
-    const timed = async (fn: () => Promise<unknown>) => {
-      await fn(); // session creation and first-run allocation are not the steady state
-      const times: number[] = [];
-      for (let i = 0; i < RUNS; i++) {
-        const t = performance.now();
-        await fn();
-        times.push(performance.now() - t);
-      }
-      return median(times);
-    };
+    const timed = (fn: () => Promise<unknown>) => medianMs(RUNS, fn);
     const forwardMs = await timed(() => runner.forward(sequence));
     const attributionMs = await timed(() => runner.attribute(sequence, PROMPT_TOKENS));
     const oneFullBackward = await timed(() => runner.attribute(sequence, sequence.length - 1, { weightGradients: true }));

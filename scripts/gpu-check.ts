@@ -15,6 +15,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadCheckpoint } from '../src/model/checkpoint.js';
+import { medianMs } from './timing.js';
 import { writeSyntheticCheckpoint, type SyntheticCheckpointOptions } from '../src/model/synthetic.js';
 import { LlamaRunner } from '../src/llm/runner.js';
 import { executionDevice, providerAdapter } from '../src/runtime/session.js';
@@ -37,7 +38,6 @@ interface BenchRow {
   peakRssBytes: number;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
 function benchShape(quick: boolean): { name: string; options: SyntheticCheckpointOptions; prompt: number; response: number; runs: number } {
@@ -53,16 +53,7 @@ async function benchChild(dir: string, target: ParityTarget, prompt: number, res
   try {
     const V = checkpoint.config.vocabSize;
     const ids = Array.from({ length: prompt + response }, (_, i) => (i * 7919 + 13) % V);
-    const timed = async (fn: () => Promise<unknown>) => {
-      await fn(); // session creation and shader compilation are not the steady state
-      const times: number[] = [];
-      for (let i = 0; i < runs; i++) {
-        const t = performance.now();
-        await fn();
-        times.push(performance.now() - t);
-      }
-      return median(times);
-    };
+    const timed = (fn: () => Promise<unknown>) => medianMs(runs, fn);
     const forwardMs = await timed(() => runner.forward(ids));
     const attributionMs = await timed(() => runner.attribute(ids, prompt));
     checkpoint.tokenizer.eosTokenIds.length = 0; // no EOS stop: every run generates `response` tokens
