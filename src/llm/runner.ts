@@ -3,7 +3,7 @@ import type { Checkpoint } from '../model/checkpoint.js';
 import { CancelledError, LensError } from '../model/errors.js';
 import { serializeModel } from '../onnx/serialize.js';
 import { assertFits, formatBytes } from '../runtime/memory.js';
-import { AUTO_ORDER, openSession, providerUnavailable, type Provider, type ProviderAttempt, type ProviderSetting } from '../runtime/session.js';
+import { autoProvider, openSession, type Provider, type ProviderAttempt, type ProviderSetting } from '../runtime/session.js';
 import { buildGradientGraph, gradientNames, type Objective } from './gradient-graph.js';
 import { buildLlamaGraph, HEAD_BLOCK_BYTES, names, type LlamaGraphOptions } from './llama-graph.js';
 import { causalMask, ropeTables } from './rope.js';
@@ -147,10 +147,10 @@ export class LlamaRunner {
     await this.releaseCurrent();
     const pending = (async () => {
       const setting = this.provider ?? this.options.provider ?? 'auto';
-      if (this.provider === null && this.runsOnCpu(setting)) this.assertFitsInMemory();
-      // Under `auto` the provider is known only once a session opened: guess the first one `auto`
-      // would try, and build again if another one took the graph.
-      const guess: Provider = setting === 'auto' ? (AUTO_ORDER.find((p) => providerUnavailable(p) === null) ?? 'cpu') : setting;
+      // Under `auto` the provider is known only once a session opened: build for the one `auto`
+      // expects, and build again if another one took the graph.
+      const guess: Provider = setting === 'auto' ? await autoProvider() : setting;
+      if (this.provider === null && guess === 'cpu') this.assertFitsInMemory();
       let compute = this.computeFor(guess);
       let opened = await openSession(build(compute), this.checkpoint.weightsRoot, setting, this.options.log, { convertWeightsAtUse: true });
       if (this.computeFor(opened.provider) !== compute) {
@@ -171,13 +171,6 @@ export class LlamaRunner {
       if (this.current?.session === pending) this.current = null;
     });
     return pending;
-  }
-
-  /** Whether the model's weights will be in this machine's memory rather than a GPU's. */
-  private runsOnCpu(setting: ProviderSetting): boolean {
-    if (setting === 'cpu') return true;
-    if (setting !== 'auto') return false;
-    return AUTO_ORDER.every((p) => p === 'cpu' || providerUnavailable(p) !== null);
   }
 
   /**

@@ -215,25 +215,38 @@ function sessionOptions(provider: Provider, externalDataFolder: string, quiet: b
  * that accepts the model. The failures are returned so the caller can log them and show which
  * provider runs.
  */
+/** Why `auto` passes over a provider here (failed before, not installed, or only a software adapter), or null. */
+async function autoSkipReason(provider: Provider): Promise<string | null> {
+  const known = knownFailures.get(provider) ?? providerUnavailable(provider);
+  if (known) return known;
+  const adapter = await providerAdapter(provider);
+  if (adapter.error) return adapter.error;
+  if (adapter.software) return `its only adapter, ${adapter.name}, is software rendering on the CPU and slower than the CPU provider (--provider ${provider} uses it anyway)`;
+  return null;
+}
+
+/**
+ * The provider `auto` will use here, as far as is known without opening a session: the first one
+ * it would not pass over. A graph is built for it before the session opens (its compute type, and
+ * whether the weights must fit in this machine's memory).
+ */
+export async function autoProvider(): Promise<Provider> {
+  for (const provider of AUTO_ORDER) if ((await autoSkipReason(provider)) === null) return provider;
+  return 'cpu';
+}
+
 export async function openSession(model: Uint8Array, externalDataFolder: string, setting: ProviderSetting, log?: (line: string) => void, extra?: ExtraSessionOptions): Promise<OpenedSession> {
   const order = setting === 'auto' ? AUTO_ORDER : [setting];
   const failed: ProviderAttempt[] = [];
   for (const provider of order) {
-    const known = setting === 'auto' ? (knownFailures.get(provider) ?? providerUnavailable(provider)) : null;
-    if (known) {
-      if (!knownFailures.has(provider)) log?.(`execution provider ${provider} skipped: ${known}`);
-      knownFailures.set(provider, known);
-      failed.push({ provider, error: known });
+    const skip = setting === 'auto' ? await autoSkipReason(provider) : null;
+    if (skip) {
+      if (!knownFailures.has(provider)) log?.(`execution provider ${provider} skipped: ${skip}`);
+      knownFailures.set(provider, skip);
+      failed.push({ provider, error: skip });
       continue;
     }
     const adapter = await providerAdapter(provider);
-    if (setting === 'auto' && (adapter.error || adapter.software)) {
-      const why = adapter.error ?? `its only adapter, ${adapter.name}, is software rendering on the CPU and slower than the CPU provider (--provider ${provider} uses it anyway)`;
-      log?.(`execution provider ${provider} skipped: ${why}`);
-      knownFailures.set(provider, why);
-      failed.push({ provider, error: why });
-      continue;
-    }
     try {
       const session = await ort.InferenceSession.create(model, sessionOptions(provider, externalDataFolder, setting === 'auto' && provider !== 'cpu', extra));
       adapterNames.set(provider, adapter.name);
