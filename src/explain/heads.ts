@@ -36,7 +36,8 @@ import { float, Graph, int, ints } from '../onnx/graph.js';
 import { cached, checkpointFingerprint, type CacheOptions } from './analysis-cache.js';
 import { computeWordVectors, f32, f64, i64, rawWeightValue, throwIfAborted, withSession, type AnalysisRunOptions, type WordVectors } from './analysis-graph.js';
 import { readGloveVectors } from './glove.js';
-import { DEFAULT_INSTRUCTION_VERBS, matchInstructionVerb, type InstructionVerb } from './instructions.js';
+import { type InstructionVerb } from './instructions.js';
+import { DEFAULT_INSTRUCTION_VERBS, matchInstructionVerb } from './instruction-lexicon.js';
 import type { WordList } from './wordlist.js';
 import { assignTokensToWords, findWords } from './words.js';
 

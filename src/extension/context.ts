@@ -6,7 +6,7 @@ import { basename, isAbsolute } from 'node:path';
 import * as vscode from 'vscode';
 import { EngineClient, EngineError, describeExit } from '../engine/client.js';
 import type { ModelRole, Precision } from '../engine/protocol.js';
-import { instructionLexicon } from '../explain/instructions.js';
+import { instructionLexicon } from '../explain/instruction-lexicon.js';
 import type { PromptFormat } from '../model/prompt.js';
 import { deviceKind } from '../runtime/adapter.js';
 import type { ProviderSetting } from '../runtime/session.js';

@@ -2,7 +2,7 @@
 // what the Summary tab states, with the numbers, and plainly when a finding does not hold here or
 // was not measured. Pure: the panel renders the result; the tests check the verdicts.
 
-import { DEFAULT_INSTRUCTION_VERBS, matchInstructionVerb } from '../explain/instructions.js';
+import { DEFAULT_INSTRUCTION_VERBS, matchInstructionVerb } from '../explain/instruction-lexicon.js';
 import type { PanelReport, SectionStatus } from './panel-protocol.js';
 import { readFfn, readHeads, type FfnModelView, type HeadsModelView } from './sections.js';
 

@@ -19,7 +19,7 @@
 // Rotation: the mean best-match cosine between base and tuned components when given (1 = unchanged),
 // else the mean cosine of the principal angles.
 
-import { matchInstructionVerb } from '../explain/instructions.js';
+import { matchInstructionVerb } from '../explain/instruction-lexicon.js';
 import type { ModelRole } from './panel-protocol.js';
 
 export interface WordPair {

@@ -1,7 +1,7 @@
 // The Markdown of the hover on an instruction verb (src/extension/hover.ts shows it): pure, so
 // the tests check it without VS Code. Every piece of document or model text is escaped.
 
-import { matchInstructionVerb } from '../explain/instructions.js';
+import { matchInstructionVerb } from '../explain/instruction-lexicon.js';
 import type { ModelReport } from '../explain/report.js';
 import { formatNumber } from '../report/html.js';
 import { wordAt, wordRank } from './heatmap.js';

@@ -1,15 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LensError } from '../../src/model/errors.js';
-import {
-  DEFAULT_INSTRUCTION_VERBS,
-  PAPER_INSTRUCTION_VERBS,
-  detectInstructions,
-  instructionMask,
-  matchInstructionVerb,
-  splitSentences,
-  verbForms,
-} from '../../src/explain/instructions.js';
+import { detectInstructions, instructionMask, splitSentences } from '../../src/explain/instructions.js';
+import { DEFAULT_INSTRUCTION_VERBS, PAPER_INSTRUCTION_VERBS, matchInstructionVerb, verbForms } from '../../src/explain/instruction-lexicon.js';
 
 /** The text of each detected span. */
 function spans(text: string): string[] {
