@@ -6,9 +6,12 @@
  * group; RoPE ignored), dimensions ranked by energy, top-K query and key words per dimension, and
  * the sign-consistent pairs whose co-occurrence similarity exceeds both words' thresholds, ranked.
  * All products over the word list, the threshold statistics and the top-k selections run as ONNX
- * graphs (three per layer, see candidatesGraph); JavaScript only ranks each head's 64-odd dimension
- * energies, collects the kept pairs and sorts them. Results are
- * cached on disk (analysis-cache.ts).
+ * graphs (see candidatesGraph); a dimension's top K words are decided from the float32 products and
+ * their proven error bounds, with exact float64 values only for the words the bounds leave open
+ * (heads-select.ts); the pair similarities come from one words × words table per model when it
+ * fits a tenth of the weight bytes, else from a product per dimension. JavaScript ranks each
+ * head's dimension energies, collects the kept pairs and sorts them. Results are cached on disk
+ * (analysis-cache.ts).
  *
  * Local, per prompt: each head's real attention on the prompt, aggregated to words — a query
  * word's row is the mean over its tokens, a key word's column the sum over its tokens (rows stay
@@ -36,6 +39,7 @@ import { float, Graph, int, ints } from '../onnx/graph.js';
 import { cached, checkpointFingerprint, type CacheOptions } from './analysis-cache.js';
 import { computeWordVectors, f32, f64, i64, rawWeightValue, throwIfAborted, withSession, type AnalysisRunOptions, type WordVectors } from './analysis-graph.js';
 import { readGloveVectors } from './glove.js';
+import { classifyCandidates, finishSelection, float32DotBound, provenSign } from './heads-select.js';
 import { type InstructionVerb } from './instructions.js';
 import { DEFAULT_INSTRUCTION_VERBS, matchInstructionVerb } from './instruction-lexicon.js';
 import type { WordList } from './wordlist.js';
@@ -143,6 +147,8 @@ export interface HeadsRunOptions extends AnalysisRunOptions {
   onProgress?: (p: HeadsProgress) => void;
   /** Memory a graph run may use for its per-item tensors (default 256 MiB); smaller means more, smaller runs. */
   itemBudgetBytes?: number;
+  /** Largest [words, words] float32 similarity table to keep (default: a tenth of the weight bytes, at least 256 MiB; 0: none). */
+  similarityTableBytes?: number;
 }
 
 /** The cached form: word indices instead of strings, pairs as flat (query, key, similarity) triples. */
@@ -294,6 +300,23 @@ function candidatesGraph(checkpoint: Checkpoint, layer: number, Kc: number): Gra
     // In word order, so that a later TopK over them breaks ties by word position.
     const [, order] = g.nodeN('TopK', [g.node('Neg', [g.node('Cast', [cand!], { to: int(11) })]), g.ints1d([Kc])], 2, { axis: int(-1), largest: int(1), sorted: int(1) });
     g.output(g.node('GatherElements', [cand!, order!], { axis: int(1) }), `cand_${which}`);
+    // The candidates' float32 values in the same order, and ‖w_r‖, for the error bounds (heads-select.ts).
+    g.output(g.node('GatherElements', [approx, g.node('GatherElements', [cand!, order!], { axis: int(1) })], { axis: int(1) }), `val_${which}`);
+    g.output(g.node('Sqrt', [g.node('ReduceSumSquare', [w32], { axes: ints([1]), keepdims: int(0) })]), `wnorm_${which}`);
+  }
+  return g;
+}
+
+/** Exact float64 values E_w · (g ⊙ W[r]) for a list of (row, word) pairs per side. */
+function exactValuesGraph(checkpoint: Checkpoint, layer: number): Graph {
+  const H = checkpoint.config.hiddenSize;
+  const g = new Graph(`heads_exact_${layer}`);
+  const E64 = g.input('E64', 'float64', ['words', H]);
+  const rows = layerWeights(g, checkpoint, layer);
+  for (const which of ['q', 'k'] as const) {
+    const w64 = rows(which, g.input(`rows_${which}`, 'int64', [`n_${which}`]), 'float64'); // [n, H]
+    const e = g.node('Gather', [E64, g.input(`words_${which}`, 'int64', [`n_${which}`])], { axis: int(0) }); // [n, H]
+    g.output(g.node('ReduceSum', [g.node('Mul', [e, w64]), g.ints1d([1])], { keepdims: int(0) }), `exact_${which}`);
   }
   return g;
 }
@@ -302,25 +325,15 @@ function candidatesGraph(checkpoint: Checkpoint, layer: number, Kc: number): Gra
  * Stage 2. The pair similarities are the analysis's largest product at scale (K² · D per item), so
  * it runs in float32 and only selects: a pair survives when its float32 similarity exceeds both
  * thresholds less SIMILARITY_MARGIN (a bound on the float32 error of a cosine of D-dimensional
- * unit vectors); the survivors' exact float64 similarities then decide (in computeHeads).
+ * unit vectors); the survivors' exact float64 similarities then decide (in computeHeads). The
+ * words and the signs of their values come from the selection (heads-select.ts), so the graph
+ * reads no weights and serves every layer.
  */
-function pairsGraph(checkpoint: Checkpoint, layer: number, K: number, Kc: number, simDims: number): Graph {
-  const H = checkpoint.config.hiddenSize;
-  const g = new Graph(`heads_pairs_${layer}`);
-  const E64 = g.input('E64', 'float64', ['words', H]);
+function pairsGraph(K: number, simDims: number): Graph {
+  const g = new Graph('heads_pairs');
   const U32 = g.input('U32', 'float32', ['words', simDims]);
   const tau = g.input('tau', 'float32', ['words']);
-  const rows = layerWeights(g, checkpoint, layer);
-  const side = (which: 'q' | 'k') => {
-    const w64 = rows(which, g.input(`rows_${which}`, 'int64', ['items']), 'float64');
-    const cand = g.input(`cand_${which}`, 'int64', ['items', Kc]);
-    // Exact values: [m, Kc, H] × [m, H, 1].
-    const exact = g.node('Squeeze', [g.node('MatMul', [g.node('Gather', [E64, cand], { axis: int(0) }), g.node('Unsqueeze', [w64, g.ints1d([2])])]), g.ints1d([2])]);
-    const [, pos] = g.nodeN('TopK', [g.node('Abs', [exact]), g.ints1d([K])], 2, { axis: int(-1), largest: int(1), sorted: int(1) });
-    const idx = g.node('GatherElements', [cand, pos!], { axis: int(1) }); // [m, K]
-    g.output(idx, `${which}idx`);
-    return { idx, signed: g.node('GatherElements', [exact, pos!], { axis: int(1) }) };
-  };
+  const side = (which: 'q' | 'k') => ({ idx: g.input(`${which}idx`, 'int64', ['items', K]), sign: g.input(`${which}sign`, 'float32', ['items', K]) });
   const q = side('q');
   const k = side('k');
   const Sq = g.node('Gather', [U32, q.idx], { axis: int(0) }); // [m, K, D]
@@ -328,7 +341,7 @@ function pairsGraph(checkpoint: Checkpoint, layer: number, K: number, Kc: number
   const sim = g.node('MatMul', [Sq, g.node('Transpose', [Sk], { perm: ints([0, 2, 1]) })]); // [m, K, K]
   const col = (x: string) => g.node('Unsqueeze', [x, g.ints1d([2])]); // [m, K, 1]
   const row = (x: string) => g.node('Unsqueeze', [x, g.ints1d([1])]); // [m, 1, K]
-  const signOk = g.node('Greater', [g.node('Mul', [col(q.signed), row(k.signed)]), g.scalar(0, 'float64')]);
+  const signOk = g.node('Greater', [g.node('Mul', [col(q.sign), row(k.sign)]), g.scalar(0, 'float32')]);
   // `tau` is fed less the margin.
   const tauQ = g.node('Gather', [tau, q.idx], { axis: int(0) });
   const tauK = g.node('Gather', [tau, k.idx], { axis: int(0) });
@@ -336,6 +349,32 @@ function pairsGraph(checkpoint: Checkpoint, layer: number, K: number, Kc: number
   const distinct = g.node('Not', [g.node('Equal', [col(q.idx), row(k.idx)])]);
   g.output(g.node('And', [g.node('And', [signOk, aboveBoth]), distinct]), 'maybe');
   return g;
+}
+
+/**
+ * Every word pair's float32 similarity, [N, N], when it fits the memory allowance: the pair
+ * similarities are the same for every layer (they are the words' vectors, not the heads'), so one
+ * N × N product per model replaces a [K, K] product per head dimension and layer (at Llama-2-7B
+ * shape 32 layers × 4,096 dimensions × 100 × 100 × 4,096). Null when it does not fit.
+ */
+async function similarityTable(checkpoint: Checkpoint, unit32: Float32Array, N: number, D: number, run: HeadsRunOptions): Promise<Float32Array | null> {
+  const allowance = run.similarityTableBytes ?? Math.max(256 * 2 ** 20, checkpoint.weightBytes / 10);
+  if (N * N * 4 > allowance) return null;
+  const table = new Float32Array(N * N);
+  const g = new Graph('heads_similarity_table');
+  const rows = g.input('rows', 'float32', ['block', D]);
+  const all = g.input('U32', 'float32', ['words', D]);
+  g.output(g.node('Gemm', [rows, all], { transB: int(1) }), 'sim');
+  const block = Math.max(1, Math.floor((64 * 2 ** 20) / (4 * N)));
+  await withSession(g, checkpoint, run, async (session) => {
+    for (let start = 0; start < N; start += block) {
+      throwIfAborted(run.signal);
+      const b = Math.min(block, N - start);
+      const out = await session.run({ rows: f32(unit32.subarray(start * D, (start + b) * D), [b, D]), U32: f32(unit32, [N, D]) });
+      table.set(out.sim!.data as Float32Array, start * N);
+    }
+  });
+  return table;
 }
 
 /**
@@ -354,6 +393,9 @@ function rankDims(energy: Float64Array, offset: number, d: number, count: number
 
 /** Memory a graph run may take for its per-item tensors; items are chunked to stay under it. */
 const ITEM_BUDGET_BYTES = 256 * 2 ** 20;
+
+/** How many times more candidates a dimension gets when its first candidates cannot decide its top K. */
+const WIDER_CANDIDATES = 4;
 
 async function computeHeads(checkpoint: Checkpoint, list: WordList, options: ResolvedHeadsOptions, run: HeadsRunOptions): Promise<CompactHeads> {
   const { numHeads: nH, numKvHeads: nKV, headDim: d, hiddenSize: H } = checkpoint.config;
@@ -387,38 +429,67 @@ async function computeHeads(checkpoint: Checkpoint, list: WordList, options: Res
   const { gram, tau } = await wordStatistics(checkpoint, vectors, unit, simDims, valid, options.baselineWords, options.dims < d, run);
   const K = options.topK;
   const Kc = Math.min(N, K + 16);
+  const Kc0 = Kc;
   const D = options.dims;
   const items = nH * D;
   // Stage 1 holds two [m, N] float32 products (and their float64 casts for the energies) per run; stage 2 two [m, Kc, H] float64 and two [m, K, D] float32 gathers and [m, K, K] similarities.
   const chunkOf = (bytesPerItem: number) => Math.max(1, Math.min(items, Math.floor((run.itemBudgetBytes ?? ITEM_BUDGET_BYTES) / bytesPerItem)));
   const chunk1 = chunkOf(2 * 12 * N + 2 * 8 * Kc);
-  const chunk2 = chunkOf(2 * 8 * Kc * H + 2 * 4 * K * simDims + 4 * K * K);
+  const chunk2 = chunkOf(2 * 4 * K * simDims + 5 * K * K);
+  // Exact values of the (row, word) pairs the float32 bounds leave open: a float64 [H] row of E and of W each.
+  const exactChunk = Math.max(1, Math.floor((run.itemBudgetBytes ?? ITEM_BUDGET_BYTES) / (3 * 8 * H)));
+  const wordNorms = new Float64Array(N);
+  for (let w = 0; w < N; w++) {
+    let t = 0;
+    for (let x = 0, o = w * H; x < H; x++) t += vectors.input[o + x]! ** 2;
+    wordNorms[w] = Math.sqrt(t);
+  }
+  const maxWordNorm = wordNorms.reduce((a, b) => Math.max(a, b), 0);
+  const boundFactor = float32DotBound(H);
+  let fallbacks = 0;
   const layers: CompactHeads['layers'] = [];
   const unit32 = Float32Array.from(unit);
   const margin = similarityMargin(simDims);
   const tauSelect = Float32Array.from(tau, (t) => t - margin);
+  const simTable = await similarityTable(checkpoint, unit32, N, simDims, run);
   let exactCount = 0;
   const exactSimilarity = (q: number, k: number) => {
-    let s = 0;
-    for (let x = 0, a = q * simDims, b = k * simDims; x < simDims; x++) s += unit[a + x]! * unit[b + x]!;
+    // Four partial sums: the float64 rounding this changes is far below SIMILARITY_GRID.
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    const a = q * simDims;
+    const b = k * simDims;
+    let x = 0;
+    for (; x + 3 < simDims; x += 4) {
+      s0 += unit[a + x]! * unit[b + x]!;
+      s1 += unit[a + x + 1]! * unit[b + x + 1]!;
+      s2 += unit[a + x + 2]! * unit[b + x + 2]!;
+      s3 += unit[a + x + 3]! * unit[b + x + 3]!;
+    }
+    for (; x < simDims; x++) s0 += unit[a + x]! * unit[b + x]!;
     exactCount++;
-    return s;
+    return s0 + s1 + (s2 + s3);
   };
   run.onProgress?.({ phase: 'layers', done: 0, total: options.layers.length });
   for (const layer of options.layers) {
     const t0 = performance.now();
-    const candidates = async (rowsQ: BigInt64Array, rowsK: BigInt64Array) => {
+    const candidates = async (rowsQ: BigInt64Array, rowsK: BigInt64Array, Kc = Kc0) => {
       const n = rowsQ.length;
-      const out = { q: new BigInt64Array(n * Kc), k: new BigInt64Array(n * Kc), energyQ: new Float64Array(n), energyK: new Float64Array(n) };
+      const side = () => ({ cand: new BigInt64Array(n * Kc), val: new Float32Array(n * Kc), wnorm: new Float32Array(n), energy: new Float64Array(n) });
+      const out = { q: side(), k: side() };
       await withSession(candidatesGraph(checkpoint, layer, Kc), checkpoint, run, async (session) => {
         for (let start = 0; start < n; start += chunk1) {
           throwIfAborted(run.signal);
           const m = Math.min(chunk1, n - start);
           const r = await session.run({ E32: f32(vectors.input32, [N, H]), rows_q: i64(rowsQ.subarray(start, start + m), [m]), rows_k: i64(rowsK.subarray(start, start + m), [m]) });
-          out.q.set(r.cand_q!.data as BigInt64Array, start * Kc);
-          out.k.set(r.cand_k!.data as BigInt64Array, start * Kc);
-          out.energyQ.set(r.energy_q!.data as Float64Array, start);
-          out.energyK.set(r.energy_k!.data as Float64Array, start);
+          for (const which of ['q', 'k'] as const) {
+            out[which].cand.set(r[`cand_${which}`]!.data as BigInt64Array, start * Kc);
+            out[which].val.set(r[`val_${which}`]!.data as Float32Array, start * Kc);
+            out[which].wnorm.set(r[`wnorm_${which}`]!.data as Float32Array, start);
+            out[which].energy.set(r[`energy_${which}`]!.data as Float64Array, start);
+          }
         }
       });
       return out;
@@ -440,25 +511,29 @@ async function computeHeads(checkpoint: Checkpoint, list: WordList, options: Res
     let dims: number[][];
     let rowsQ: BigInt64Array;
     let rowsK: BigInt64Array;
-    let candQ: BigInt64Array;
-    let candK: BigInt64Array;
+    let cands: Awaited<ReturnType<typeof candidates>>;
     if (gram === null) {
       // Every dimension is analysed: the candidate products of all of them give the energies too
       // (no float64 H × H product per row), and are then put in energy order.
       const natural = itemRows((_, r) => r, d);
       const all = await candidates(natural.q, natural.k);
-      for (let i = 0; i < nH * d; i++) energy[i] = all.energyQ[i]! + all.energyK[i]!;
+      for (let i = 0; i < nH * d; i++) energy[i] = all.q.energy[i]! + all.k.energy[i]!;
       dims = Array.from({ length: nH }, (_, h) => rankDims(energy, h * d, d, D));
       ({ q: rowsQ, k: rowsK } = itemRows((h, j) => dims[h]![j]!, D));
-      candQ = new BigInt64Array(items * Kc);
-      candK = new BigInt64Array(items * Kc);
-      for (let h = 0; h < nH; h++) {
-        for (let j = 0; j < D; j++) {
-          const from = (h * d + dims[h]![j]!) * Kc;
-          candQ.set(all.q.subarray(from, from + Kc), (h * D + j) * Kc);
-          candK.set(all.k.subarray(from, from + Kc), (h * D + j) * Kc);
+      const reorder = (from: typeof all.q) => {
+        const to = { cand: new BigInt64Array(items * Kc), val: new Float32Array(items * Kc), wnorm: new Float32Array(items), energy: new Float64Array(0) };
+        for (let h = 0; h < nH; h++) {
+          for (let j = 0; j < D; j++) {
+            const src = h * d + dims[h]![j]!;
+            const dst = h * D + j;
+            to.cand.set(from.cand.subarray(src * Kc, (src + 1) * Kc), dst * Kc);
+            to.val.set(from.val.subarray(src * Kc, (src + 1) * Kc), dst * Kc);
+            to.wnorm[dst] = from.wnorm[src]!;
+          }
         }
-      }
+        return to;
+      };
+      cands = { q: reorder(all.q), k: reorder(all.k) };
     } else {
       // Only the leading dimensions: rank them all by w_rᵀ (EᵀE) w_r first, then take the candidates of those.
       const all = (n: number) => i64(BigInt64Array.from({ length: n }, (_, i) => BigInt(i)), [n]);
@@ -470,45 +545,142 @@ async function computeHeads(checkpoint: Checkpoint, list: WordList, options: Res
       for (let h = 0; h < nH; h++) for (let r = 0; r < d; r++) energy[h * d + r] = eq[h * d + r]! + ek[Math.floor(h / group) * d + r]!;
       dims = Array.from({ length: nH }, (_, h) => rankDims(energy, h * d, d, D));
       ({ q: rowsQ, k: rowsK } = itemRows((h, j) => dims[h]![j]!, D));
-      ({ q: candQ, k: candK } = await candidates(rowsQ, rowsK));
+      cands = await candidates(rowsQ, rowsK);
     }
     const t1 = performance.now();
+    // The top K words of each item and side, and the signs of their values (heads-select.ts): the
+    // float32 values decide wherever their error bounds allow; the rest is computed exactly.
+    const rows = { q: rowsQ, k: rowsK };
+    fallbacks = 0;
+    const chosen = { q: { idx: new BigInt64Array(items * K), sign: new Float32Array(items * K) }, k: { idx: new BigInt64Array(items * K), sign: new Float32Array(items * K) } };
+    type Pending = { item: number; certainIn: number[]; uncertain: number[]; words: number[]; values: ArrayLike<number>; exact: Map<number, number> };
+    const pending: Record<'q' | 'k', Pending[]> = { q: [], k: [] };
+    const requests: Record<'q' | 'k', { row: bigint; word: number; done: (v: number) => void }[]> = { q: [], k: [] };
+    const classify = (which: 'q' | 'k', i: number, words: number[], values: ArrayLike<number>, wn: number, outside: boolean) => {
+      const bounds = words.map((w) => boundFactor * wordNorms[w]! * wn);
+      let smallest = Infinity;
+      for (let j = 0; j < values.length; j++) smallest = Math.min(smallest, Math.abs(values[j]!));
+      const cls = classifyCandidates({ values, bounds, outsideHigh: outside ? smallest + boundFactor * maxWordNorm * wn : null }, K);
+      if (!cls.decided) return false;
+      const p: Pending = { item: i, certainIn: cls.certainIn, uncertain: cls.uncertain, words, values, exact: new Map() };
+      pending[which].push(p);
+      const ask = (pos: number) => requests[which].push({ row: rows[which][i]!, word: words[pos]!, done: (v) => p.exact.set(pos, v) });
+      for (const pos of cls.uncertain) ask(pos);
+      for (const pos of cls.certainIn) if (provenSign(values[pos]!, bounds[pos]!) === 0) ask(pos);
+      return true;
+    };
+    const undecided = new Set<number>();
+    for (const which of ['q', 'k'] as const) {
+      const c = cands[which];
+      for (let i = 0; i < items; i++) {
+        const words = Array.from(c.cand.subarray(i * Kc, (i + 1) * Kc), Number);
+        if (!classify(which, i, words, c.val.subarray(i * Kc, (i + 1) * Kc), c.wnorm[i]!, Kc < N)) undecided.add(i);
+      }
+    }
+    if (undecided.size) {
+      // The candidates could not prove the rest of the list out (a flat tail within the float32
+      // error): those items again with WIDER_CANDIDATES times as many, and over the whole list if
+      // even that does not decide.
+      const again = [...undecided];
+      const Kw = Math.min(N, WIDER_CANDIDATES * Kc);
+      const wide = await candidates(BigInt64Array.from(again, (i) => rowsQ[i]!), BigInt64Array.from(again, (i) => rowsK[i]!), Kw);
+      const decidedBefore = { q: new Set(pending.q.map((p) => p.item)), k: new Set(pending.k.map((p) => p.item)) };
+      again.forEach((i, n) => {
+        for (const which of ['q', 'k'] as const) {
+          if (decidedBefore[which].has(i)) continue;
+          const c = wide[which];
+          const words = Array.from(c.cand.subarray(n * Kw, (n + 1) * Kw), Number);
+          if (classify(which, i, words, c.val.subarray(n * Kw, (n + 1) * Kw), c.wnorm[n]!, Kw < N)) continue;
+          fallbacks++;
+          const all = Array.from({ length: N }, (_, w) => w);
+          const p: Pending = { item: i, certainIn: [], uncertain: all, words: all, values: new Float32Array(N), exact: new Map() };
+          pending[which].push(p);
+          for (let w = 0; w < N; w++) requests[which].push({ row: rows[which][i]!, word: w, done: (v) => p.exact.set(w, v) });
+        }
+      });
+    }
+    const totalRequests = requests.q.length + requests.k.length;
+    if (totalRequests > 0) {
+      await withSession(exactValuesGraph(checkpoint, layer), checkpoint, run, async (session) => {
+        const at = { q: 0, k: 0 };
+        while (at.q < requests.q.length || at.k < requests.k.length) {
+          throwIfAborted(run.signal);
+          const feeds: Record<string, ReturnType<typeof i64>> = { E64: f64(vectors.input, [N, H]) as never };
+          const taken = { q: 0, k: 0 };
+          for (const which of ['q', 'k'] as const) {
+            const part = requests[which].slice(at[which], at[which] + exactChunk);
+            taken[which] = part.length;
+            // An empty side still needs one element; its value is ignored.
+            const list = part.length ? part : [{ row: 0n, word: 0 }];
+            feeds[`rows_${which}`] = i64(BigInt64Array.from(list, (r) => r.row), [list.length]);
+            feeds[`words_${which}`] = i64(BigInt64Array.from(list, (r) => BigInt(r.word)), [list.length]);
+          }
+          const out = await session.run(feeds);
+          for (const which of ['q', 'k'] as const) {
+            const values = out[`exact_${which}`]!.data as Float64Array;
+            for (let j = 0; j < taken[which]; j++) requests[which][at[which] + j]!.done(values[j]!);
+            at[which] += taken[which];
+          }
+        }
+      });
+    }
+    for (const which of ['q', 'k'] as const) {
+      for (const p of pending[which]) {
+        const top = finishSelection(p.certainIn, p.uncertain, p.exact, p.words, K);
+        for (let j = 0; j < K; j++) {
+          const pos = top[j]!;
+          const exact = p.exact.get(pos);
+          const value = exact ?? p.values[pos]!;
+          chosen[which].idx[p.item * K + j] = BigInt(p.words[pos]!);
+          chosen[which].sign[p.item * K + j] = value > 0 ? 1 : value < 0 ? -1 : 0;
+        }
+      }
+    }
     const pairs: number[][] = new Array(items);
     exactCount = 0;
-    await withSession(pairsGraph(checkpoint, layer, K, Kc, simDims), checkpoint, run, async (session) => {
+    const keepPairs = (item: number, maybe: (a: number, b: number) => boolean) => {
+      const kept: { q: number; k: number; s: number }[] = [];
+      for (let a = 0; a < K; a++) {
+        const qw = Number(chosen.q.idx[item * K + a]!);
+        for (let b = 0; b < K; b++) {
+          if (!maybe(a, b)) continue;
+          const kw = Number(chosen.k.idx[item * K + b]!);
+          const v = exactSimilarity(qw, kw);
+          if (v > tau[qw]! && v > tau[kw]!) kept.push({ q: qw, k: kw, s: onSimilarityGrid(v) });
+        }
+      }
+      kept.sort((x, y) => y.s - x.s || x.q - y.q || x.k - y.k);
+      pairs[item] = kept.flatMap((p) => [p.q, p.k, p.s]);
+    };
+    if (simTable) {
+      // The same test as pairsGraph, on the table.
+      for (let i = 0; i < items; i++) {
+        keepPairs(i, (a, b) => {
+          const qw = Number(chosen.q.idx[i * K + a]!);
+          const kw = Number(chosen.k.idx[i * K + b]!);
+          if (qw === kw || chosen.q.sign[i * K + a]! * chosen.k.sign[i * K + b]! <= 0) return false;
+          const sim = simTable[qw * N + kw]!;
+          return sim > tauSelect[qw]! && sim > tauSelect[kw]!;
+        });
+      }
+    } else await withSession(pairsGraph(K, simDims), checkpoint, run, async (session) => {
       for (let start = 0; start < items; start += chunk2) {
         throwIfAborted(run.signal);
         const m = Math.min(chunk2, items - start);
+        const slice = <T extends BigInt64Array | Float32Array>(x: T) => x.subarray(start * K, (start + m) * K) as T;
         const out = await session.run({
-          E64: f64(vectors.input, [N, H]),
           U32: f32(unit32, [N, simDims]),
           tau: f32(tauSelect, [N]),
-          rows_q: i64(rowsQ.subarray(start, start + m), [m]),
-          rows_k: i64(rowsK.subarray(start, start + m), [m]),
-          cand_q: i64(candQ.subarray(start * Kc, (start + m) * Kc), [m, Kc]),
-          cand_k: i64(candK.subarray(start * Kc, (start + m) * Kc), [m, Kc]),
+          qidx: i64(slice(chosen.q.idx), [m, K]),
+          kidx: i64(slice(chosen.k.idx), [m, K]),
+          qsign: f32(slice(chosen.q.sign), [m, K]),
+          ksign: f32(slice(chosen.k.sign), [m, K]),
         });
-        const qidx = out.qidx!.data as BigInt64Array;
-        const kidx = out.kidx!.data as BigInt64Array;
         const maybe = out.maybe!.data as Uint8Array;
-        for (let i = 0; i < m; i++) {
-          const kept: { q: number; k: number; s: number }[] = [];
-          for (let a = 0; a < K; a++) {
-            const base = (i * K + a) * K;
-            const qw = Number(qidx[i * K + a]!);
-            for (let b = 0; b < K; b++) {
-              if (!maybe[base + b]) continue;
-              const kw = Number(kidx[i * K + b]!);
-              const v = exactSimilarity(qw, kw);
-              if (v > tau[qw]! && v > tau[kw]!) kept.push({ q: qw, k: kw, s: onSimilarityGrid(v) });
-            }
-          }
-          kept.sort((x, y) => y.s - x.s || x.q - y.q || x.k - y.k);
-          pairs[start + i] = kept.flatMap((p) => [p.q, p.k, p.s]);
-        }
+        for (let i = 0; i < m; i++) keepPairs(start + i, (a, b) => maybe[(i * K + a) * K + b] === 1);
       }
     });
-    run.log?.(`heads layer ${layer}: energies and candidates ${((t1 - t0) / 1000).toFixed(1)} s, pairs ${((performance.now() - t1) / 1000).toFixed(1)} s, ${exactCount} float64 similarities recomputed`);
+    run.log?.(`heads layer ${layer}: energies and candidates ${((t1 - t0) / 1000).toFixed(1)} s, pairs ${((performance.now() - t1) / 1000).toFixed(1)} s, ${exactCount} float64 similarities recomputed, ${totalRequests} word values computed exactly${fallbacks ? ` (${fallbacks} dimensions over the whole list)` : ''}`);
     const heads: CompactHeads['layers'][number]['heads'] = [];
     for (let h = 0; h < nH; h++) {
       heads.push({ head: h, dims: dims[h]!.map((r, j) => ({ dim: r, energy: energy[h * d + r]!, pairs: pairs[h * D + j]! })) });
