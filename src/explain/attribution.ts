@@ -8,6 +8,7 @@ import type { ModelReport, ReportToken } from './report.js';
 import { aggregateToWords } from './words.js';
 import { executionDevice } from '../runtime/session.js';
 import { describeForReport, findNonFiniteWeights } from './model-checks.js';
+import { countStep } from '../runtime/debug-counts.js';
 
 export interface AttributionRequest {
   prompt: string;
@@ -62,6 +63,7 @@ export async function attributeModel(
   const started = performance.now();
   if (request.response !== undefined) {
     if (request.response.trim().length === 0) throw new LensError('The given response is empty.');
+    countStep(checkpoint.spec, 'encode');
     const encoding = await checkpoint.tokenizer.tokenizer.encode(request.response, null, { addSpecialTokens: false });
     responseIds = encoding.getIds();
     source = 'given';

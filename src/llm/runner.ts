@@ -7,6 +7,7 @@ import { autoProvider, openSession, type Provider, type ProviderAttempt, type Pr
 import { buildGradientGraph, gradientNames, type Objective } from './gradient-graph.js';
 import { buildLlamaGraph, HEAD_BLOCK_BYTES, names, type LlamaGraphOptions } from './llama-graph.js';
 import { causalMask, ropeTables } from './rope.js';
+import { countStep } from '../runtime/debug-counts.js';
 
 export interface ForwardResult {
   /** [S, V] row-major. */
@@ -247,6 +248,7 @@ export class LlamaRunner {
       [names.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [ids.length]),
       ...this.positionFeeds(0, ids.length),
     };
+    countStep(this.checkpoint.spec, 'forward');
     const out = await session.run(feeds);
     const layers = Array.from({ length: this.checkpoint.config.numLayers }, (_, l) => l);
     return {
@@ -299,6 +301,7 @@ export class LlamaRunner {
         targets[j] = BigInt(ids[t]!);
         mask[j * S + t - 1] = 1;
       }
+      countStep(this.checkpoint.spec, 'attribute-run');
       const out = await session.run({
         ...base,
         [gradientNames.targetPositions]: new ort.Tensor('int64', positions, [count]),
@@ -338,6 +341,7 @@ export class LlamaRunner {
     const limit = Math.min(options.maxNewTokens, this.checkpoint.contextLength - ids.length);
     while (generated.length < limit) {
       if (options.signal?.aborted) throw new CancelledError();
+      countStep(this.checkpoint.spec, position === 0 ? 'forward' : 'decode-step');
       const out = await session.run({
         [names.inputIds]: new ort.Tensor('int64', BigInt64Array.from(step, BigInt), [step.length]),
         ...this.positionFeeds(position, step.length),
