@@ -1,9 +1,9 @@
 import { CancelledError } from '../model/errors.js';
 import { checkContext, encodePrompt, type EncodedPrompt, type PromptFormat } from '../model/prompt.js';
 import type { ModelPool } from './model-pool.js';
-import { attributeModel, type AttributionProgress, type AttributionRequest } from '../explain/attribution.js';
+import { attributeAndProbe, attributeModel, type AttributionProgress, type AttributionRequest } from '../explain/attribution.js';
 import { REPORT_SCHEMA, type ModelReport, type Report } from '../explain/report.js';
-import { analysisSections, probeModel, type SectionOptions } from '../explain/analysis.js';
+import { analysisSections, modelProbe, type SectionOptions } from '../explain/analysis.js';
 import type { CacheOptions } from '../explain/analysis-cache.js';
 import { analyzeFfnGlobal, compareFfnRotation, type FfnOptions, type FfnProgress, type FfnRotationLayer, type GlobalFfnResult } from '../explain/ffn.js';
 import { analyzeHeadsGlobal, compareHeadVerbs, type GlobalHeadsResult, type HeadsOptions, type HeadsProgress, type HeadsVerbComparison } from '../explain/heads.js';
@@ -144,24 +144,29 @@ export async function compare(
     cache?: CacheOptions;
   } = {},
 ): Promise<Report> {
+  const which = { heads: request.heads !== false, ffn: request.ffn !== false };
+  const analyses = which.heads || which.ffn;
+  // Each model once: the prompt encoded once, one forward over it (generation's first pass, or
+  // a forward when the response is given) whose attention probabilities and FFN outputs feed the
+  // local analyses, then the attribution graph.
   const run = async (role: 'base' | 'tuned') => {
     const spec = role === 'base' ? request.base : request.tuned;
     const runner = await pool.get(spec);
-    return attributeModel(
+    const result = await attributeAndProbe(
       runner,
       spec,
       { ...request, response: role === 'base' ? request.responseBase : request.responseTuned, format: role === 'base' ? request.formatBase : request.formatTuned },
-      { signal: options.signal, onProgress: (p) => options.onProgress?.(role, p) },
+      { signal: options.signal, onProgress: (p) => options.onProgress?.(role, p), probes: analyses ? { attentions: which.heads, ffn: which.ffn } : undefined },
     );
+    return { runner, ...result };
   };
   // One after the other: each model's sessions use every core already, and the pool keeps one
   // model resident at a time.
   options.log?.('compare: one model in memory at a time (the base model\'s sessions are released before the tuned model\'s open)');
   const base = await run('base');
   const tuned = await run('tuned');
-  const report: Report = { schema: REPORT_SCHEMA, createdAt: new Date().toISOString(), prompt: request.prompt, base, tuned };
-  const which = { heads: request.heads !== false, ffn: request.ffn !== false };
-  if (which.heads || which.ffn) {
+  const report: Report = { schema: REPORT_SCHEMA, createdAt: new Date().toISOString(), prompt: request.prompt, base: base.report, tuned: tuned.report };
+  if (analyses) {
     if (options.signal?.aborted) throw new CancelledError();
     const sectionOptions: SectionOptions = {
       heads: request.headsOptions,
@@ -173,9 +178,10 @@ export async function compare(
       cache: options.cache,
       onProgress: (role, section, p) => options.onAnalysisProgress?.(role, section === 'heads' ? { section, progress: p as HeadsProgress } : { section, progress: p as FfnProgress }),
     };
-    const probe = async (role: 'base' | 'tuned') =>
-      probeModel(await pool.get(role === 'base' ? request.base : request.tuned), request.prompt, (role === 'base' ? request.formatBase : request.formatTuned) ?? 'raw', report[role].instructions.verbs, sectionOptions);
-    const probes = { base: await probe('base'), tuned: await probe('tuned') };
+    const probes = {
+      base: await modelProbe(base.runner, request.prompt, base, base.report.instructions.verbs, sectionOptions),
+      tuned: await modelProbe(tuned.runner, request.prompt, tuned, tuned.report.instructions.verbs, sectionOptions),
+    };
     // The global analyses map the weights with sessions of their own.
     await pool.releaseSessions();
     Object.assign(report, await analysisSections(request.prompt, probes, which, sectionOptions));

@@ -4,7 +4,8 @@
  * statistics (Table 3, FFN rotation).
  */
 import type { LlamaRunner } from '../llm/runner.js';
-import { encodePrompt, type EncodedPrompt, type PromptFormat } from '../model/prompt.js';
+import type { EncodedPrompt } from '../model/prompt.js';
+import type { PromptRun } from './attribution.js';
 import type { ForwardResult } from '../llm/runner.js';
 import type { ProviderSetting } from '../runtime/session.js';
 import { analyzeFfnGlobal, analyzeFfnLocal, compareFfnRotation, type FfnOptions, type FfnProgress, type GlobalFfnResult } from './ffn.js';
@@ -46,15 +47,17 @@ export interface ModelProbe {
   verbs: readonly InstructionVerb[];
 }
 
-/** Encodes the prompt and runs the forward with attentions and FFN outputs; builds the word list. */
-export async function probeModel(runner: LlamaRunner, prompt: string, format: PromptFormat, verbs: readonly InstructionVerb[], options: SectionOptions): Promise<ModelProbe> {
-  const encoded = await encodePrompt(runner.checkpoint, prompt, format);
-  const forward = await runner.forward(encoded.inputIds, { attentions: true, ffn: true });
+/**
+ * A model's probe from its attribution run (attributeAndProbe: the prompt encoded once, its forward
+ * with the probes) and its word list.
+ */
+export async function modelProbe(runner: LlamaRunner, prompt: string, run: PromptRun, verbs: readonly InstructionVerb[], options: SectionOptions): Promise<ModelProbe> {
+  if (!run.forward) throw new Error('internal: the local analyses need the forward over the prompt with its probes');
   const list = await buildWordList(
     runner.checkpoint,
     options.wordsFile !== undefined ? { file: options.wordsFile } : options.words !== undefined ? { words: options.words } : { extraWords: promptWords(prompt) },
   );
-  return { runner, list, encoded, forward, verbs };
+  return { runner, list, encoded: run.encoded, forward: run.forward, verbs };
 }
 
 function analysisProvider(runner: LlamaRunner, setting?: ProviderSetting): ProviderSetting {

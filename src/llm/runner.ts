@@ -23,6 +23,13 @@ export interface GenerateOptions {
   /** Stop after this many tokens in total (prompt + generated): the model's context. */
   signal?: AbortSignal;
   onToken?: (id: number, index: number) => void;
+  /**
+   * Also output the attention probabilities and/or FFN outputs, and hand those of the first pass
+   * (the whole prompt, no past) to onPrompt: the forward the local analyses need, without a second
+   * forward over the prompt. Its `logits` are the last position's only.
+   */
+  probes?: { attentions?: boolean; ffn?: boolean };
+  onPrompt?: (forward: ForwardResult) => void;
 }
 
 export interface AttributionOptions {
@@ -327,7 +334,7 @@ export class LlamaRunner {
     this.checkIds(ids);
     const { numLayers, numKvHeads, headDim, vocabSize } = this.checkpoint.config;
     const eos = new Set(this.checkpoint.tokenizer.eosTokenIds);
-    const decode: LlamaGraphOptions = { input: 'ids', kvCache: true, logits: 'last', attentions: false, ffn: false };
+    const decode: LlamaGraphOptions = { input: 'ids', kvCache: true, logits: 'last', attentions: !!options.probes?.attentions, ffn: !!options.probes?.ffn };
     const session = await this.sessionFor(graphKey(decode), (compute) => serializeModel(buildLlamaGraph(this.checkpoint, { ...decode, compute, headBlockBytes: this.options.headBlockBytes })));
     let past: Record<string, ort.Tensor> = {};
     const empty = () => (this.compute === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), [numKvHeads, 0, headDim]) : new ort.Tensor('float32', new Float32Array(0), [numKvHeads, 0, headDim]));
@@ -347,7 +354,16 @@ export class LlamaRunner {
         ...this.positionFeeds(position, step.length),
         ...past,
       });
-      const next = argmax(out[names.logits]!.data as Float32Array, vocabSize);
+      const logits = out[names.logits]!.data as Float32Array;
+      if (position === 0 && options.onPrompt) {
+        const layers = Array.from({ length: numLayers }, (_, l) => l);
+        options.onPrompt({
+          logits,
+          attentions: decode.attentions ? layers.map((l) => out[names.attnProbs(l)]!.data as Float32Array) : undefined,
+          ffn: decode.ffn ? layers.map((l) => out[names.ffnOut(l)]!.data as Float32Array) : undefined,
+        });
+      }
+      const next = argmax(logits, vocabSize);
       position += step.length;
       if (eos.has(next)) break;
       generated.push(next);

@@ -38,6 +38,12 @@ export function formatCounts(): string {
   return [...counts].map(([model, perModel]) => `[counts] ${model}: ${KINDS.map((k) => `${k} ${perModel.get(k) ?? 0}`).join(', ')}\n`).join('');
 }
 
+/** The counts of one model (every kind, 0 when not counted). */
+export function countsFor(model: string): Record<CountKind, number> {
+  const perModel = counts.get(model);
+  return Object.fromEntries(KINDS.map((k) => [k, perModel?.get(k) ?? 0])) as Record<CountKind, number>;
+}
+
 export function resetCounts(): void {
   counts.clear();
 }
