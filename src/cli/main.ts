@@ -21,7 +21,7 @@ import { formatModelInfo } from '../shared/model-info.js';
 import { writeOutput, writesToStdout } from '../model/write-file.js';
 import { MAX_WORDS_FILE_BYTES, checkInputFile, fileError, readTextFileBounded } from '../model/read-file.js';
 import { visibleControls } from '../report/escape.js';
-import { defaultModel } from './default-model.js';
+import { defaultModel } from '../model/default-model.js';
 
 const USAGE = `Usage: instruction-lens <command> [options]
 

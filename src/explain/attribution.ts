@@ -8,7 +8,7 @@ import type { ModelReport, ReportToken } from './report.js';
 import { aggregateToWords } from './words.js';
 import { executionDevice } from '../runtime/session.js';
 import { describeForReport, findNonFiniteWeights } from './model-checks.js';
-import { countStep } from '../runtime/debug-counts.js';
+import { countStep } from '../model/debug-counts.js';
 
 export interface AttributionRequest {
   prompt: string;

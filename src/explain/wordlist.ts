@@ -19,7 +19,7 @@ import type { Checkpoint } from '../model/checkpoint.js';
 import { LensError } from '../model/errors.js';
 import { MAX_WORD_LINE_CHARS, MAX_WORDS_FILE_BYTES, readTextFileBounded } from '../model/read-file.js';
 import { findWords } from './words.js';
-import { countStep } from '../runtime/debug-counts.js';
+import { countStep } from '../model/debug-counts.js';
 
 export const DEFAULT_VOCABULARY_WORDS = 20_000;
 

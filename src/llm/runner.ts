@@ -7,7 +7,7 @@ import { autoProvider, openSession, type Provider, type ProviderAttempt, type Pr
 import { buildGradientGraph, gradientNames, type Objective } from './gradient-graph.js';
 import { buildLlamaGraph, HEAD_BLOCK_BYTES, names, type LlamaGraphOptions } from './llama-graph.js';
 import { causalMask, ropeTables } from './rope.js';
-import { countStep } from '../runtime/debug-counts.js';
+import { countStep } from '../model/debug-counts.js';
 
 export interface ForwardResult {
   /** [S, V] row-major. */

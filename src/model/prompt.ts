@@ -1,7 +1,7 @@
 import type { Checkpoint } from './checkpoint.js';
 import { LensError } from './errors.js';
 import { renderChatTemplate } from './chat-template.js';
-import { countStep } from '../runtime/debug-counts.js';
+import { countStep } from './debug-counts.js';
 
 export type PromptFormat = 'raw' | 'chat-template';
 

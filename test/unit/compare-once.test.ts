@@ -10,7 +10,7 @@ import { ModelPool } from '../../src/engine/model-pool.js';
 import { compare } from '../../src/engine/operations.js';
 import { analyzeHeadsLocal } from '../../src/explain/heads.js';
 import { encodePrompt } from '../../src/model/prompt.js';
-import { countsFor, resetCounts } from '../../src/runtime/debug-counts.js';
+import { countsFor, resetCounts } from '../../src/model/debug-counts.js';
 import { tempDir } from '../support/temp.js';
 
 const root = resolve(__dirname, '..', '..');
