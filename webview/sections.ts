@@ -3,7 +3,7 @@
 // unreadable), with a button to compute it when the engine offers that analysis. Nothing is shown
 // that the report does not hold.
 
-import type { SectionName, SectionStatus, ModelRole } from '../src/shared/panel-protocol.js';
+import type { SectionName, SectionStatus, ModelRole } from '../src/contract/panel.js';
 import { readFfn, readHeads, type FfnModelView, type GroupRow, type HeadsModelView, type HeadView } from '../src/shared/sections.js';
 import { el, focusItem, num, sequentialLegend, shadeSequential, shown, svg, sequentialCss } from './dom.js';
 import { ROLE_NAME, type View } from './view.js';

@@ -1,7 +1,7 @@
 import { CancelledError } from '../model/errors.js';
 import { checkContext, encodePrompt, type EncodedPrompt, type PromptFormat } from '../model/prompt.js';
 import type { ModelPool } from './model-pool.js';
-import { attributeAndProbe, attributeModel, type AttributionProgress, type AttributionRequest } from '../explain/attribution.js';
+import { attributeAndProbe, attributeModel, type AttributionProgress } from '../explain/attribution.js';
 import { REPORT_SCHEMA, type ModelReport, type Report } from '../explain/report.js';
 import { analysisSections, modelProbe, type SectionOptions } from '../explain/analysis.js';
 import type { CacheOptions } from '../explain/analysis-cache.js';
@@ -9,24 +9,9 @@ import { analyzeFfnGlobal, compareFfnRotation, type FfnOptions, type FfnProgress
 import { analyzeHeadsGlobal, compareHeadVerbs, type GlobalHeadsResult, type HeadsOptions, type HeadsProgress, type HeadsVerbComparison } from '../explain/heads.js';
 import { buildWordList } from '../explain/wordlist.js';
 import { executionDevice, type ProviderSetting } from '../runtime/session.js';
+import type { AttributeRequest, CompareRequest, GenerateRequest, GenerateResult } from '../contract/engine.js';
 
-export interface GenerateRequest {
-  model: string;
-  prompt: string;
-  format?: PromptFormat;
-  maxNewTokens?: number;
-}
-
-export interface GenerateResult {
-  model: string;
-  executionProvider: string;
-  /** "webgpu · NVIDIA H200", "cpu": the provider and the device it ran on. */
-  executionDevice: string;
-  inputIds: number[];
-  promptSpan: [number, number];
-  outputIds: number[];
-  text: string;
-}
+export type { AttributeRequest, CompareRequest, GenerateRequest, GenerateResult };
 
 export interface InspectRequest {
   model: string;
@@ -99,10 +84,6 @@ export async function inspect(pool: ModelPool, request: InspectRequest): Promise
   };
 }
 
-export interface AttributeRequest extends AttributionRequest {
-  model: string;
-}
-
 export async function attribute(
   pool: ModelPool,
   request: AttributeRequest,
@@ -110,23 +91,6 @@ export async function attribute(
 ): Promise<ModelReport> {
   const runner = await pool.get(request.model);
   return attributeModel(runner, request.model, request, options);
-}
-
-export interface CompareRequest extends Omit<AttributionRequest, 'response' | 'format'> {
-  base: string;
-  tuned: string;
-  responseBase?: string;
-  responseTuned?: string;
-  formatBase?: PromptFormat;
-  formatTuned?: PromptFormat;
-  /** The heads section (default true). */
-  heads?: boolean;
-  /** The FFN section (default true). */
-  ffn?: boolean;
-  headsOptions?: HeadsOptions;
-  ffnOptions?: FfnOptions;
-  /** A word file for both analyses, used as given (default: vocabulary words + the prompt's words). */
-  wordsFile?: string;
 }
 
 export type AnalysisSectionProgress = { section: 'heads'; progress: HeadsProgress } | { section: 'ffn'; progress: FfnProgress };

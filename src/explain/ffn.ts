@@ -36,32 +36,16 @@ import { resolveLayers, type WordListSummary } from './heads.js';
 import { principalCosines, symmetricEigen } from './linalg.js';
 import { topEigenpairs, type BlockProducts } from './subspace.js';
 import type { WordList } from './wordlist.js';
+import type { ResolvedFfnOptions, FfnRotationLayer, ComponentUsage } from '../contract/report.js';
+import type { FfnMethod, FfnOptions } from '../contract/engine.js';
+export type { FfnMethod, FfnOptions };
+export type { ResolvedFfnOptions, FfnRotationLayer, ComponentUsage };
 
 const FFN_VERSION = 2;
 export const DEFAULT_COMPONENTS = 64;
 export const DEFAULT_WORDS_PER_COMPONENT = 50;
 /** `auto` uses the subspace method from this hidden size up (below it the whole decomposition takes under a second or two). */
 export const SUBSPACE_MIN_HIDDEN = 1024;
-
-export type FfnMethod = 'auto' | 'exact' | 'subspace';
-
-export interface FfnOptions {
-  /** Principal components per layer (default 64; at most the hidden size). */
-  components?: number;
-  /** Concept words per component (default 50). */
-  wordsPerComponent?: number;
-  /** Only these layers (default: all). */
-  layers?: number[];
-  /** How the components are computed (default `auto`; see the file comment). */
-  method?: FfnMethod;
-}
-
-export interface ResolvedFfnOptions {
-  components: number;
-  wordsPerComponent: number;
-  layers: number[];
-  method: 'exact' | 'subspace';
-}
 
 export interface FfnComponent {
   /** 0 = the component of largest variance. */
@@ -317,20 +301,6 @@ export async function analyzeFfnGlobal(checkpoint: Checkpoint, list: WordList, o
 // ---------------------------------------------------------------------------------------------
 // Rotation between two models
 
-export interface FfnRotationLayer {
-  layer: number;
-  /** Components compared per model (the top k). */
-  k: number;
-  /** Cosines of the principal angles between the two top-k subspaces, descending. */
-  principalCosines: number[];
-  meanCosine: number;
-  /** Mean principal angle in degrees (0: same subspace, 90: orthogonal). */
-  meanAngleDegrees: number;
-  /** Per base component: the tuned component most aligned with it and |cosine|. */
-  bestMatch: { index: number; match: number; cosine: number }[];
-  meanBestMatch: number;
-}
-
 /**
  * Components compared by default: the top ⌊H/8⌋ (at most the components computed). Subspaces as
  * large as the space itself would always coincide (every principal cosine 1).
@@ -380,14 +350,6 @@ export function compareFfnRotation(base: GlobalFfnResult, tuned: GlobalFfnResult
 
 // ---------------------------------------------------------------------------------------------
 // Local: the components this prompt's FFN outputs use
-
-export interface ComponentUsage {
-  layer: number;
-  /** The component's index in its layer. */
-  component: number;
-  /** Usage: the mean over prompt tokens of (f_t·v_c)² / ‖f_t‖². */
-  score: number;
-}
 
 export interface LocalFfnResult {
   /** Per analysed layer, its most used components, most used first. */

@@ -40,6 +40,10 @@ import { type InstructionVerb } from './instructions.js';
 import { DEFAULT_INSTRUCTION_VERBS, matchInstructionVerb } from './instruction-lexicon.js';
 import type { WordList } from './wordlist.js';
 import { assignTokensToWords, findWords } from './words.js';
+import type { WordListSummary, ResolvedHeadsOptions, HeadPair, HeadDimension, VerbShareRow, VerbShareTable, HeadsVerbComparison, LocalWordPair, LocalHead, VerbLink } from '../contract/report.js';
+import type { HeadsOptions } from '../contract/engine.js';
+export type { HeadsOptions };
+export type { WordListSummary, ResolvedHeadsOptions, HeadPair, HeadDimension, VerbShareRow, VerbShareTable, HeadsVerbComparison, LocalWordPair, LocalHead, VerbLink };
 
 const HEADS_VERSION = 1;
 
@@ -54,54 +58,6 @@ export const THRESHOLD_Z = 1.96;
  */
 export const SIMILARITY_GRID = 2 ** -40;
 export const onSimilarityGrid = (s: number) => Math.round(s / SIMILARITY_GRID) * SIMILARITY_GRID;
-
-export interface HeadsOptions {
-  /** Words per dimension on each side (default 100). */
-  topK?: number;
-  /** Dimensions per head, in energy order (default: all, head_dim). */
-  dims?: number;
-  /** Baseline words for the thresholds: the first this many of the list (default 3,000). */
-  baselineWords?: number;
-  /** GloVe-format word vectors for the similarity (default: the model's own input vectors). */
-  vectors?: string;
-  /** Only these layers (default: all). */
-  layers?: number[];
-}
-
-export interface ResolvedHeadsOptions {
-  topK: number;
-  dims: number;
-  baselineWords: number;
-  similarity: 'input-embeddings' | 'glove';
-  vectorsFile?: string;
-  vectorsDims?: number;
-  /** Words of the list that have a GloVe vector (with `glove`). */
-  vectorsCoverage?: number;
-  layers: number[];
-}
-
-export interface WordListSummary {
-  count: number;
-  source: 'vocabulary' | 'file';
-  vocabularyCount: number;
-  file?: string;
-  hash: string;
-}
-
-export interface HeadPair {
-  query: string;
-  key: string;
-  similarity: number;
-}
-
-export interface HeadDimension {
-  /** The dimension's index inside the head (0..head_dim-1). */
-  dim: number;
-  /** Σ_w Hq[w,dim]² + Σ_w Hk[w,dim]². */
-  energy: number;
-  /** Kept pairs, by similarity descending. */
-  pairs: HeadPair[];
-}
 
 export interface HeadProfile {
   /** Pairs that occur in more than one of the head's analysed dimensions, with how many; most first, ties by word position. */
@@ -649,32 +605,6 @@ export function matchGeneralVerb(word: string): string | null {
   return GENERAL_FORMS.get(word.toLowerCase()) ?? null;
 }
 
-export interface VerbShareRow {
-  verb: string;
-  /** Per layer group: heads where the tuned count exceeds the base count ÷ heads where they differ; null when none differ. */
-  share: (number | null)[];
-  tunedMore: number[];
-  decided: number[];
-}
-
-export interface VerbShareTable {
-  /** Verbs (base forms) that occur in either model's head profiles, alphabetical. */
-  verbs: VerbShareRow[];
-  /** Per group: the mean of the verbs' shares (null shares left out). */
-  mean: (number | null)[];
-  /** Per group: Σ tunedMore ÷ Σ decided over the verbs. */
-  pooled: (number | null)[];
-}
-
-export interface HeadsVerbComparison {
-  /** Layer groups: quarters of depth (fewer when the model has fewer than 4 layers), [start, end) layers. */
-  groups: { group: number; layers: [number, number] }[];
-  instruction: VerbShareTable;
-  general: VerbShareTable;
-  /** General verbs that are also in the instruction-verb list: they count as instruction verbs only. */
-  overlap: string[];
-}
-
 function verbCounts(head: GlobalHead, match: (w: string) => string | null): Map<string, number> {
   const out = new Map<string, number>();
   for (const { word, count } of head.profile.words) {
@@ -747,37 +677,6 @@ export function compareHeadVerbs(base: GlobalHeadsResult, tuned: GlobalHeadsResu
 
 // ---------------------------------------------------------------------------------------------
 // Local: the heads' attention on one prompt
-
-export interface LocalWordPair {
-  /** Index into `words`. */
-  query: number;
-  key: number;
-  /** Mean over the query word's tokens of the attention summed over the key word's tokens. */
-  weight: number;
-}
-
-export interface LocalHead {
-  layer: number;
-  head: number;
-  /** The strongest pairs of distinct words, by weight descending (ties: query, then key position). */
-  pairs: LocalWordPair[];
-}
-
-export interface VerbLink {
-  layer: number;
-  head: number;
-  /** The instruction verb (base form). */
-  verb: string;
-  /** The other word of the pair, as written in the prompt. */
-  word: string;
-  /** Index of the verb's word in `words`. */
-  verbWord: number;
-  /** Index of the other word in `words`. */
-  wordIndex: number;
-  /** Whether the verb is the pair's query (it attends to `word`) or its key (`word` attends to it). */
-  role: 'query' | 'key';
-  weight: number;
-}
 
 export interface LocalHeadsResult {
   words: { text: string; start: number; end: number }[];

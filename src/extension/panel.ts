@@ -1,6 +1,6 @@
 // The comparison panel: one webview panel (dist/webview.js in the HTML shell of
 // src/shared/panel-html.ts, a fresh CSP nonce per load), typed messages both ways
-// (src/shared/panel-protocol.ts), and a WebviewPanelSerializer so that a panel open when VS Code
+// (src/contract/panel.ts), and a WebviewPanelSerializer so that a panel open when VS Code
 // closed comes back. retainContextWhenHidden is off: a hidden panel's page is destroyed and
 // rebuilt from its own saved state (vscode.getState) when shown; on `ready` the extension sends the
 // current document again only when the page holds an older one.
@@ -17,7 +17,7 @@ import {
   type PanelTab,
   type RenderedCounts,
   type ToWebview,
-} from '../shared/panel-protocol.js';
+} from '../contract/panel.js';
 import type { LensContext } from './context.js';
 
 export interface PanelHandlers {

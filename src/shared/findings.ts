@@ -3,7 +3,7 @@
 // was not measured. Pure: the panel renders the result; the tests check the verdicts.
 
 import { DEFAULT_INSTRUCTION_VERBS, matchInstructionVerb } from '../explain/instruction-lexicon.js';
-import type { PanelReport, SectionStatus } from './panel-protocol.js';
+import type { PanelReport, SectionStatus } from '../contract/panel.js';
 import { readFfn, readHeads, type FfnModelView, type HeadsModelView } from './sections.js';
 
 export type FindingStatus = 'holds' | 'does-not-hold' | 'inconclusive' | 'not-measured';

@@ -5,7 +5,7 @@
 
 import type { ModelReport } from '../explain/report.js';
 import type { Word } from '../explain/words.js';
-import type { HighlightMode, PanelReport } from './panel-protocol.js';
+import type { HighlightMode, PanelReport } from '../contract/panel.js';
 
 export interface HeatCell {
   /** [start, end) in UTF-16 units of the prompt. */

@@ -20,7 +20,7 @@
 // else the mean cosine of the principal angles.
 
 import { matchInstructionVerb } from '../explain/instruction-lexicon.js';
-import type { ModelRole } from './panel-protocol.js';
+import type { ModelRole } from '../contract/panel.js';
 
 export interface WordPair {
   query: string;

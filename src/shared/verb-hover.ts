@@ -5,7 +5,7 @@ import { matchInstructionVerb } from '../explain/instruction-lexicon.js';
 import type { ModelReport } from '../explain/report.js';
 import { formatNumber } from '../report/html.js';
 import { wordAt, wordRank } from './heatmap.js';
-import { reportRoles, type ModelRole, type PanelReport } from './panel-protocol.js';
+import { reportRoles, type ModelRole, type PanelReport } from '../contract/panel.js';
 import { headsLinkingVerb, headsWithVerbPairs, readHeads, type HeadsModelView } from './sections.js';
 
 const ROLE_NAME: Record<ModelRole, string> = { base: 'Base', tuned: 'Tuned' };

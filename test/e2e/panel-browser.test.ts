@@ -19,7 +19,7 @@ import { ModelPool } from '../../src/engine/model-pool.js';
 import type { Report } from '../../src/explain/report.js';
 import { writeSyntheticCheckpoint } from '../../src/model/synthetic.js';
 import { createNonce, panelHtml } from '../../src/shared/panel-html.js';
-import { PANEL_TABS, type PanelDocument, type PanelTab, type ToWebview } from '../../src/shared/panel-protocol.js';
+import { PANEL_TABS, type PanelDocument, type PanelTab, type ToWebview } from '../../src/contract/panel.js';
 import { chromiumAvailable, collectPageErrors, launchChromium, screenshot } from '../support/browser.js';
 import { fixtureReport, hostileReport } from '../support/report-fixture.js';
 import { ffnSection, headsSection } from '../support/sections-fixture.js';

@@ -90,4 +90,12 @@ describe('import graph', () => {
     assert.ok([...files.keys()].some((f) => f.startsWith('src/extension/')), 'src/extension is read');
     assert.deepEqual(violations(files), []);
   });
+
+  it('the contract exists and its files import only each other', () => {
+    const files = [...tree(['src/contract'])];
+    assert.ok(files.length >= 3, 'src/contract has the report, the engine protocol and the panel protocol');
+    for (const [file, source] of files) {
+      for (const spec of specifiers(source)) assert.match(spec, /^\.\/[\w-]+\.js$/, `${file} imports '${spec}'`);
+    }
+  });
 });

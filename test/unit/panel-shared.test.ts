@@ -11,7 +11,7 @@ import { escapeHtml } from '../../src/report/escape.js';
 import { findings } from '../../src/shared/findings.js';
 import { columnValues, densityCells, differenceCells, highlightCells, wordAt, wordRank } from '../../src/shared/heatmap.js';
 import { contentSecurityPolicy, createNonce, panelHtml } from '../../src/shared/panel-html.js';
-import { INITIAL_STATE, parseFromWebview, parseState, parseToWebview, type PanelReport } from '../../src/shared/panel-protocol.js';
+import { INITIAL_STATE, parseFromWebview, parseState, parseToWebview, type PanelReport } from '../../src/contract/panel.js';
 import { headsLinkingVerb, readFfn, readHeads } from '../../src/shared/sections.js';
 import { shiftRange } from '../../src/shared/text-range.js';
 import { markdownText, verbHoverMarkdown } from '../../src/shared/verb-hover.js';
