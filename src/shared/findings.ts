@@ -4,7 +4,7 @@
 
 import { DEFAULT_INSTRUCTION_VERBS, matchInstructionVerb } from '../explain/instruction-lexicon.js';
 import type { PanelReport, SectionStatus } from '../contract/panel.js';
-import { readFfn, readHeads, type FfnModelView, type HeadsModelView } from './sections.js';
+import { ffnView, headsView, type FfnModelView, type HeadsModelView } from './section-views.js';
 
 export type FindingStatus = 'holds' | 'does-not-hold' | 'inconclusive' | 'not-measured';
 
@@ -62,9 +62,8 @@ function headsFinding(report: PanelReport, status: SectionStatus | undefined, ve
   const claim = 'More of the tuned model’s attention heads encode word relations with instruction verbs (e.g. “write”, “summarize”).';
   const title = 'Heads linking instruction verbs';
   if (report.heads === undefined) return { id: 'verb-heads', title, claim, status: 'not-measured', numbers: [], measured: sectionNote(status, 'heads') };
-  const read = readHeads(report.heads, verbs);
-  if (!read.ok) return { id: 'verb-heads', title, claim, status: 'not-measured', numbers: [], measured: `Not measured: the report’s heads section cannot be read (${read.error}).` };
-  const { base, tuned } = read.view.models;
+  const view = headsView(report.heads);
+  const { base, tuned } = view.models;
   if (!base || !tuned) return { id: 'verb-heads', title, claim, status: 'not-measured', numbers: [], measured: 'Not measured: the heads section covers one model only.' };
   const globalB = base.perHead.filter((h) => h.verbPairs > 0).length;
   const globalT = tuned.perHead.filter((h) => h.verbPairs > 0).length;
@@ -74,7 +73,7 @@ function headsFinding(report: PanelReport, status: SectionStatus | undefined, ve
     { label: 'Heads with instruction-verb word pairs', base: globalB, tuned: globalT },
     { label: 'Heads linking this prompt’s instruction verbs', base: localB, tuned: localT },
   ];
-  const groups = read.view.groups;
+  const groups = view.groups;
   const meanShare = (kind: 'instruction' | 'general') => {
     const rows = groups.filter((g) => g.kind === kind);
     return rows.length ? rows.reduce((sum, g) => sum + g.share, 0) / rows.length : null;
@@ -119,10 +118,9 @@ function ffnFinding(report: PanelReport, status: SectionStatus | undefined, verb
   const claim = 'Instruction tuning rotates the feed-forward layers’ principal directions (their stored concepts) toward user tasks.';
   const title = 'FFN knowledge rotated toward tasks';
   if (report.ffn === undefined) return { id: 'ffn-rotation', title, claim, status: 'not-measured', numbers: [], measured: sectionNote(status, 'FFN') };
-  const read = readFfn(report.ffn);
-  if (!read.ok) return { id: 'ffn-rotation', title, claim, status: 'not-measured', numbers: [], measured: `Not measured: the report’s FFN section cannot be read (${read.error}).` };
-  const { base, tuned } = read.view.models;
-  const rotation = read.view.rotation;
+  const view = ffnView(report.ffn);
+  const { base, tuned } = view.models;
+  const rotation = view.rotation;
   const numbers: Finding['numbers'] = [];
   let rotated: string | null = null;
   if (rotation.length) {
