@@ -4,7 +4,7 @@
 // that the report does not hold.
 
 import type { SectionName, SectionStatus, ModelRole } from '../src/contract/panel.js';
-import { ffnView, headsView, type FfnModelView, type GroupRow, type HeadsModelView, type HeadView } from '../src/shared/section-views.js';
+import { ffnView, headsView, type FfnModelView, type GroupRow, type HeadsModelView, type HeadView } from '../src/view/section-views.js';
 import { el, focusItem, num, sequentialLegend, shadeSequential, shown, svg, sequentialCss } from './dom.js';
 import { ROLE_NAME, type View } from './view.js';
 

@@ -30,7 +30,7 @@ import type { Checkpoint } from '../model/checkpoint.js';
 import { LensError } from '../model/errors.js';
 import { float, Graph, int, ints } from '../onnx/graph.js';
 import { cached, checkpointFingerprint, type CacheOptions } from './analysis-cache.js';
-import { computeWordVectors, f32, f64, i64, rawWeightValue, throwIfAborted, withSession, type AnalysisRunOptions, type WordVectors } from './analysis-graph.js';
+import { computeWordVectors, f32, f64, i64, throwIfAborted, withSession, type AnalysisRunOptions, type WordVectors } from './analysis-graph.js';
 import { readGloveVectors } from './glove.js';
 import type { WordList } from './wordlist.js';
 import type { WordListSummary, ResolvedHeadsOptions, HeadPair, HeadDimension, VerbShareRow, VerbShareTable, HeadsVerbComparison, LocalWordPair, LocalHead, VerbLink } from '../contract/report.js';

@@ -3,10 +3,10 @@
 
 import { matchInstructionVerb } from '../explain/instruction-lexicon.js';
 import type { ModelReport } from '../explain/report.js';
-import { formatNumber } from '../report/html.js';
-import { wordAt, wordRank } from './heatmap.js';
+import { formatNumber } from '../view/format.js';
+import { wordAt, wordRank } from '../view/heatmap.js';
 import { reportRoles, type ModelRole, type PanelReport } from '../contract/panel.js';
-import { headsLinkingVerb, headsView, headsWithVerbPairs, type HeadsModelView } from './section-views.js';
+import { headsLinkingVerb, headsView, headsWithVerbPairs, type HeadsModelView } from '../view/section-views.js';
 
 const ROLE_NAME: Record<ModelRole, string> = { base: 'Base', tuned: 'Tuned' };
 

@@ -5,6 +5,7 @@
 import { DEFAULT_INSTRUCTION_VERBS, matchInstructionVerb } from '../explain/instruction-lexicon.js';
 import type { PanelReport, SectionStatus } from '../contract/panel.js';
 import { ffnView, headsView, type FfnModelView, type HeadsModelView } from './section-views.js';
+import { formatMeasure } from './format.js';
 
 export type FindingStatus = 'holds' | 'does-not-hold' | 'inconclusive' | 'not-measured';
 
@@ -19,7 +20,7 @@ export interface Finding {
   numbers: { label: string; base?: number; tuned?: number; value?: number }[];
 }
 
-const fmt = (v: number, digits = 3) => (Number.isFinite(v) ? (Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(2) : v.toFixed(digits)) : String(v));
+const fmt = formatMeasure;
 
 function sectionNote(status: SectionStatus | undefined, what: string): string {
   if (!status || status.state === 'computed') return `The report has no ${what} section.`;
