@@ -15,6 +15,7 @@ import { scoreJsonl } from '../explain/score-file.js';
 import type { Objective } from '../llm/gradient-graph.js';
 import { renderHtml } from '../report/html.js';
 import { renderTerminal, supportsColor } from '../report/terminal.js';
+import { formatFfnDiff, formatHeadsDiff } from '../report/diff.js';
 import { parseProviderSetting } from '../runtime/session.js';
 import { parsePrecisionSetting } from '../llm/runner.js';
 import { formatModelInfo } from '../shared/model-info.js';
@@ -230,39 +231,6 @@ function analysisLogger(log: (line: string) => void) {
   };
 }
 
-const pct = (v: number | null | undefined) => (v === null || v === undefined ? '   –  ' : `${(v * 100).toFixed(1).padStart(5)}%`);
-
-function formatHeadsDiff(result: Awaited<ReturnType<typeof headsDiff>>): string {
-  const { verbs } = result;
-  const header = `${'verbs'.padEnd(22)}${verbs.groups.map((g) => `layers ${g.layers[0] + 1}–${g.layers[1]}`.padStart(16)).join('')}`;
-  const row = (label: string, cells: (number | null)[]) => `${label.padEnd(22)}${cells.map((c) => pct(c).padStart(16)).join('')}`;
-  const lines = [
-    'Share of heads where the tuned model has more word pairs with the verb than the base model (ties ignored):',
-    '',
-    header,
-    row('instruction (mean)', verbs.instruction.mean),
-    row('instruction (pooled)', verbs.instruction.pooled),
-    row('general (mean)', verbs.general.mean),
-    row('general (pooled)', verbs.general.pooled),
-    '',
-  ];
-  for (const [name, table] of [['instruction verbs', verbs.instruction], ['general verbs', verbs.general]] as const) {
-    if (!table.verbs.length) continue;
-    lines.push(`${name}:`);
-    for (const r of table.verbs) lines.push(row(`  ${r.verb}`, r.share));
-    lines.push('');
-  }
-  return lines.join('\n');
-}
-
-function formatFfnDiff(result: Awaited<ReturnType<typeof ffnDiff>>): string {
-  const lines = [`Rotation of the top-${result.rotation[0]?.k ?? 0} FFN components, base → tuned:`, '', `${'layer'.padStart(5)}  ${'mean cos'.padStart(9)}  ${'mean angle'.padStart(10)}  ${'best match'.padStart(10)}`];
-  for (const r of result.rotation) {
-    lines.push(`${String(r.layer).padStart(5)}  ${r.meanCosine.toFixed(4).padStart(9)}  ${`${r.meanAngleDegrees.toFixed(1)}°`.padStart(10)}  ${r.meanBestMatch.toFixed(4).padStart(10)}`);
-  }
-  return lines.join('\n') + '\n';
-}
-
 function progressLogger(log: (line: string) => void, prefix = '') {
   let last = '';
   return (p: AttributionProgress) => {
@@ -271,6 +239,156 @@ function progressLogger(log: (line: string) => void, prefix = '') {
     last = line;
   };
 }
+
+/** What every command gets: the parsed options, the model pool, the log and the cancellation signal. */
+interface CommandContext {
+  values: Values;
+  pool: ModelPool;
+  log: (line: string) => void;
+  signal: AbortSignal;
+}
+
+/** The commands, by name: each returns the process's exit code. */
+const COMMANDS: Record<string, (context: CommandContext) => Promise<number>> = {
+  info: async ({ values }) => {
+    const info = describeCheckpoint(loadCheckpoint(await modelOf(values)));
+    if (values.json) await writeOutput(values.json, JSON.stringify(info, null, 2) + '\n');
+    else process.stdout.write(`${visibleControls(formatModelInfo(info), { newline: 'keep', tab: 'keep' })}\n`);
+    return 0;
+  },
+  generate: async ({ values, pool, log, signal }) => {
+    const prompt = promptOf(values);
+    const result = await generate(
+      pool,
+      { model: await modelOf(values), prompt, format: formatOf(values), maxNewTokens: positiveInt(values['max-new-tokens'], '--max-new-tokens', DEFAULT_MAX_NEW_TOKENS) },
+      signal,
+    );
+    if (values.json) await writeOutput(values.json, JSON.stringify(result) + '\n');
+    // The model's text may hold anything a tokenizer can decode: no control character reaches the terminal.
+    if (!writesToStdout(values.json)) process.stdout.write(`${visibleControls(result.text, { newline: 'keep', tab: 'keep' })}\n`);
+    log(`${result.outputIds.length} tokens on ${result.executionDevice}`);
+    return 0;
+  },
+  inspect: async ({ values, pool, log }) => {
+    if (!values.json) throw new UsageError('inspect needs --json OUT');
+    const result = await inspect(pool, { model: await modelOf(values), prompt: promptOf(values), format: formatOf(values), attentions: values.attentions, ffn: values.ffn });
+    await writeOutput(values.json, JSON.stringify(result) + '\n');
+    log(`wrote ${values.json}: ${result.inputIds.length} positions on ${result.executionDevice}`);
+    return 0;
+  },
+  attribute: async ({ values, pool, log, signal }) => {
+    if (!values.json) throw new UsageError('attribute needs --json OUT');
+    const prompt = promptOf(values);
+    const model = await modelOf(values);
+    const report = await attribute(
+      pool,
+      {
+        model,
+        prompt,
+        response: values.response,
+        format: formatOf(values),
+        maxNewTokens: positiveInt(values['max-new-tokens'], '--max-new-tokens', DEFAULT_MAX_NEW_TOKENS),
+        objective: objectiveOf(values),
+        importance: importanceOf(values),
+        instructionSpans: instructionSpansOf(values, prompt),
+        instructionVerbs: verbsOf(values),
+      },
+      { signal: signal, onProgress: progressLogger(log) },
+    );
+    await writeOutput(values.json, JSON.stringify(report) + '\n');
+    log(`wrote ${values.json}: ${report.tokens.length} prompt × ${report.response.tokens.length} response tokens on ${report.executionDevice ?? report.executionProvider}; instruction score ${report.instructionScore.toFixed(3)}`);
+    return 0;
+  },
+  heads: async ({ values, pool, log, signal }) => {
+    if (!values.json) throw new UsageError('heads needs --json OUT');
+    const options = headsOptionsOf(values);
+    const model = await modelOf(values);
+    const progress = analysisLogger(log);
+    const result = await headsGlobal(pool, { model, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal, log, onProgress: (p) => progress('heads: ', p) });
+    const { fromCache, computeMs, ...rest } = result;
+    await writeOutput(values.json, JSON.stringify({ model, ...rest }) + '\n');
+    log(`wrote ${values.json}: ${result.layers.length} layers × ${result.numHeads} heads, ${result.words.count} words${fromCache ? ' (from the analysis cache)' : ''} in ${(computeMs / 1000).toFixed(1)} s`);
+    return 0;
+  },
+  ffn: async ({ values, pool, log, signal }) => {
+    if (!values.json) throw new UsageError('ffn needs --json OUT');
+    const options = ffnOptionsOf(values);
+    const model = await modelOf(values);
+    const progress = analysisLogger(log);
+    const result = await ffnGlobal(pool, { model, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal, log, onProgress: (p) => progress('ffn: ', p) });
+    const { fromCache, computeMs, bases: _bases, ...rest } = result;
+    await writeOutput(values.json, JSON.stringify({ model, ...rest }) + '\n');
+    log(`wrote ${values.json}: ${result.layers.length} layers × ${result.options.components} components, ${result.words.count} words${fromCache ? ' (from the analysis cache)' : ''} in ${(computeMs / 1000).toFixed(1)} s`);
+    return 0;
+  },
+  'heads-diff': async ({ values, pool, log, signal }) => {
+    const options = headsOptionsOf(values);
+    const base = await modelOf(values, 'base');
+    const tuned = await modelOf(values, 'tuned');
+    const progress = analysisLogger(log);
+    const result = await headsDiff(pool, { base, tuned, provider: parseProviderSetting(values.provider ?? 'auto'), instructionVerbs: verbsOf(values), ...options }, { signal, log, onProgress: (p) => progress(`${p.role} heads: `, p.progress) });
+    if (values.json) await writeOutput(values.json, JSON.stringify(result) + '\n');
+    if (!writesToStdout(values.json)) process.stdout.write(visibleControls(formatHeadsDiff(result), { newline: 'keep' }));
+    return 0;
+  },
+  'ffn-diff': async ({ values, pool, log, signal }) => {
+    const options = ffnOptionsOf(values);
+    const base = await modelOf(values, 'base');
+    const tuned = await modelOf(values, 'tuned');
+    const progress = analysisLogger(log);
+    const result = await ffnDiff(pool, { base, tuned, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal, log, onProgress: (p) => progress(`${p.role} ffn: `, p.progress) });
+    if (values.json) await writeOutput(values.json, JSON.stringify(result) + '\n');
+    if (!writesToStdout(values.json)) process.stdout.write(formatFfnDiff(result));
+    return 0;
+  },
+  compare: async ({ values, pool, log, signal }) => {
+    const prompt = promptOf(values);
+    const format = formatOf(values);
+    const headsOptions = headsOptionsOf(values);
+    const ffnOptions = ffnOptionsOf(values);
+    const analysisProgress = analysisLogger(log);
+    const report = await compare(
+      pool,
+      {
+        base: await modelOf(values, 'base'),
+        tuned: await modelOf(values, 'tuned'),
+        prompt,
+        responseBase: values['response-base'],
+        responseTuned: values['response-tuned'],
+        formatBase: format,
+        formatTuned: format,
+        maxNewTokens: positiveInt(values['max-new-tokens'], '--max-new-tokens', DEFAULT_MAX_NEW_TOKENS),
+        objective: objectiveOf(values),
+        importance: importanceOf(values),
+        instructionSpans: instructionSpansOf(values, prompt),
+        heads: !values['no-heads'],
+        ffn: !values['no-ffn'],
+        headsOptions: { topK: headsOptions.topK, dims: headsOptions.dims, vectors: headsOptions.vectors, layers: headsOptions.layers },
+        ffnOptions: { components: ffnOptions.components, layers: ffnOptions.layers },
+        wordsFile: values.words,
+        instructionVerbs: verbsOf(values),
+      },
+      {
+        signal: signal,
+        log,
+        onProgress: (role, p) => progressLogger(log, `${role}: `)(p),
+        onAnalysisProgress: (role, p) => analysisProgress(`${role} ${p.section}: `, p.progress),
+      },
+    );
+    // Render before writing anything, so a failure leaves no file behind.
+    const html = values.html ? renderHtml(report) : undefined;
+    if (values.json) await writeOutput(values.json, JSON.stringify(report) + '\n');
+    if (values.html) await writeOutput(values.html, html!);
+    if (!writesToStdout(values.json) && !writesToStdout(values.html)) process.stdout.write(renderTerminal(report, { color: values.color ?? supportsColor(process.stdout, process.env), width: process.stdout.columns || 100 }));
+    return 0;
+  },
+  score: async ({ values, log }) => {
+    if (!values.input || !values.output) throw new UsageError('score needs --input FILE.jsonl[.gz] and --output OUT.jsonl');
+    const summary = await scoreJsonl(values.input, values.output, importanceOf(values));
+    log(`scored ${summary.scored} of ${summary.lines} lines into ${values.output}${summary.empty ? ` (${summary.empty} with an empty matrix)` : ''}`);
+    return 0;
+  },
+};
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -292,148 +410,9 @@ export async function main(argv: string[]): Promise<number> {
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
   try {
-    switch (command) {
-      case 'info': {
-        const info = describeCheckpoint(loadCheckpoint(await modelOf(values)));
-        if (values.json) await writeOutput(values.json, JSON.stringify(info, null, 2) + '\n');
-        else process.stdout.write(`${visibleControls(formatModelInfo(info), { newline: 'keep', tab: 'keep' })}\n`);
-        return 0;
-      }
-      case 'generate': {
-        const prompt = promptOf(values);
-        const result = await generate(
-          pool,
-          { model: await modelOf(values), prompt, format: formatOf(values), maxNewTokens: positiveInt(values['max-new-tokens'], '--max-new-tokens', DEFAULT_MAX_NEW_TOKENS) },
-          controller.signal,
-        );
-        if (values.json) await writeOutput(values.json, JSON.stringify(result) + '\n');
-        // The model's text may hold anything a tokenizer can decode: no control character reaches the terminal.
-        if (!writesToStdout(values.json)) process.stdout.write(`${visibleControls(result.text, { newline: 'keep', tab: 'keep' })}\n`);
-        log(`${result.outputIds.length} tokens on ${result.executionDevice}`);
-        return 0;
-      }
-      case 'inspect': {
-        if (!values.json) throw new UsageError('inspect needs --json OUT');
-        const result = await inspect(pool, { model: await modelOf(values), prompt: promptOf(values), format: formatOf(values), attentions: values.attentions, ffn: values.ffn });
-        await writeOutput(values.json, JSON.stringify(result) + '\n');
-        log(`wrote ${values.json}: ${result.inputIds.length} positions on ${result.executionDevice}`);
-        return 0;
-      }
-      case 'attribute': {
-        if (!values.json) throw new UsageError('attribute needs --json OUT');
-        const prompt = promptOf(values);
-        const model = await modelOf(values);
-        const report = await attribute(
-          pool,
-          {
-            model,
-            prompt,
-            response: values.response,
-            format: formatOf(values),
-            maxNewTokens: positiveInt(values['max-new-tokens'], '--max-new-tokens', DEFAULT_MAX_NEW_TOKENS),
-            objective: objectiveOf(values),
-            importance: importanceOf(values),
-            instructionSpans: instructionSpansOf(values, prompt),
-            instructionVerbs: verbsOf(values),
-          },
-          { signal: controller.signal, onProgress: progressLogger(log) },
-        );
-        await writeOutput(values.json, JSON.stringify(report) + '\n');
-        log(`wrote ${values.json}: ${report.tokens.length} prompt × ${report.response.tokens.length} response tokens on ${report.executionDevice ?? report.executionProvider}; instruction score ${report.instructionScore.toFixed(3)}`);
-        return 0;
-      }
-      case 'heads': {
-        if (!values.json) throw new UsageError('heads needs --json OUT');
-        const options = headsOptionsOf(values);
-        const model = await modelOf(values);
-        const progress = analysisLogger(log);
-        const result = await headsGlobal(pool, { model, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal: controller.signal, log, onProgress: (p) => progress('heads: ', p) });
-        const { fromCache, computeMs, ...rest } = result;
-        await writeOutput(values.json, JSON.stringify({ model, ...rest }) + '\n');
-        log(`wrote ${values.json}: ${result.layers.length} layers × ${result.numHeads} heads, ${result.words.count} words${fromCache ? ' (from the analysis cache)' : ''} in ${(computeMs / 1000).toFixed(1)} s`);
-        return 0;
-      }
-      case 'ffn': {
-        if (!values.json) throw new UsageError('ffn needs --json OUT');
-        const options = ffnOptionsOf(values);
-        const model = await modelOf(values);
-        const progress = analysisLogger(log);
-        const result = await ffnGlobal(pool, { model, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal: controller.signal, log, onProgress: (p) => progress('ffn: ', p) });
-        const { fromCache, computeMs, bases: _bases, ...rest } = result;
-        await writeOutput(values.json, JSON.stringify({ model, ...rest }) + '\n');
-        log(`wrote ${values.json}: ${result.layers.length} layers × ${result.options.components} components, ${result.words.count} words${fromCache ? ' (from the analysis cache)' : ''} in ${(computeMs / 1000).toFixed(1)} s`);
-        return 0;
-      }
-      case 'heads-diff': {
-        const options = headsOptionsOf(values);
-        const base = await modelOf(values, 'base');
-        const tuned = await modelOf(values, 'tuned');
-        const progress = analysisLogger(log);
-        const result = await headsDiff(pool, { base, tuned, provider: parseProviderSetting(values.provider ?? 'auto'), instructionVerbs: verbsOf(values), ...options }, { signal: controller.signal, log, onProgress: (p) => progress(`${p.role} heads: `, p.progress) });
-        if (values.json) await writeOutput(values.json, JSON.stringify(result) + '\n');
-        if (!writesToStdout(values.json)) process.stdout.write(visibleControls(formatHeadsDiff(result), { newline: 'keep' }));
-        return 0;
-      }
-      case 'ffn-diff': {
-        const options = ffnOptionsOf(values);
-        const base = await modelOf(values, 'base');
-        const tuned = await modelOf(values, 'tuned');
-        const progress = analysisLogger(log);
-        const result = await ffnDiff(pool, { base, tuned, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal: controller.signal, log, onProgress: (p) => progress(`${p.role} ffn: `, p.progress) });
-        if (values.json) await writeOutput(values.json, JSON.stringify(result) + '\n');
-        if (!writesToStdout(values.json)) process.stdout.write(formatFfnDiff(result));
-        return 0;
-      }
-      case 'compare': {
-        const prompt = promptOf(values);
-        const format = formatOf(values);
-        const headsOptions = headsOptionsOf(values);
-        const ffnOptions = ffnOptionsOf(values);
-        const analysisProgress = analysisLogger(log);
-        const report = await compare(
-          pool,
-          {
-            base: await modelOf(values, 'base'),
-            tuned: await modelOf(values, 'tuned'),
-            prompt,
-            responseBase: values['response-base'],
-            responseTuned: values['response-tuned'],
-            formatBase: format,
-            formatTuned: format,
-            maxNewTokens: positiveInt(values['max-new-tokens'], '--max-new-tokens', DEFAULT_MAX_NEW_TOKENS),
-            objective: objectiveOf(values),
-            importance: importanceOf(values),
-            instructionSpans: instructionSpansOf(values, prompt),
-            heads: !values['no-heads'],
-            ffn: !values['no-ffn'],
-            headsOptions: { topK: headsOptions.topK, dims: headsOptions.dims, vectors: headsOptions.vectors, layers: headsOptions.layers },
-            ffnOptions: { components: ffnOptions.components, layers: ffnOptions.layers },
-            wordsFile: values.words,
-            instructionVerbs: verbsOf(values),
-          },
-          {
-            signal: controller.signal,
-            log,
-            onProgress: (role, p) => progressLogger(log, `${role}: `)(p),
-            onAnalysisProgress: (role, p) => analysisProgress(`${role} ${p.section}: `, p.progress),
-          },
-        );
-        // Render before writing anything, so a failure leaves no file behind.
-        const html = values.html ? renderHtml(report) : undefined;
-        if (values.json) await writeOutput(values.json, JSON.stringify(report) + '\n');
-        if (values.html) await writeOutput(values.html, html!);
-        if (!writesToStdout(values.json) && !writesToStdout(values.html)) process.stdout.write(renderTerminal(report, { color: values.color ?? supportsColor(process.stdout, process.env), width: process.stdout.columns || 100 }));
-        return 0;
-      }
-      case 'score': {
-        if (!values.input || !values.output) throw new UsageError('score needs --input FILE.jsonl[.gz] and --output OUT.jsonl');
-        const summary = await scoreJsonl(values.input, values.output, importanceOf(values));
-        log(`scored ${summary.scored} of ${summary.lines} lines into ${values.output}${summary.empty ? ` (${summary.empty} with an empty matrix)` : ''}`);
-        return 0;
-      }
-      default:
-        throw new UsageError(`unknown command '${command}'`);
-    }
+    const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+    if (!run) throw new UsageError(`unknown command '${command}'`);
+    return await run({ values, pool, log, signal: controller.signal });
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`instruction-lens: ${e.message}\n\n${USAGE}`);
