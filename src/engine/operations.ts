@@ -3,10 +3,10 @@ import { checkContext, encodePrompt, type EncodedPrompt, type PromptFormat } fro
 import type { ModelPool } from './model-pool.js';
 import { attributeAndProbe, attributeModel, type AttributionProgress } from '../explain/attribution.js';
 import { REPORT_SCHEMA, type ModelReport, type Report } from '../explain/report.js';
-import { analysisSections, modelProbe, type SectionOptions } from '../explain/analysis.js';
+import { FFN_ANALYSIS, HEADS_ANALYSIS, analysisSections, modelProbe, type ModelAnalysis, type SectionOptions } from '../explain/analysis.js';
 import type { CacheOptions } from '../explain/analysis-cache.js';
-import { analyzeFfnGlobal, compareFfnRotation, type FfnOptions, type FfnProgress, type FfnRotationLayer, type GlobalFfnResult } from '../explain/ffn.js';
-import { analyzeHeadsGlobal, compareHeadVerbs, type GlobalHeadsResult, type HeadsOptions, type HeadsProgress, type HeadsVerbComparison } from '../explain/heads.js';
+import type { FfnOptions, FfnProgress, FfnRotationLayer, GlobalFfnResult } from '../explain/ffn.js';
+import type { GlobalHeadsResult, HeadsOptions, HeadsProgress, HeadsVerbComparison } from '../explain/heads.js';
 import { buildWordList } from '../explain/wordlist.js';
 import { executionDevice, type ProviderSetting } from '../runtime/session.js';
 import type { AttributeRequest, CompareRequest, GenerateRequest, GenerateResult } from '../contract/engine.js';
@@ -178,16 +178,19 @@ export interface GlobalRunOptions<P> {
   cache?: CacheOptions;
 }
 
-export async function headsGlobal(pool: ModelPool, request: HeadsRequest, options: GlobalRunOptions<HeadsProgress> = {}): Promise<GlobalHeadsResult> {
+/** One analysis's global part for one model, on the request's word file or the vocabulary's words. */
+async function globalOf<O, P, G>(analysis: ModelAnalysis<O, P, G, unknown, unknown, unknown>, pool: ModelPool, request: O & { model: string; wordsFile?: string; provider?: ProviderSetting }, options: GlobalRunOptions<P>): Promise<G> {
   const { checkpoint } = await pool.get(request.model);
   const list = await buildWordList(checkpoint, request.wordsFile !== undefined ? { file: request.wordsFile } : {});
-  return analyzeHeadsGlobal(checkpoint, list, request, { provider: request.provider ?? 'cpu', ...options });
+  return analysis.global(checkpoint, list, request, { provider: request.provider ?? 'cpu', ...options });
 }
 
-export async function ffnGlobal(pool: ModelPool, request: FfnRequest, options: GlobalRunOptions<FfnProgress> = {}): Promise<GlobalFfnResult> {
-  const { checkpoint } = await pool.get(request.model);
-  const list = await buildWordList(checkpoint, request.wordsFile !== undefined ? { file: request.wordsFile } : {});
-  return analyzeFfnGlobal(checkpoint, list, request, { provider: request.provider ?? 'cpu', ...options });
+export function headsGlobal(pool: ModelPool, request: HeadsRequest, options: GlobalRunOptions<HeadsProgress> = {}): Promise<GlobalHeadsResult> {
+  return globalOf(HEADS_ANALYSIS, pool, request, options);
+}
+
+export function ffnGlobal(pool: ModelPool, request: FfnRequest, options: GlobalRunOptions<FfnProgress> = {}): Promise<GlobalFfnResult> {
+  return globalOf(FFN_ANALYSIS, pool, request, options);
 }
 
 export interface HeadsDiffResult {
@@ -207,28 +210,36 @@ export interface FfnDiffResult {
 
 type DiffRequest<T> = Omit<T, 'model'> & { base: string; tuned: string };
 
-export async function headsDiff(pool: ModelPool, request: DiffRequest<HeadsRequest>, options: GlobalRunOptions<{ role: 'base' | 'tuned'; progress: HeadsProgress }> = {}): Promise<HeadsDiffResult> {
+/** One analysis's global part for both models, one after the other, with their comparison. */
+async function diffOf<O, P, G, D>(
+  analysis: ModelAnalysis<O, P, G, unknown, D, unknown>,
+  pool: ModelPool,
+  request: DiffRequest<O & { model: string; wordsFile?: string; provider?: ProviderSetting; instructionVerbs?: readonly string[] }>,
+  options: GlobalRunOptions<{ role: 'base' | 'tuned'; progress: P }>,
+): Promise<{ base: G; tuned: G; diff: D }> {
   const one = (role: 'base' | 'tuned') =>
-    headsGlobal(pool, { ...request, model: request[role] }, { ...options, onProgress: (progress) => options.onProgress?.({ role, progress }) });
+    globalOf(analysis, pool, { ...request, model: request[role] } as O & { model: string }, { ...options, onProgress: (progress: P) => options.onProgress?.({ role, progress }) });
   const base = await one('base');
   const tuned = await one('tuned');
+  return { base, tuned, diff: analysis.diff(base, tuned, request.instructionVerbs) };
+}
+
+export async function headsDiff(pool: ModelPool, request: DiffRequest<HeadsRequest>, options: GlobalRunOptions<{ role: 'base' | 'tuned'; progress: HeadsProgress }> = {}): Promise<HeadsDiffResult> {
+  const { base, tuned, diff } = await diffOf(HEADS_ANALYSIS, pool, request, options);
   return {
     base: { model: request.base, words: base.words, fromCache: base.fromCache },
     tuned: { model: request.tuned, words: tuned.words, fromCache: tuned.fromCache },
     options: tuned.options,
-    verbs: compareHeadVerbs(base, tuned, request.instructionVerbs),
+    verbs: diff,
   };
 }
 
 export async function ffnDiff(pool: ModelPool, request: DiffRequest<FfnRequest>, options: GlobalRunOptions<{ role: 'base' | 'tuned'; progress: FfnProgress }> = {}): Promise<FfnDiffResult> {
-  const one = (role: 'base' | 'tuned') =>
-    ffnGlobal(pool, { ...request, model: request[role] }, { ...options, onProgress: (progress) => options.onProgress?.({ role, progress }) });
-  const base = await one('base');
-  const tuned = await one('tuned');
+  const { base, tuned, diff } = await diffOf(FFN_ANALYSIS, pool, request, options);
   return {
     base: { model: request.base, fromCache: base.fromCache },
     tuned: { model: request.tuned, fromCache: tuned.fromCache },
     options: tuned.options,
-    rotation: compareFfnRotation(base, tuned),
+    rotation: diff,
   };
 }

@@ -253,14 +253,22 @@ async function computeConcepts(checkpoint: Checkpoint, list: WordList, basis: Ba
   return out;
 }
 
+/**
+ * What the two cached parts depend on: the components on the checkpoint's content and the options;
+ * their concept words also on the word list.
+ */
+export function ffnCacheKeys(checkpoint: Checkpoint, list: WordList, resolved: ResolvedFfnOptions): { basis: Record<string, unknown>; concepts: Record<string, unknown> } {
+  const basis = { version: FFN_VERSION, checkpoint: checkpointFingerprint(checkpoint), components: resolved.components, layers: resolved.layers, method: resolved.method };
+  return { basis, concepts: { ...basis, words: list.hash, wordsPerComponent: resolved.wordsPerComponent } };
+}
+
 /** The global FFN analysis of one model on a word list (basis and concepts cached on disk). */
 export async function analyzeFfnGlobal(checkpoint: Checkpoint, list: WordList, options: FfnOptions = {}, run: FfnRunOptions = {}): Promise<GlobalFfnResult> {
   const resolved = resolveFfnOptions(checkpoint, options);
   const started = performance.now();
-  const fingerprint = checkpointFingerprint(checkpoint);
   const cacheOptions = { ...run.cache, log: run.cache?.log ?? run.log };
   run.onProgress?.({ phase: 'cache' });
-  const basisKey = { version: FFN_VERSION, checkpoint: fingerprint, components: resolved.components, layers: resolved.layers, method: resolved.method };
+  const { basis: basisKey, concepts: conceptKey } = ffnCacheKeys(checkpoint, list, resolved);
   const basis = await cached('ffn-basis', basisKey, () => computeBasis(checkpoint, resolved, run), {
     ...cacheOptions,
     encode: (layers) => layers.map((l) => ({ ...l, basis: float64ToBase64(l.basis) })),
@@ -271,7 +279,6 @@ export async function analyzeFfnGlobal(checkpoint: Checkpoint, list: WordList, o
         return { ...l, basis };
       }),
   });
-  const conceptKey = { ...basisKey, words: list.hash, wordsPerComponent: resolved.wordsPerComponent };
   const concepts = await cached('ffn-concepts', conceptKey, () => computeConcepts(checkpoint, list, basis.value, resolved, run), cacheOptions);
   const words = list.words;
   const layers: FfnLayer[] = basis.value.map((b, i) => ({

@@ -443,7 +443,19 @@ export function resolveHeadsOptions(checkpoint: Checkpoint, list: WordList, opti
 /** The global head analysis of one model on a word list (cached on disk). */
 export async function analyzeHeadsGlobal(checkpoint: Checkpoint, list: WordList, options: HeadsOptions = {}, run: HeadsRunOptions = {}): Promise<GlobalHeadsResult> {
   const resolved = resolveHeadsOptions(checkpoint, list, options);
-  const key = {
+  const key = headsCacheKey(checkpoint, list, resolved);
+  const started = performance.now();
+  run.onProgress?.({ phase: 'cache' });
+  const result = await cached('heads', key, () => computeHeads(checkpoint, list, resolved, run), { ...run.cache, log: run.cache?.log ?? run.log });
+  // A cached result keeps the options it was computed with, except where the file was named.
+  const compact = result.value;
+  if (compact.options.vectorsFile !== undefined) compact.options.vectorsFile = resolved.vectorsFile;
+  return expand(compact, list, checkpoint.config.numLayers, checkpoint.config.numHeads, result.fromCache, performance.now() - started);
+}
+
+/** What the cached global result depends on: the checkpoint's content, the word list and the options (a GloVe file by its content). */
+export function headsCacheKey(checkpoint: Checkpoint, list: WordList, resolved: ResolvedHeadsOptions): Record<string, unknown> {
+  return {
     version: HEADS_VERSION,
     checkpoint: checkpointFingerprint(checkpoint),
     words: list.hash,
@@ -453,11 +465,4 @@ export async function analyzeHeadsGlobal(checkpoint: Checkpoint, list: WordList,
     similarity: resolved.similarity === 'glove' ? { glove: fileFingerprint(resolved.vectorsFile!) } : 'input-embeddings',
     layers: resolved.layers,
   };
-  const started = performance.now();
-  run.onProgress?.({ phase: 'cache' });
-  const result = await cached('heads', key, () => computeHeads(checkpoint, list, resolved, run), { ...run.cache, log: run.cache?.log ?? run.log });
-  // A cached result keeps the options it was computed with, except where the file was named.
-  const compact = result.value;
-  if (compact.options.vectorsFile !== undefined) compact.options.vectorsFile = resolved.vectorsFile;
-  return expand(compact, list, checkpoint.config.numLayers, checkpoint.config.numHeads, result.fromCache, performance.now() - started);
 }
