@@ -7,11 +7,22 @@
  */
 import type { ImportanceOptions, InstructionSpan, ModelReport, Objective, PromptFormat, Report } from './report.js';
 
+// The defaults and the allowed values of the settings every side uses (the CLI, the engine, the
+// extension's settings), in one place.
+
+/** Tokens a model may generate as its response when the request does not say. */
+export const DEFAULT_MAX_NEW_TOKENS = 32;
+
+/** The execution provider setting: `auto` tries CUDA, then WebGPU, then the CPU. */
+export type ProviderSetting = 'auto' | 'cuda' | 'webgpu' | 'cpu';
+export const PROVIDER_SETTINGS: readonly ProviderSetting[] = ['auto', 'cuda', 'webgpu', 'cpu'];
+
 /** Which of the two models a request is about: picks the embedded default when `model` is ''. */
 export type ModelRole = 'base' | 'tuned';
 
 /** The precision setting: fp16 applies on a GPU only; the CPU always computes in fp32. */
 export type Precision = 'auto' | 'fp32' | 'fp16';
+export const PRECISION_SETTINGS: readonly Precision[] = ['auto', 'fp32', 'fp16'];
 
 export interface GenerateRequest {
   model: string;

@@ -140,7 +140,12 @@ export function parseFromWebview(x: unknown): FromWebview | null {
   }
 }
 
-/** A message from the extension; null when it is not one of ours (the webview ignores it). */
+/**
+ * A message from the extension; null when it is not one of ours (the webview ignores it). A
+ * document's report is not checked field by field here: the extension sends only reports that
+ * passed docs/report.schema.json (EngineClient), and checks a state the webview hands back before
+ * adopting it (panelReportProblem).
+ */
 export function parseToWebview(x: unknown): ToWebview | null {
   if (!isObject(x)) return null;
   switch (x.type) {

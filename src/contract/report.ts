@@ -25,6 +25,9 @@ export interface ImportanceOptions {
   p?: number;
 }
 
+/** The paper's defaults: L = 10, b = 7, p = 4. */
+export const DEFAULT_IMPORTANCE_OPTIONS: Readonly<Required<ImportanceOptions>> = Object.freeze({ L: 10, b: 7, p: 4 });
+
 /** A part of the prompt marked as instruction: [start, end) in UTF-16 units. */
 export interface InstructionSpan {
   /** UTF-16 offset of the span's first character. */

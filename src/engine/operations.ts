@@ -9,7 +9,7 @@ import type { FfnOptions, FfnProgress, FfnRotationLayer, GlobalFfnResult } from 
 import type { GlobalHeadsResult, HeadsOptions, HeadsProgress, HeadsVerbComparison } from '../explain/heads.js';
 import { buildWordList } from '../explain/wordlist.js';
 import { executionDevice, type ProviderSetting } from '../runtime/session.js';
-import type { AttributeRequest, CompareRequest, GenerateRequest, GenerateResult } from '../contract/engine.js';
+import { DEFAULT_MAX_NEW_TOKENS, type AttributeRequest, type CompareRequest, type GenerateRequest, type GenerateResult } from '../contract/engine.js';
 
 export type { AttributeRequest, CompareRequest, GenerateRequest, GenerateResult };
 
@@ -36,7 +36,7 @@ export interface InspectResult {
   ffn?: number[][][];
 }
 
-export const DEFAULT_MAX_NEW_TOKENS = 32;
+export { DEFAULT_MAX_NEW_TOKENS };
 
 function rows(data: Float32Array, rowLength: number): number[][] {
   const out: number[][] = [];

@@ -31,6 +31,24 @@ export function reportProblem(value: unknown, kind: 'report' | 'model-report'): 
   return e ? `${e.instancePath || '(the document)'} ${e.message ?? 'is invalid'}${e.params && 'missingProperty' in e.params ? ` (${String(e.params.missingProperty)})` : ''}` : 'invalid';
 }
 
+/**
+ * What is wrong with a report the panel holds (a comparison, or one model's report of an "explain
+ * with one model" run, without the other model), or null. The extension checks the report of a
+ * panel state the webview hands back (a restored panel) before adopting it.
+ */
+export function panelReportProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return '(the document) must be object';
+  const r = value as Record<string, unknown>;
+  if (r.base !== undefined && r.tuned !== undefined) return reportProblem(value, 'report');
+  if (r.base === undefined && r.tuned === undefined) return '(the document) has neither a base nor a tuned model';
+  for (const role of ['base', 'tuned'] as const) {
+    if (r[role] === undefined) continue;
+    const problem = reportProblem(r[role], 'model-report');
+    if (problem) return `/${role}${problem.startsWith('(') ? ` ${problem}` : problem}`;
+  }
+  return null;
+}
+
 export class ReportContractError extends Error {}
 
 function checked<T>(value: unknown, kind: 'report' | 'model-report'): T {

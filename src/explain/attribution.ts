@@ -9,6 +9,7 @@ import { aggregateToWords } from './words.js';
 import { executionDevice } from '../runtime/session.js';
 import { describeForReport, findNonFiniteWeights } from './model-checks.js';
 import { countStep } from '../model/debug-counts.js';
+import { DEFAULT_MAX_NEW_TOKENS } from '../contract/engine.js';
 
 export interface AttributionRequest {
   prompt: string;
@@ -96,7 +97,7 @@ export async function attributeAndProbe(
   } else {
     options.onProgress?.({ phase: 'generate' });
     responseIds = await runner.generate(encoded.inputIds, {
-      maxNewTokens: request.maxNewTokens ?? 32,
+      maxNewTokens: request.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS,
       signal: options.signal,
       probes: options.probes,
       onPrompt: options.probes ? (f) => (forward = f) : undefined,

@@ -19,6 +19,7 @@ import {
   type ToWebview,
 } from '../contract/panel.js';
 import type { LensContext } from './context.js';
+import { panelReportProblem } from '../engine/report-validation.js';
 
 export interface PanelHandlers {
   /** Messages other than ready/rendered/error/tab, checked. */
@@ -104,7 +105,8 @@ export class LensPanel implements vscode.Disposable {
   /** A panel VS Code restored after a restart: its page restores itself from `state`. */
   private adopt(panel: vscode.WebviewPanel, state: unknown): void {
     const restored = parseState(state);
-    if (!this.document && restored.document) this.document = restored.document;
+    // The state comes back from the webview: its report is adopted only if it still has the contract's shape.
+    if (!this.document && restored.document && panelReportProblem(restored.document.report) === null) this.document = restored.document;
     this.tab = restored.tab;
     this.mode = restored.mode;
     panel.webview.options = this.webviewOptions();

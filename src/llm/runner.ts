@@ -8,6 +8,7 @@ import { buildGradientGraph, gradientNames, type Objective } from './gradient-gr
 import { buildLlamaGraph, HEAD_BLOCK_BYTES, names, type LlamaGraphOptions } from './llama-graph.js';
 import { causalMask, ropeTables } from './rope.js';
 import { countStep } from '../model/debug-counts.js';
+import { PRECISION_SETTINGS, type Precision } from '../contract/engine.js';
 
 export interface ForwardResult {
   /** [S, V] row-major. */
@@ -71,8 +72,8 @@ export function attributionChunkBudget(weightBytes: number): number {
 /** Node, onnxruntime and the tokenizer, before any model: what the memory check adds for them. */
 const RUNTIME_ALLOWANCE = 256 * 2 ** 20;
 
-export type PrecisionSetting = 'auto' | 'fp32' | 'fp16';
-export const PRECISION_SETTINGS: readonly PrecisionSetting[] = ['auto', 'fp32', 'fp16'];
+export type PrecisionSetting = Precision;
+export { PRECISION_SETTINGS };
 export type ComputeType = 'float32' | 'float16';
 
 /**

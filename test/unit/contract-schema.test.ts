@@ -10,7 +10,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import ts from 'typescript';
-import { reportProblem } from '../../src/engine/report-validation.js';
+import { panelReportProblem, reportProblem } from '../../src/engine/report-validation.js';
+import { DEFAULT_MAX_NEW_TOKENS, PRECISION_SETTINGS, PROVIDER_SETTINGS } from '../../src/contract/engine.js';
+import { DEFAULT_IMPORTANCE_OPTIONS } from '../../src/contract/report.js';
 
 const root = resolve(__dirname, '..', '..');
 const schema = JSON.parse(readFileSync(join(root, 'docs', 'report.schema.json'), 'utf8'));
@@ -133,6 +135,21 @@ describe('report contract and schema', () => {
       delete broken.tuned;
       assert.match(reportProblem(broken, 'report') ?? '', /tuned/);
       assert.match(reportProblem({ ...report.base, raw: undefined, promptSpan: [1] }, 'model-report') ?? '', /promptSpan|raw/);
+      // A panel's report: both models, or one of them alone.
+      assert.equal(panelReportProblem(report), null);
+      const { tuned: _tuned, heads: _heads, ffn: _ffn, ...baseOnly } = report;
+      assert.equal(panelReportProblem(baseOnly), null);
+      assert.match(panelReportProblem({ ...baseOnly, base: { ...report.base, density: 'high' } }) ?? '', /^\/base\/density/);
+      assert.match(panelReportProblem({ prompt: 'x' }) ?? '', /neither/);
+      assert.ok(panelReportProblem('report'));
     }
+  });
+
+  it('the extension\'s settings (package.json) have the contract\'s defaults and values', () => {
+    const settings = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).contributes.configuration.properties;
+    assert.equal(settings['instructionLens.maxNewTokens'].default, DEFAULT_MAX_NEW_TOKENS);
+    assert.deepEqual(settings['instructionLens.executionProvider'].enum, [...PROVIDER_SETTINGS]);
+    assert.deepEqual(settings['instructionLens.precision'].enum, [...PRECISION_SETTINGS]);
+    for (const k of ['L', 'b', 'p'] as const) assert.equal(settings[`instructionLens.importance.${k}`].default, DEFAULT_IMPORTANCE_OPTIONS[k], k);
   });
 });
