@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../src/model/write-file.js';
-import { projectRoot } from '../src/cli/default-model.js';
+import { projectRoot } from '../src/model/default-model.js';
 import { evaluateDemo, formatEvaluation, withCardTable } from '../src/train/evaluate-demo.js';
 
 

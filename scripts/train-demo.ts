@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { trainDemo } from '../src/train/demo.js';
-import { projectRoot } from '../src/cli/default-model.js';
+import { projectRoot } from '../src/model/default-model.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -4,9 +4,9 @@
 // the top words.
 
 import type { ModelReport } from '../src/explain/report.js';
-import { columnValues, densityCells, differenceCells, type HeatCell } from '../src/shared/heatmap.js';
-import { HIGHLIGHT_MODES, reportRoles, type HighlightMode, type ModelRole } from '../src/shared/panel-protocol.js';
-import { meanProbability } from '../src/report/html.js';
+import { columnValues, densityCells, differenceCells, type HeatCell } from '../src/view/heatmap.js';
+import { HIGHLIGHT_MODES, reportRoles, type HighlightMode, type ModelRole } from '../src/contract/panel.js';
+import { meanProbability } from '../src/view/format.js';
 import { divergingLegend, el, focusItem, num, quoted, rovingKeys, sequentialLegend, shadeDiverging, shadeSequential, shown, tokenText } from './dom.js';
 import { ROLE_NAME, type View } from './view.js';
 

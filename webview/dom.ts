@@ -3,7 +3,8 @@
 // Colours come from the report renderer's colour-blind-safe scales (src/report/html.ts) and are
 // set through the CSSOM (element.style), which the panel's Content-Security-Policy allows.
 
-import { contrastText, divergingColor, formatNumber, sequentialColor, type Rgb } from '../src/report/html.js';
+import { contrastText, divergingColor, sequentialColor, type Rgb } from '../src/view/colors.js';
+import { formatNumber } from '../src/view/format.js';
 import { visibleControls, visibleToken } from '../src/report/escape.js';
 
 export type Child = Node | string | null | undefined | false;

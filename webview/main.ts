@@ -1,5 +1,5 @@
 // The panel's script (bundled to dist/webview.js, an IIFE). It receives the report from the
-// extension (src/shared/panel-protocol.ts), renders the four tabs with @vscode-elements/elements,
+// extension (src/contract/panel.ts), renders the four tabs with @vscode-elements/elements,
 // and keeps its view state with vscode.setState, so a panel that was hidden (its webview destroyed:
 // retainContextWhenHidden is off) or restored after a restart comes back as it was.
 // Every model-produced string goes in through textContent or setAttribute (webview/dom.ts).
@@ -20,7 +20,7 @@ import {
   type PanelState,
   type PanelTab,
   type ToWebview,
-} from '../src/shared/panel-protocol.js';
+} from '../src/contract/panel.js';
 import { renderAttribution } from './attribution.js';
 import { el, shown } from './dom.js';
 import { renderFfn, renderHeads } from './sections.js';

@@ -1,23 +1,19 @@
-// The Heads and FFN tabs. Both plug into the report's optional sections through
-// src/shared/sections.ts; without a section they show why (not computed, computing, failed,
-// unreadable), with a button to compute it when the engine offers that analysis. Nothing is shown
+// The Heads and FFN tabs. Both show the report's optional sections through
+// src/shared/section-views.ts; without a section they show why (not computed, computing, failed),
+// with a button to compute it when the engine offers that analysis. Nothing is shown
 // that the report does not hold.
 
-import type { SectionName, SectionStatus, ModelRole } from '../src/shared/panel-protocol.js';
-import { readFfn, readHeads, type FfnModelView, type GroupRow, type HeadsModelView, type HeadView } from '../src/shared/sections.js';
+import type { SectionName, SectionStatus, ModelRole } from '../src/contract/panel.js';
+import { ffnView, headsView, type FfnModelView, type GroupRow, type HeadsModelView, type HeadView } from '../src/view/section-views.js';
 import { el, focusItem, num, sequentialLegend, shadeSequential, shown, svg, sequentialCss } from './dom.js';
 import { ROLE_NAME, type View } from './view.js';
 
 const SECTION_TITLE: Record<SectionName, string> = { heads: 'Head word pairs', ffn: 'FFN concepts' };
 
 /** The empty state of a section: why it is absent, and a button when it can be computed. */
-function emptyState(view: View, section: SectionName, status: SectionStatus, problem?: string): HTMLElement {
+function emptyState(view: View, section: SectionName, status: SectionStatus): HTMLElement {
   const title = SECTION_TITLE[section];
-  const box = el('div', { class: 'empty-state', attrs: { role: 'status', 'data-section': section, 'data-state': problem ? 'unreadable' : status.state } });
-  if (problem) {
-    box.append(el('h2', null, `${title}: the report’s section cannot be read`), el('p', null, problem));
-    return box;
-  }
+  const box = el('div', { class: 'empty-state', attrs: { role: 'status', 'data-section': section, 'data-state': status.state } });
   switch (status.state) {
     case 'computing':
       box.append(el('h2', null, `${title}: computing…`), el('vscode-progress-ring', { attrs: { 'aria-label': `Computing ${title.toLowerCase()}` } }));
@@ -123,9 +119,7 @@ export function renderHeads(view: View): HTMLElement {
   const report = view.doc.report;
   const status = view.doc.sections.heads;
   if (report.heads === undefined) return el('div', { class: 'tab-body' }, emptyState(view, 'heads', status));
-  const read = readHeads(report.heads);
-  if (!read.ok) return el('div', { class: 'tab-body' }, emptyState(view, 'heads', status, read.error));
-  const { models, groups } = read.view;
+  const { models, groups } = headsView(report.heads);
   const roles = (['base', 'tuned'] as const).filter((r) => models[r]);
   const max = Math.max(0, ...roles.flatMap((r) => models[r]!.perHead.map((h) => h.verbPairs)));
   let details = headDetails(view, models);
@@ -228,9 +222,7 @@ export function renderFfn(view: View): HTMLElement {
   const report = view.doc.report;
   const status = view.doc.sections.ffn;
   if (report.ffn === undefined) return el('div', { class: 'tab-body' }, emptyState(view, 'ffn', status));
-  const read = readFfn(report.ffn);
-  if (!read.ok) return el('div', { class: 'tab-body' }, emptyState(view, 'ffn', status, read.error));
-  const { models, rotation } = read.view;
+  const { models, rotation } = ffnView(report.ffn);
   const layers = [...new Set([...(models.base?.layers ?? []), ...(models.tuned?.layers ?? [])].map((l) => l.layer))].sort((a, b) => a - b);
   const layer = view.state.layer !== null && layers.includes(view.state.layer) ? view.state.layer : layers[0] ?? 0;
   const lists = el('div', { class: 'cols', attrs: { 'aria-live': 'polite' } }, conceptList('base', models.base, layer), conceptList('tuned', models.tuned, layer));

@@ -1,7 +1,7 @@
 // The Summary tab: the paper's three findings as measured on this prompt (src/shared/findings.ts),
 // each with its verdict in words and a symbol (never colour alone) and the numbers behind it.
 
-import { findings, type FindingStatus } from '../src/shared/findings.js';
+import { findings, type FindingStatus } from '../src/view/findings.js';
 import { el, num, shown } from './dom.js';
 import { ROLE_NAME, type View } from './view.js';
 

@@ -1,6 +1,6 @@
 // What every tab renderer gets: the document, the view state, and ways to change them.
 
-import type { FromWebview, PanelDocument, PanelState } from '../src/shared/panel-protocol.js';
+import type { FromWebview, PanelDocument, PanelState } from '../src/contract/panel.js';
 
 export interface View {
   readonly doc: PanelDocument;

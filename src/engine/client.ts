@@ -37,6 +37,7 @@ import {
   type ProgressParams,
 } from './protocol.js';
 import type { ModelReport, Report } from '../explain/report.js';
+import { checkedModelReport, checkedReport } from './report-validation.js';
 
 export type EngineFailureKind = 'user' | 'cancelled' | 'internal' | 'stopped';
 
@@ -161,12 +162,12 @@ export class EngineClient {
 
   /** One model's attribution report. */
   attribute(params: Omit<AttributeParams, 'progressToken'>, options: RequestOptions = {}): Promise<ModelReport> {
-    return this.request(AttributeRequestType, params, options);
+    return this.request(AttributeRequestType, params, options).then(checkedModelReport);
   }
 
   /** Both models on one prompt: the report (with the heads/FFN sections asked for). */
   compare(params: Omit<CompareParams, 'progressToken'>, options: RequestOptions = {}): Promise<Report> {
-    return this.request(CompareRequestType, params, options);
+    return this.request(CompareRequestType, params, options).then(checkedReport);
   }
 
   /** Stops the running engine (gracefully) and starts a fresh one. */

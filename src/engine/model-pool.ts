@@ -1,6 +1,7 @@
 import { loadCheckpoint, type Checkpoint } from '../model/checkpoint.js';
 import { LlamaRunner, type PrecisionSetting } from '../llm/runner.js';
 import type { ProviderSetting } from '../runtime/session.js';
+import type { ModelInfo } from '../contract/engine.js';
 
 /**
  * Keeps one runner per (model, provider) so that a model's checkpoint is read once and its current
@@ -39,7 +40,8 @@ export class ModelPool {
   }
 }
 
-export function describeCheckpoint(checkpoint: Checkpoint) {
+/** The checkpoint as `info` describes it (the contract's ModelInfo). */
+export function describeCheckpoint(checkpoint: Checkpoint): ModelInfo {
   const c = checkpoint.config;
   return {
     path: checkpoint.dir,

@@ -1,32 +1,17 @@
 import { CancelledError } from '../model/errors.js';
 import { checkContext, encodePrompt, type EncodedPrompt, type PromptFormat } from '../model/prompt.js';
 import type { ModelPool } from './model-pool.js';
-import { attributeModel, type AttributionProgress, type AttributionRequest } from '../explain/attribution.js';
+import { attributeAndProbe, attributeModel, type AttributionProgress } from '../explain/attribution.js';
 import { REPORT_SCHEMA, type ModelReport, type Report } from '../explain/report.js';
-import { analysisSections, probeModel, type SectionOptions } from '../explain/analysis.js';
+import { FFN_ANALYSIS, HEADS_ANALYSIS, analysisSections, modelProbe, type ModelAnalysis, type SectionOptions } from '../explain/analysis.js';
 import type { CacheOptions } from '../explain/analysis-cache.js';
-import { analyzeFfnGlobal, compareFfnRotation, type FfnOptions, type FfnProgress, type FfnRotationLayer, type GlobalFfnResult } from '../explain/ffn.js';
-import { analyzeHeadsGlobal, compareHeadVerbs, type GlobalHeadsResult, type HeadsOptions, type HeadsProgress, type HeadsVerbComparison } from '../explain/heads.js';
+import type { FfnOptions, FfnProgress, FfnRotationLayer, GlobalFfnResult } from '../explain/ffn.js';
+import type { GlobalHeadsResult, HeadsOptions, HeadsProgress, HeadsVerbComparison } from '../explain/heads.js';
 import { buildWordList } from '../explain/wordlist.js';
 import { executionDevice, type ProviderSetting } from '../runtime/session.js';
+import { DEFAULT_MAX_NEW_TOKENS, type AttributeRequest, type CompareRequest, type GenerateRequest, type GenerateResult } from '../contract/engine.js';
 
-export interface GenerateRequest {
-  model: string;
-  prompt: string;
-  format?: PromptFormat;
-  maxNewTokens?: number;
-}
-
-export interface GenerateResult {
-  model: string;
-  executionProvider: string;
-  /** "webgpu · NVIDIA H200", "cpu": the provider and the device it ran on. */
-  executionDevice: string;
-  inputIds: number[];
-  promptSpan: [number, number];
-  outputIds: number[];
-  text: string;
-}
+export type { AttributeRequest, CompareRequest, GenerateRequest, GenerateResult };
 
 export interface InspectRequest {
   model: string;
@@ -51,7 +36,7 @@ export interface InspectResult {
   ffn?: number[][][];
 }
 
-export const DEFAULT_MAX_NEW_TOKENS = 32;
+export { DEFAULT_MAX_NEW_TOKENS };
 
 function rows(data: Float32Array, rowLength: number): number[][] {
   const out: number[][] = [];
@@ -99,10 +84,6 @@ export async function inspect(pool: ModelPool, request: InspectRequest): Promise
   };
 }
 
-export interface AttributeRequest extends AttributionRequest {
-  model: string;
-}
-
 export async function attribute(
   pool: ModelPool,
   request: AttributeRequest,
@@ -110,23 +91,6 @@ export async function attribute(
 ): Promise<ModelReport> {
   const runner = await pool.get(request.model);
   return attributeModel(runner, request.model, request, options);
-}
-
-export interface CompareRequest extends Omit<AttributionRequest, 'response' | 'format'> {
-  base: string;
-  tuned: string;
-  responseBase?: string;
-  responseTuned?: string;
-  formatBase?: PromptFormat;
-  formatTuned?: PromptFormat;
-  /** The heads section (default true). */
-  heads?: boolean;
-  /** The FFN section (default true). */
-  ffn?: boolean;
-  headsOptions?: HeadsOptions;
-  ffnOptions?: FfnOptions;
-  /** A word file for both analyses, used as given (default: vocabulary words + the prompt's words). */
-  wordsFile?: string;
 }
 
 export type AnalysisSectionProgress = { section: 'heads'; progress: HeadsProgress } | { section: 'ffn'; progress: FfnProgress };
@@ -144,24 +108,29 @@ export async function compare(
     cache?: CacheOptions;
   } = {},
 ): Promise<Report> {
+  const which = { heads: request.heads !== false, ffn: request.ffn !== false };
+  const analyses = which.heads || which.ffn;
+  // Each model once: the prompt encoded once, one forward over it (generation's first pass, or
+  // a forward when the response is given) whose attention probabilities and FFN outputs feed the
+  // local analyses, then the attribution graph.
   const run = async (role: 'base' | 'tuned') => {
     const spec = role === 'base' ? request.base : request.tuned;
     const runner = await pool.get(spec);
-    return attributeModel(
+    const result = await attributeAndProbe(
       runner,
       spec,
       { ...request, response: role === 'base' ? request.responseBase : request.responseTuned, format: role === 'base' ? request.formatBase : request.formatTuned },
-      { signal: options.signal, onProgress: (p) => options.onProgress?.(role, p) },
+      { signal: options.signal, onProgress: (p) => options.onProgress?.(role, p), probes: analyses ? { attentions: which.heads, ffn: which.ffn } : undefined },
     );
+    return { runner, ...result };
   };
   // One after the other: each model's sessions use every core already, and the pool keeps one
   // model resident at a time.
   options.log?.('compare: one model in memory at a time (the base model\'s sessions are released before the tuned model\'s open)');
   const base = await run('base');
   const tuned = await run('tuned');
-  const report: Report = { schema: REPORT_SCHEMA, createdAt: new Date().toISOString(), prompt: request.prompt, base, tuned };
-  const which = { heads: request.heads !== false, ffn: request.ffn !== false };
-  if (which.heads || which.ffn) {
+  const report: Report = { schema: REPORT_SCHEMA, createdAt: new Date().toISOString(), prompt: request.prompt, base: base.report, tuned: tuned.report };
+  if (analyses) {
     if (options.signal?.aborted) throw new CancelledError();
     const sectionOptions: SectionOptions = {
       heads: request.headsOptions,
@@ -173,9 +142,10 @@ export async function compare(
       cache: options.cache,
       onProgress: (role, section, p) => options.onAnalysisProgress?.(role, section === 'heads' ? { section, progress: p as HeadsProgress } : { section, progress: p as FfnProgress }),
     };
-    const probe = async (role: 'base' | 'tuned') =>
-      probeModel(await pool.get(role === 'base' ? request.base : request.tuned), request.prompt, (role === 'base' ? request.formatBase : request.formatTuned) ?? 'raw', report[role].instructions.verbs, sectionOptions);
-    const probes = { base: await probe('base'), tuned: await probe('tuned') };
+    const probes = {
+      base: await modelProbe(base.runner, request.prompt, base, base.report.instructions.verbs, sectionOptions),
+      tuned: await modelProbe(tuned.runner, request.prompt, tuned, tuned.report.instructions.verbs, sectionOptions),
+    };
     // The global analyses map the weights with sessions of their own.
     await pool.releaseSessions();
     Object.assign(report, await analysisSections(request.prompt, probes, which, sectionOptions));
@@ -208,16 +178,19 @@ export interface GlobalRunOptions<P> {
   cache?: CacheOptions;
 }
 
-export async function headsGlobal(pool: ModelPool, request: HeadsRequest, options: GlobalRunOptions<HeadsProgress> = {}): Promise<GlobalHeadsResult> {
+/** One analysis's global part for one model, on the request's word file or the vocabulary's words. */
+async function globalOf<O, P, G>(analysis: ModelAnalysis<O, P, G, unknown, unknown, unknown>, pool: ModelPool, request: O & { model: string; wordsFile?: string; provider?: ProviderSetting }, options: GlobalRunOptions<P>): Promise<G> {
   const { checkpoint } = await pool.get(request.model);
   const list = await buildWordList(checkpoint, request.wordsFile !== undefined ? { file: request.wordsFile } : {});
-  return analyzeHeadsGlobal(checkpoint, list, request, { provider: request.provider ?? 'cpu', ...options });
+  return analysis.global(checkpoint, list, request, { provider: request.provider ?? 'cpu', ...options });
 }
 
-export async function ffnGlobal(pool: ModelPool, request: FfnRequest, options: GlobalRunOptions<FfnProgress> = {}): Promise<GlobalFfnResult> {
-  const { checkpoint } = await pool.get(request.model);
-  const list = await buildWordList(checkpoint, request.wordsFile !== undefined ? { file: request.wordsFile } : {});
-  return analyzeFfnGlobal(checkpoint, list, request, { provider: request.provider ?? 'cpu', ...options });
+export function headsGlobal(pool: ModelPool, request: HeadsRequest, options: GlobalRunOptions<HeadsProgress> = {}): Promise<GlobalHeadsResult> {
+  return globalOf(HEADS_ANALYSIS, pool, request, options);
+}
+
+export function ffnGlobal(pool: ModelPool, request: FfnRequest, options: GlobalRunOptions<FfnProgress> = {}): Promise<GlobalFfnResult> {
+  return globalOf(FFN_ANALYSIS, pool, request, options);
 }
 
 export interface HeadsDiffResult {
@@ -237,28 +210,36 @@ export interface FfnDiffResult {
 
 type DiffRequest<T> = Omit<T, 'model'> & { base: string; tuned: string };
 
-export async function headsDiff(pool: ModelPool, request: DiffRequest<HeadsRequest>, options: GlobalRunOptions<{ role: 'base' | 'tuned'; progress: HeadsProgress }> = {}): Promise<HeadsDiffResult> {
+/** One analysis's global part for both models, one after the other, with their comparison. */
+async function diffOf<O, P, G, D>(
+  analysis: ModelAnalysis<O, P, G, unknown, D, unknown>,
+  pool: ModelPool,
+  request: DiffRequest<O & { model: string; wordsFile?: string; provider?: ProviderSetting; instructionVerbs?: readonly string[] }>,
+  options: GlobalRunOptions<{ role: 'base' | 'tuned'; progress: P }>,
+): Promise<{ base: G; tuned: G; diff: D }> {
   const one = (role: 'base' | 'tuned') =>
-    headsGlobal(pool, { ...request, model: request[role] }, { ...options, onProgress: (progress) => options.onProgress?.({ role, progress }) });
+    globalOf(analysis, pool, { ...request, model: request[role] } as O & { model: string }, { ...options, onProgress: (progress: P) => options.onProgress?.({ role, progress }) });
   const base = await one('base');
   const tuned = await one('tuned');
+  return { base, tuned, diff: analysis.diff(base, tuned, request.instructionVerbs) };
+}
+
+export async function headsDiff(pool: ModelPool, request: DiffRequest<HeadsRequest>, options: GlobalRunOptions<{ role: 'base' | 'tuned'; progress: HeadsProgress }> = {}): Promise<HeadsDiffResult> {
+  const { base, tuned, diff } = await diffOf(HEADS_ANALYSIS, pool, request, options);
   return {
     base: { model: request.base, words: base.words, fromCache: base.fromCache },
     tuned: { model: request.tuned, words: tuned.words, fromCache: tuned.fromCache },
     options: tuned.options,
-    verbs: compareHeadVerbs(base, tuned, request.instructionVerbs),
+    verbs: diff,
   };
 }
 
 export async function ffnDiff(pool: ModelPool, request: DiffRequest<FfnRequest>, options: GlobalRunOptions<{ role: 'base' | 'tuned'; progress: FfnProgress }> = {}): Promise<FfnDiffResult> {
-  const one = (role: 'base' | 'tuned') =>
-    ffnGlobal(pool, { ...request, model: request[role] }, { ...options, onProgress: (progress) => options.onProgress?.({ role, progress }) });
-  const base = await one('base');
-  const tuned = await one('tuned');
+  const { base, tuned, diff } = await diffOf(FFN_ANALYSIS, pool, request, options);
   return {
     base: { model: request.base, fromCache: base.fromCache },
     tuned: { model: request.tuned, fromCache: tuned.fromCache },
     options: tuned.options,
-    rotation: compareFfnRotation(base, tuned),
+    rotation: diff,
   };
 }

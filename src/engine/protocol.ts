@@ -12,55 +12,38 @@
 // kind of failure it was.
 
 import { ErrorCodes, NotificationType, RequestType, RequestType0, ResponseError } from 'vscode-jsonrpc/node';
-import type { describeCheckpoint } from './model-pool.js';
-import type { AttributeRequest, CompareRequest, GenerateRequest, GenerateResult } from './operations.js';
-import type { ModelReport, Report } from '../explain/report.js';
+import type { ModelReport, Report } from '../contract/report.js';
+import type {
+  AttributeParams,
+  CompareParams,
+  EngineErrorData,
+  EngineErrorKind,
+  GenerateParams,
+  GenerateResult,
+  InfoParams,
+  LogParams,
+  ModelInfo,
+  ProgressParams,
+} from '../contract/engine.js';
 
-export type { GenerateRequest, GenerateResult } from './operations.js';
-
-/** Which of the two models a request is about: picks the embedded default when `model` is ''. */
-export type ModelRole = 'base' | 'tuned';
-
-export interface ModelParams {
-  /** A model folder or a Hugging Face hub id in the local cache; '' = the embedded default. */
-  model: string;
-  /** Which embedded default '' stands for (default 'base'). */
-  role?: ModelRole;
-}
-
-/** Ties the engine's progress notifications to the request they are about. */
-export interface ProgressParamsBase {
-  progressToken?: string;
-}
-
-export type InfoParams = ModelParams;
-
-/** What `instructionLens/info` returns: the checkpoint's description, as `instruction-lens info --json` writes it. */
-export type ModelInfo = ReturnType<typeof describeCheckpoint>;
-
-export interface GenerateParams extends GenerateRequest, ProgressParamsBase {
-  role?: ModelRole;
-}
-
-/** `instructionLens/attribute`: one model's attribution report. `model` '' is the embedded default of `role`. */
-export interface AttributeParams extends AttributeRequest, ProgressParamsBase {
-  role?: ModelRole;
-}
-
-/** `instructionLens/compare`: both models on one prompt. `base`/`tuned` '' are the embedded defaults. */
-export interface CompareParams extends CompareRequest, ProgressParamsBase {}
-
-/** The precision setting: fp16 applies on a GPU only; the CPU always computes in fp32. */
-export type Precision = 'auto' | 'fp32' | 'fp16';
-
-export type EngineErrorKind = 'user' | 'cancelled' | 'internal';
-
-/** The `data` of every ResponseError the engine sends. */
-export interface EngineErrorData {
-  kind: EngineErrorKind;
-  /** The file at fault, when the error names one (LensError.file). */
-  file?: string;
-}
+// The params and results are the contract's (src/contract/engine.ts).
+export type {
+  AttributeParams,
+  CompareParams,
+  EngineErrorData,
+  EngineErrorKind,
+  GenerateParams,
+  GenerateRequest,
+  GenerateResult,
+  InfoParams,
+  LogParams,
+  ModelInfo,
+  ModelParams,
+  ModelRole,
+  Precision,
+  ProgressParams,
+  ProgressParamsBase,
+} from '../contract/engine.js';
 
 export const EngineErrorCodes = {
   /** Something the user can fix: a missing folder, an unsupported architecture, a prompt too long. */
@@ -91,20 +74,8 @@ export const CompareRequestType = new RequestType<CompareParams, Report, EngineE
 /** `instructionLens/shutdown`: cancel what runs, release the models; the engine exits when its stdin closes (or shortly after). */
 export const ShutdownRequest = new RequestType0<void, EngineErrorData>('instructionLens/shutdown');
 
-export interface LogParams {
-  line: string;
-}
-
 /** engine → extension: a line for the output channel. */
 export const LogNotification = new NotificationType<LogParams>('instructionLens/log');
-
-export interface ProgressParams {
-  /** The progressToken of the request this is about. */
-  token: string;
-  message: string;
-  /** Percentage of the whole work done since the previous report (as vscode.Progress takes it). */
-  increment?: number;
-}
 
 /** engine → extension: progress of the request that carried `progressToken`. */
 export const ProgressNotification = new NotificationType<ProgressParams>('instructionLens/progress');

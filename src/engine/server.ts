@@ -2,7 +2,7 @@
 // engine process wires it to stdio, the tests to in-memory streams).
 
 import { ResponseError, type CancellationToken, type MessageConnection } from 'vscode-jsonrpc/node';
-import { defaultModel, type DefaultModel } from '../cli/default-model.js';
+import { defaultModel, type DefaultModel } from '../model/default-model.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { CancelledError, LensError } from '../model/errors.js';
 import { executionDevice, type ProviderSetting } from '../runtime/session.js';
@@ -42,7 +42,7 @@ export interface EngineServerOptions {
   provider?: ProviderSetting;
   /** The precision setting (default 'auto'): float16 on a GPU for F16/BF16 checkpoints; the CPU computes in float32. */
   precision?: Precision;
-  /** Resolves '' to the embedded default model (default: defaultModel from the CLI). */
+  /** Resolves '' to the embedded default model (default: defaultModel, the embedded demo pair). */
   defaultModel?: (role: ModelRole) => Promise<DefaultModel>;
   /** Also called for every log line (besides the log notification to the client). */
   log?: (line: string) => void;

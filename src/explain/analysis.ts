@@ -4,11 +4,13 @@
  * statistics (Table 3, FFN rotation).
  */
 import type { LlamaRunner } from '../llm/runner.js';
-import { encodePrompt, type EncodedPrompt, type PromptFormat } from '../model/prompt.js';
+import type { Checkpoint } from '../model/checkpoint.js';
+import type { EncodedPrompt } from '../model/prompt.js';
+import type { PromptRun } from './attribution.js';
 import type { ForwardResult } from '../llm/runner.js';
 import type { ProviderSetting } from '../runtime/session.js';
-import { analyzeFfnGlobal, analyzeFfnLocal, compareFfnRotation, type FfnOptions, type FfnProgress, type GlobalFfnResult } from './ffn.js';
-import { analyzeHeadsGlobal, analyzeHeadsLocal, compareHeadVerbs, type GlobalHeadsResult, type HeadsOptions, type HeadsProgress, type LocalHeadsResult } from './heads.js';
+import { analyzeFfnGlobal, analyzeFfnLocal, compareFfnRotation, ffnCacheKeys, resolveFfnOptions, type FfnOptions, type FfnProgress, type FfnRotationLayer, type GlobalFfnResult, type LocalFfnResult } from './ffn.js';
+import { analyzeHeadsGlobal, analyzeHeadsLocal, compareHeadVerbs, headsCacheKey, resolveHeadsOptions, type GlobalHeadsResult, type HeadsOptions, type HeadsProgress, type HeadsVerbComparison, type LocalHeadsResult } from './heads.js';
 import { type InstructionVerb } from './instructions.js';
 import { DEFAULT_INSTRUCTION_VERBS, matchInstructionVerb } from './instruction-lexicon.js';
 import type { ActiveComponent, FfnSection, HeadReport, HeadsGroupRow, HeadsSection, ModelFfnSection, ModelHeadsSection } from './report.js';
@@ -46,15 +48,17 @@ export interface ModelProbe {
   verbs: readonly InstructionVerb[];
 }
 
-/** Encodes the prompt and runs the forward with attentions and FFN outputs; builds the word list. */
-export async function probeModel(runner: LlamaRunner, prompt: string, format: PromptFormat, verbs: readonly InstructionVerb[], options: SectionOptions): Promise<ModelProbe> {
-  const encoded = await encodePrompt(runner.checkpoint, prompt, format);
-  const forward = await runner.forward(encoded.inputIds, { attentions: true, ffn: true });
+/**
+ * A model's probe from its attribution run (attributeAndProbe: the prompt encoded once, its forward
+ * with the probes) and its word list.
+ */
+export async function modelProbe(runner: LlamaRunner, prompt: string, run: PromptRun, verbs: readonly InstructionVerb[], options: SectionOptions): Promise<ModelProbe> {
+  if (!run.forward) throw new Error('internal: the local analyses need the forward over the prompt with its probes');
   const list = await buildWordList(
     runner.checkpoint,
     options.wordsFile !== undefined ? { file: options.wordsFile } : options.words !== undefined ? { words: options.words } : { extraWords: promptWords(prompt) },
   );
-  return { runner, list, encoded, forward, verbs };
+  return { runner, list, encoded: run.encoded, forward: run.forward, verbs };
 }
 
 function analysisProvider(runner: LlamaRunner, setting?: ProviderSetting): ProviderSetting {
@@ -117,8 +121,7 @@ export function headsSectionOf(
   return { options: tuned.global.options, base: modelHeads(base.global, base.local, verbs), tuned: modelHeads(tuned.global, tuned.local, verbs), groups, table };
 }
 
-function modelFfn(global: GlobalFfnResult, probe: ModelProbe): ModelFfnSection {
-  const local = analyzeFfnLocal(probe.encoded, probe.forward, global, 5, REPORT_ACTIVE);
+function modelFfn(global: GlobalFfnResult, local: LocalFfnResult): ModelFfnSection {
   const wordsOf = new Map(global.layers.map((l) => [l.layer, l.components]));
   const withWords = (u: { layer: number; component: number; score: number }): ActiveComponent => ({ ...u, words: wordsOf.get(u.layer)![u.component]!.words.slice(0, REPORT_ACTIVE_WORDS) });
   return {
@@ -131,13 +134,85 @@ function modelFfn(global: GlobalFfnResult, probe: ModelProbe): ModelFfnSection {
   };
 }
 
-export function ffnSectionOf(base: { global: GlobalFfnResult; probe: ModelProbe }, tuned: { global: GlobalFfnResult; probe: ModelProbe }): FfnSection {
+export function ffnSectionOf(base: { global: GlobalFfnResult; local: LocalFfnResult }, tuned: { global: GlobalFfnResult; local: LocalFfnResult }): FfnSection {
   return {
     options: tuned.global.options,
-    base: modelFfn(base.global, base.probe),
-    tuned: modelFfn(tuned.global, tuned.probe),
+    base: modelFfn(base.global, base.local),
+    tuned: modelFfn(tuned.global, tuned.local),
     rotation: compareFfnRotation(base.global, tuned.global),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Heads and FFN behind one interface. Each analysis has options, a global part per model
+// (prompt-independent, cached on disk under its cache key, with progress), a local part on the
+// prompt (from the forward compare already ran: ModelProbe), and a two-model part (Table 3, the
+// FFN rotation) that its report section holds. `compare`, the engine and the CLI's global commands
+// go through this, so the two analyses share one code path.
+
+export interface RunSettings<P> {
+  provider: ProviderSetting;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  cache?: CacheOptions;
+  onProgress?: (p: P) => void;
+}
+
+export interface ModelAnalysis<Options, Progress, Global, Local, Diff, Section> {
+  readonly name: 'heads' | 'ffn';
+  /** The forward's outputs the local part reads. */
+  readonly probes: { attentions?: boolean; ffn?: boolean };
+  /** What the cached global result depends on (the options resolved for this checkpoint and word list). */
+  cacheKey(checkpoint: Checkpoint, list: WordList, options?: Options): unknown;
+  global(checkpoint: Checkpoint, list: WordList, options: Options | undefined, run: RunSettings<Progress>): Promise<Global>;
+  local(prompt: string, probe: ModelProbe, global: Global): Local;
+  /** The two-model comparison of the global results (`verbs`: the instruction-verb lexicon). */
+  diff(base: Global, tuned: Global, verbs?: readonly string[]): Diff;
+  /** The report's section: both models' global and local results and their comparison. */
+  section(base: { global: Global; local: Local }, tuned: { global: Global; local: Local }, verbs?: readonly string[]): Section;
+}
+
+export const HEADS_ANALYSIS: ModelAnalysis<HeadsOptions, HeadsProgress, GlobalHeadsResult, LocalHeadsResult, HeadsVerbComparison, HeadsSection> = {
+  name: 'heads',
+  probes: { attentions: true },
+  cacheKey: (checkpoint, list, options) => headsCacheKey(checkpoint, list, resolveHeadsOptions(checkpoint, list, options)),
+  global: (checkpoint, list, options, run) => analyzeHeadsGlobal(checkpoint, list, options, run),
+  local: (prompt, probe) => analyzeHeadsLocal(prompt, probe.encoded, probe.forward, probe.runner.checkpoint.config.numHeads, probe.verbs),
+  diff: (base, tuned, verbs) => compareHeadVerbs(base, tuned, verbs),
+  section: (base, tuned, verbs) => headsSectionOf(base, tuned, verbs),
+};
+
+export const FFN_ANALYSIS: ModelAnalysis<FfnOptions, FfnProgress, GlobalFfnResult, LocalFfnResult, FfnRotationLayer[], FfnSection> = {
+  name: 'ffn',
+  probes: { ffn: true },
+  cacheKey: (checkpoint, list, options) => ffnCacheKeys(checkpoint, list, resolveFfnOptions(checkpoint, options)),
+  global: (checkpoint, list, options, run) => analyzeFfnGlobal(checkpoint, list, options, run),
+  local: (_prompt, probe, global) => analyzeFfnLocal(probe.encoded, probe.forward, global, 5, REPORT_ACTIVE),
+  diff: (base, tuned) => compareFfnRotation(base, tuned),
+  section: (base, tuned) => ffnSectionOf(base, tuned),
+};
+
+/** One analysis's section for two probed models: base's global and local parts, then tuned's, then their comparison. */
+async function sectionOf<O, P, G, L, D, S>(
+  analysis: ModelAnalysis<O, P, G, L, D, S>,
+  prompt: string,
+  probes: { base: ModelProbe; tuned: ModelProbe },
+  analysisOptions: O | undefined,
+  options: SectionOptions,
+): Promise<S> {
+  const one = async (role: 'base' | 'tuned') => {
+    const p = probes[role];
+    const global = await analysis.global(p.runner.checkpoint, p.list, analysisOptions, {
+      provider: analysisProvider(p.runner, options.provider),
+      signal: options.signal,
+      log: options.log,
+      cache: options.cache,
+      onProgress: (progress: P) => options.onProgress?.(role, analysis.name, progress as HeadsProgress | FfnProgress),
+    });
+    return { global, local: analysis.local(prompt, p, global) };
+  };
+  const base = await one('base');
+  return analysis.section(base, await one('tuned'), options.verbs);
 }
 
 /** Both sections for two probed models (either may be skipped). */
@@ -147,31 +222,8 @@ export async function analysisSections(
   which: { heads: boolean; ffn: boolean },
   options: SectionOptions = {},
 ): Promise<{ heads?: HeadsSection; ffn?: FfnSection }> {
-  const run = (role: 'base' | 'tuned', section: 'heads' | 'ffn') => ({
-    provider: analysisProvider(probes[role].runner, options.provider),
-    signal: options.signal,
-    log: options.log,
-    cache: options.cache,
-    onProgress: (p: HeadsProgress | FfnProgress) => options.onProgress?.(role, section, p),
-  });
   const out: { heads?: HeadsSection; ffn?: FfnSection } = {};
-  if (which.heads) {
-    const one = async (role: 'base' | 'tuned') => {
-      const p = probes[role];
-      const global = await analyzeHeadsGlobal(p.runner.checkpoint, p.list, options.heads, run(role, 'heads'));
-      const local = analyzeHeadsLocal(prompt, p.encoded, p.forward, p.runner.checkpoint.config.numHeads, p.verbs);
-      return { global, local };
-    };
-    const base = await one('base');
-    out.heads = headsSectionOf(base, await one('tuned'), options.verbs);
-  }
-  if (which.ffn) {
-    const one = async (role: 'base' | 'tuned') => ({
-      global: await analyzeFfnGlobal(probes[role].runner.checkpoint, probes[role].list, options.ffn, run(role, 'ffn')),
-      probe: probes[role],
-    });
-    const base = await one('base');
-    out.ffn = ffnSectionOf(base, await one('tuned'));
-  }
+  if (which.heads) out.heads = await sectionOf(HEADS_ANALYSIS, prompt, probes, options.heads, options);
+  if (which.ffn) out.ffn = await sectionOf(FFN_ANALYSIS, prompt, probes, options.ffn, options);
   return out;
 }

@@ -1,6 +1,6 @@
 import { LensError } from '../model/errors.js';
-import { checkContext, encodePrompt, type PromptFormat } from '../model/prompt.js';
-import type { LlamaRunner } from '../llm/runner.js';
+import { checkContext, encodePrompt, type EncodedPrompt, type PromptFormat } from '../model/prompt.js';
+import type { ForwardResult, LlamaRunner } from '../llm/runner.js';
 import type { Objective } from '../llm/gradient-graph.js';
 import { DEFAULT_IMPORTANCE_OPTIONS, importanceDensity, instructionScore, type ImportanceOptions } from './importance.js';
 import { detectInstructions, instructionMask, type InstructionSpan } from './instructions.js';
@@ -8,6 +8,8 @@ import type { ModelReport, ReportToken } from './report.js';
 import { aggregateToWords } from './words.js';
 import { executionDevice } from '../runtime/session.js';
 import { describeForReport, findNonFiniteWeights } from './model-checks.js';
+import { countStep } from '../model/debug-counts.js';
+import { DEFAULT_MAX_NEW_TOKENS } from '../contract/engine.js';
 
 export interface AttributionRequest {
   prompt: string;
@@ -53,7 +55,30 @@ export async function attributeModel(
   request: AttributionRequest,
   options: { signal?: AbortSignal; onProgress?: (p: AttributionProgress) => void } = {},
 ): Promise<ModelReport> {
+  return (await attributeAndProbe(runner, spec, request, options)).report;
+}
+
+/** What one model's run leaves for the local analyses: the encoded prompt and its forward with the probes. */
+export interface PromptRun {
+  encoded: EncodedPrompt;
+  /** The forward over the prompt (encoded.inputIds) with the probes asked for; absent when none were. */
+  forward?: ForwardResult;
+}
+
+/**
+ * attributeModel, and with `probes` also the forward over the prompt with attention
+ * probabilities and/or FFN outputs, from the same run: the prompt is encoded once, and when the
+ * response is generated the generation's first pass (the whole prompt) gives the probes, so no
+ * second forward runs (DESIGN: compare runs the forward once per model).
+ */
+export async function attributeAndProbe(
+  runner: LlamaRunner,
+  spec: string,
+  request: AttributionRequest,
+  options: { signal?: AbortSignal; onProgress?: (p: AttributionProgress) => void; probes?: { attentions?: boolean; ffn?: boolean } } = {},
+): Promise<{ report: ModelReport } & PromptRun> {
   const { checkpoint } = runner;
+  let forward: ForwardResult | undefined;
   const format = request.format ?? 'raw';
   const encoded = await encodePrompt(checkpoint, request.prompt, format, options.signal);
   checkContext(checkpoint, encoded.inputIds.length + 1, 'The prompt and a response');
@@ -62,14 +87,21 @@ export async function attributeModel(
   const started = performance.now();
   if (request.response !== undefined) {
     if (request.response.trim().length === 0) throw new LensError('The given response is empty.');
+    countStep(checkpoint.spec, 'encode');
     const encoding = await checkpoint.tokenizer.tokenizer.encode(request.response, null, { addSpecialTokens: false });
     responseIds = encoding.getIds();
     source = 'given';
     if (responseIds.length === 0) throw new LensError('The given response produced no tokens.');
     checkContext(checkpoint, encoded.inputIds.length + responseIds.length, 'The prompt and the given response');
+    if (options.probes) forward = await runner.forward(encoded.inputIds, options.probes);
   } else {
     options.onProgress?.({ phase: 'generate' });
-    responseIds = await runner.generate(encoded.inputIds, { maxNewTokens: request.maxNewTokens ?? 32, signal: options.signal });
+    responseIds = await runner.generate(encoded.inputIds, {
+      maxNewTokens: request.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS,
+      signal: options.signal,
+      probes: options.probes,
+      onPrompt: options.probes ? (f) => (forward = f) : undefined,
+    });
     source = 'generated';
     if (responseIds.length === 0) {
       throw new LensError(`${spec} produced an empty response (its first token was end-of-sequence), so there is nothing to attribute: try a prompt the model knows how to continue, or give the response to attribute (CLI: --response)`);
@@ -108,7 +140,7 @@ export async function attributeModel(
   const density = importanceDensity(raw, importance);
   const instructions = detectInstructions(request.prompt, { spans: request.instructionSpans, verbs: request.instructionVerbs });
   const mask = instructionMask(encoded.tokens, instructions.spans);
-  return {
+  const report: ModelReport = {
     model: describeForReport(runner, spec),
     executionProvider: runner.executionProvider ?? 'cpu',
     executionDevice: executionDevice(runner.executionProvider),
@@ -133,4 +165,5 @@ export async function attributeModel(
     instructionScore: instructionScore(density, mask),
     timings: { generateMs, attributeMs },
   };
+  return { report, encoded, forward };
 }

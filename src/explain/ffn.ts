@@ -36,32 +36,16 @@ import { resolveLayers, type WordListSummary } from './heads.js';
 import { principalCosines, symmetricEigen } from './linalg.js';
 import { topEigenpairs, type BlockProducts } from './subspace.js';
 import type { WordList } from './wordlist.js';
+import type { ResolvedFfnOptions, FfnRotationLayer, ComponentUsage } from '../contract/report.js';
+import type { FfnMethod, FfnOptions } from '../contract/engine.js';
+export type { FfnMethod, FfnOptions };
+export type { ResolvedFfnOptions, FfnRotationLayer, ComponentUsage };
 
 const FFN_VERSION = 2;
 export const DEFAULT_COMPONENTS = 64;
 export const DEFAULT_WORDS_PER_COMPONENT = 50;
 /** `auto` uses the subspace method from this hidden size up (below it the whole decomposition takes under a second or two). */
 export const SUBSPACE_MIN_HIDDEN = 1024;
-
-export type FfnMethod = 'auto' | 'exact' | 'subspace';
-
-export interface FfnOptions {
-  /** Principal components per layer (default 64; at most the hidden size). */
-  components?: number;
-  /** Concept words per component (default 50). */
-  wordsPerComponent?: number;
-  /** Only these layers (default: all). */
-  layers?: number[];
-  /** How the components are computed (default `auto`; see the file comment). */
-  method?: FfnMethod;
-}
-
-export interface ResolvedFfnOptions {
-  components: number;
-  wordsPerComponent: number;
-  layers: number[];
-  method: 'exact' | 'subspace';
-}
 
 export interface FfnComponent {
   /** 0 = the component of largest variance. */
@@ -269,14 +253,22 @@ async function computeConcepts(checkpoint: Checkpoint, list: WordList, basis: Ba
   return out;
 }
 
+/**
+ * What the two cached parts depend on: the components on the checkpoint's content and the options;
+ * their concept words also on the word list.
+ */
+export function ffnCacheKeys(checkpoint: Checkpoint, list: WordList, resolved: ResolvedFfnOptions): { basis: Record<string, unknown>; concepts: Record<string, unknown> } {
+  const basis = { version: FFN_VERSION, checkpoint: checkpointFingerprint(checkpoint), components: resolved.components, layers: resolved.layers, method: resolved.method };
+  return { basis, concepts: { ...basis, words: list.hash, wordsPerComponent: resolved.wordsPerComponent } };
+}
+
 /** The global FFN analysis of one model on a word list (basis and concepts cached on disk). */
 export async function analyzeFfnGlobal(checkpoint: Checkpoint, list: WordList, options: FfnOptions = {}, run: FfnRunOptions = {}): Promise<GlobalFfnResult> {
   const resolved = resolveFfnOptions(checkpoint, options);
   const started = performance.now();
-  const fingerprint = checkpointFingerprint(checkpoint);
   const cacheOptions = { ...run.cache, log: run.cache?.log ?? run.log };
   run.onProgress?.({ phase: 'cache' });
-  const basisKey = { version: FFN_VERSION, checkpoint: fingerprint, components: resolved.components, layers: resolved.layers, method: resolved.method };
+  const { basis: basisKey, concepts: conceptKey } = ffnCacheKeys(checkpoint, list, resolved);
   const basis = await cached('ffn-basis', basisKey, () => computeBasis(checkpoint, resolved, run), {
     ...cacheOptions,
     encode: (layers) => layers.map((l) => ({ ...l, basis: float64ToBase64(l.basis) })),
@@ -287,7 +279,6 @@ export async function analyzeFfnGlobal(checkpoint: Checkpoint, list: WordList, o
         return { ...l, basis };
       }),
   });
-  const conceptKey = { ...basisKey, words: list.hash, wordsPerComponent: resolved.wordsPerComponent };
   const concepts = await cached('ffn-concepts', conceptKey, () => computeConcepts(checkpoint, list, basis.value, resolved, run), cacheOptions);
   const words = list.words;
   const layers: FfnLayer[] = basis.value.map((b, i) => ({
@@ -316,20 +307,6 @@ export async function analyzeFfnGlobal(checkpoint: Checkpoint, list: WordList, o
 
 // ---------------------------------------------------------------------------------------------
 // Rotation between two models
-
-export interface FfnRotationLayer {
-  layer: number;
-  /** Components compared per model (the top k). */
-  k: number;
-  /** Cosines of the principal angles between the two top-k subspaces, descending. */
-  principalCosines: number[];
-  meanCosine: number;
-  /** Mean principal angle in degrees (0: same subspace, 90: orthogonal). */
-  meanAngleDegrees: number;
-  /** Per base component: the tuned component most aligned with it and |cosine|. */
-  bestMatch: { index: number; match: number; cosine: number }[];
-  meanBestMatch: number;
-}
 
 /**
  * Components compared by default: the top ⌊H/8⌋ (at most the components computed). Subspaces as
@@ -380,14 +357,6 @@ export function compareFfnRotation(base: GlobalFfnResult, tuned: GlobalFfnResult
 
 // ---------------------------------------------------------------------------------------------
 // Local: the components this prompt's FFN outputs use
-
-export interface ComponentUsage {
-  layer: number;
-  /** The component's index in its layer. */
-  component: number;
-  /** Usage: the mean over prompt tokens of (f_t·v_c)² / ‖f_t‖². */
-  score: number;
-}
 
 export interface LocalFfnResult {
   /** Per analysed layer, its most used components, most used first. */

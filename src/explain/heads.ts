@@ -13,10 +13,8 @@
  * head's dimension energies, collects the kept pairs and sorts them. Results are cached on disk
  * (analysis-cache.ts).
  *
- * Local, per prompt: each head's real attention on the prompt, aggregated to words — a query
- * word's row is the mean over its tokens, a key word's column the sum over its tokens (rows stay
- * distributions) — its strongest word pairs, and the heads whose strongest pairs involve an
- * instruction verb.
+ * Local, per prompt: heads-local.ts. The paper's Table 3 (instruction vs general verbs across two
+ * models): heads-table3.ts. The ONNX graphs this file runs: heads-graphs.ts.
  *
  * Precision: the products that pick candidates (words per dimension, pairs above the thresholds
  * within a proven float32 error margin) run in float32; everything a ranking or a kept pair is
@@ -33,17 +31,20 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { Checkpoint } from '../model/checkpoint.js';
 import { LensError } from '../model/errors.js';
-import type { EncodedPrompt } from '../model/prompt.js';
-import type { ForwardResult } from '../llm/runner.js';
 import { float, Graph, int, ints } from '../onnx/graph.js';
 import { cached, checkpointFingerprint, type CacheOptions } from './analysis-cache.js';
-import { computeWordVectors, f32, f64, i64, rawWeightValue, throwIfAborted, withSession, type AnalysisRunOptions, type WordVectors } from './analysis-graph.js';
+import { computeWordVectors, f32, f64, i64, throwIfAborted, withSession, type AnalysisRunOptions, type WordVectors } from './analysis-graph.js';
 import { readGloveVectors } from './glove.js';
 import { classifyCandidates, finishSelection, float32DotBound, provenSign } from './heads-select.js';
-import { type InstructionVerb } from './instructions.js';
-import { DEFAULT_INSTRUCTION_VERBS, matchInstructionVerb } from './instruction-lexicon.js';
 import type { WordList } from './wordlist.js';
-import { assignTokensToWords, findWords } from './words.js';
+import type { WordListSummary, ResolvedHeadsOptions, HeadPair, HeadDimension, VerbShareRow, VerbShareTable, HeadsVerbComparison, LocalWordPair, LocalHead, VerbLink } from '../contract/report.js';
+import { candidatesGraph, energyGraph, exactValuesGraph, pairsGraph } from './heads-graphs.js';
+import type { HeadsOptions } from '../contract/engine.js';
+export type { HeadsOptions };
+export type { WordListSummary, ResolvedHeadsOptions, HeadPair, HeadDimension, VerbShareRow, VerbShareTable, HeadsVerbComparison, LocalWordPair, LocalHead, VerbLink };
+// The other parts of the analysis, in files of their own: graphs, Table 3, local.
+export { GENERAL_VERBS, compareHeadVerbs, matchGeneralVerb } from './heads-table3.js';
+export { DEFAULT_LOCAL_PAIRS, analyzeHeadsLocal, type LocalHeadsResult } from './heads-local.js';
 
 const HEADS_VERSION = 1;
 
@@ -58,54 +59,6 @@ export const THRESHOLD_Z = 1.96;
  */
 export const SIMILARITY_GRID = 2 ** -40;
 export const onSimilarityGrid = (s: number) => Math.round(s / SIMILARITY_GRID) * SIMILARITY_GRID;
-
-export interface HeadsOptions {
-  /** Words per dimension on each side (default 100). */
-  topK?: number;
-  /** Dimensions per head, in energy order (default: all, head_dim). */
-  dims?: number;
-  /** Baseline words for the thresholds: the first this many of the list (default 3,000). */
-  baselineWords?: number;
-  /** GloVe-format word vectors for the similarity (default: the model's own input vectors). */
-  vectors?: string;
-  /** Only these layers (default: all). */
-  layers?: number[];
-}
-
-export interface ResolvedHeadsOptions {
-  topK: number;
-  dims: number;
-  baselineWords: number;
-  similarity: 'input-embeddings' | 'glove';
-  vectorsFile?: string;
-  vectorsDims?: number;
-  /** Words of the list that have a GloVe vector (with `glove`). */
-  vectorsCoverage?: number;
-  layers: number[];
-}
-
-export interface WordListSummary {
-  count: number;
-  source: 'vocabulary' | 'file';
-  vocabularyCount: number;
-  file?: string;
-  hash: string;
-}
-
-export interface HeadPair {
-  query: string;
-  key: string;
-  similarity: number;
-}
-
-export interface HeadDimension {
-  /** The dimension's index inside the head (0..head_dim-1). */
-  dim: number;
-  /** Σ_w Hq[w,dim]² + Σ_w Hk[w,dim]². */
-  energy: number;
-  /** Kept pairs, by similarity descending. */
-  pairs: HeadPair[];
-}
 
 export interface HeadProfile {
   /** Pairs that occur in more than one of the head's analysed dimensions, with how many; most first, ties by word position. */
@@ -249,108 +202,6 @@ async function wordStatistics(
 }
 
 /**
- * One layer's head-dimension items are rows `rowsQ` of q_proj and `rowsK` of k_proj (one item per
- * head and analysed dimension). Stage 1, `candidatesGraph`: a float32 product over the word list
- * and a TopK keep the top Kc = K + 16 words per item, returned in word order. Stage 2,
- * `pairsGraph`: the candidates' values are recomputed in float64 and cut to the top K (so ranks and
- * ties are decided in float64), and the pair similarities are a float64 product. Stage 1 runs on
- * many items at once (its memory is per word), stage 2 on fewer (its memory is per candidate row).
- */
-function layerWeights(g: Graph, checkpoint: Checkpoint, layer: number) {
-  const p = `model.layers.${layer}.`;
-  const gainRaw = rawWeightValue(g, checkpoint, `${p}input_layernorm.weight`);
-  const raw = { q: rawWeightValue(g, checkpoint, `${p}self_attn.q_proj.weight`), k: rawWeightValue(g, checkpoint, `${p}self_attn.k_proj.weight`) };
-  const rows = (which: 'q' | 'k', rowsIn: string, type: 'float32' | 'float64') => {
-    const w = g.node('Gather', [raw[which].value, rowsIn], { axis: int(0) }); // [m, H], stored type
-    const to = type === 'float32' ? 1 : 11;
-    const cast = (x: string, f32: boolean) => (f32 && type === 'float32' ? x : g.node('Cast', [x], { to: int(to) }));
-    return g.node('Mul', [cast(w, raw[which].f32), cast(gainRaw.value, gainRaw.f32)]); // (g ⊙ W[r]) per row
-  };
-  return rows;
-}
-
-/**
- * A layer's dimension energies in float64: Σ_w (E_w·w_r)² = w_rᵀ (EᵀE) w_r with w_r = g ⊙ W[r], for
- * every query row and key row. The rows are gathered by an input (all of them), so the float64
- * copies of the weights exist only while the graph runs.
- */
-function energyGraph(checkpoint: Checkpoint, layer: number): Graph {
-  const H = checkpoint.config.hiddenSize;
-  const g = new Graph(`heads_energy_${layer}`);
-  const G = g.input('gram', 'float64', [H, H]);
-  const rows = layerWeights(g, checkpoint, layer);
-  for (const which of ['q', 'k'] as const) {
-    const Wg = rows(which, g.input(`rows_${which}`, 'int64', [`rows_${which}`]), 'float64'); // [rows, H]
-    g.output(g.node('ReduceSum', [g.node('Mul', [g.node('MatMul', [Wg, G]), Wg]), g.ints1d([1])], { keepdims: int(0) }), `energy_${which}`);
-  }
-  return g;
-}
-
-function candidatesGraph(checkpoint: Checkpoint, layer: number, Kc: number): Graph {
-  const H = checkpoint.config.hiddenSize;
-  const g = new Graph(`heads_candidates_${layer}`);
-  const E32 = g.input('E32', 'float32', ['words', H]);
-  const rows = layerWeights(g, checkpoint, layer);
-  for (const which of ['q', 'k'] as const) {
-    const w32 = rows(which, g.input(`rows_${which}`, 'int64', ['items']), 'float32');
-    const approx = g.node('Gemm', [w32, E32], { transB: int(1) }); // [m, N]
-    // Σ_w (E_w·w_r)², the row's share of its dimension's energy, summed in float64 over the float32 products.
-    g.output(g.node('ReduceSumSquare', [g.node('Cast', [approx], { to: int(11) })], { axes: ints([1]), keepdims: int(0) }), `energy_${which}`);
-    const [, cand] = g.nodeN('TopK', [g.node('Abs', [approx]), g.ints1d([Kc])], 2, { axis: int(-1), largest: int(1), sorted: int(1) });
-    // In word order, so that a later TopK over them breaks ties by word position.
-    const [, order] = g.nodeN('TopK', [g.node('Neg', [g.node('Cast', [cand!], { to: int(11) })]), g.ints1d([Kc])], 2, { axis: int(-1), largest: int(1), sorted: int(1) });
-    g.output(g.node('GatherElements', [cand!, order!], { axis: int(1) }), `cand_${which}`);
-    // The candidates' float32 values in the same order, and ‖w_r‖, for the error bounds (heads-select.ts).
-    g.output(g.node('GatherElements', [approx, g.node('GatherElements', [cand!, order!], { axis: int(1) })], { axis: int(1) }), `val_${which}`);
-    g.output(g.node('Sqrt', [g.node('ReduceSumSquare', [w32], { axes: ints([1]), keepdims: int(0) })]), `wnorm_${which}`);
-  }
-  return g;
-}
-
-/** Exact float64 values E_w · (g ⊙ W[r]) for a list of (row, word) pairs per side. */
-function exactValuesGraph(checkpoint: Checkpoint, layer: number): Graph {
-  const H = checkpoint.config.hiddenSize;
-  const g = new Graph(`heads_exact_${layer}`);
-  const E64 = g.input('E64', 'float64', ['words', H]);
-  const rows = layerWeights(g, checkpoint, layer);
-  for (const which of ['q', 'k'] as const) {
-    const w64 = rows(which, g.input(`rows_${which}`, 'int64', [`n_${which}`]), 'float64'); // [n, H]
-    const e = g.node('Gather', [E64, g.input(`words_${which}`, 'int64', [`n_${which}`])], { axis: int(0) }); // [n, H]
-    g.output(g.node('ReduceSum', [g.node('Mul', [e, w64]), g.ints1d([1])], { keepdims: int(0) }), `exact_${which}`);
-  }
-  return g;
-}
-
-/**
- * Stage 2. The pair similarities are the analysis's largest product at scale (K² · D per item), so
- * it runs in float32 and only selects: a pair survives when its float32 similarity exceeds both
- * thresholds less SIMILARITY_MARGIN (a bound on the float32 error of a cosine of D-dimensional
- * unit vectors); the survivors' exact float64 similarities then decide (in computeHeads). The
- * words and the signs of their values come from the selection (heads-select.ts), so the graph
- * reads no weights and serves every layer.
- */
-function pairsGraph(K: number, simDims: number): Graph {
-  const g = new Graph('heads_pairs');
-  const U32 = g.input('U32', 'float32', ['words', simDims]);
-  const tau = g.input('tau', 'float32', ['words']);
-  const side = (which: 'q' | 'k') => ({ idx: g.input(`${which}idx`, 'int64', ['items', K]), sign: g.input(`${which}sign`, 'float32', ['items', K]) });
-  const q = side('q');
-  const k = side('k');
-  const Sq = g.node('Gather', [U32, q.idx], { axis: int(0) }); // [m, K, D]
-  const Sk = g.node('Gather', [U32, k.idx], { axis: int(0) });
-  const sim = g.node('MatMul', [Sq, g.node('Transpose', [Sk], { perm: ints([0, 2, 1]) })]); // [m, K, K]
-  const col = (x: string) => g.node('Unsqueeze', [x, g.ints1d([2])]); // [m, K, 1]
-  const row = (x: string) => g.node('Unsqueeze', [x, g.ints1d([1])]); // [m, 1, K]
-  const signOk = g.node('Greater', [g.node('Mul', [col(q.sign), row(k.sign)]), g.scalar(0, 'float32')]);
-  // `tau` is fed less the margin.
-  const tauQ = g.node('Gather', [tau, q.idx], { axis: int(0) });
-  const tauK = g.node('Gather', [tau, k.idx], { axis: int(0) });
-  const aboveBoth = g.node('And', [g.node('Greater', [sim, col(tauQ)]), g.node('Greater', [sim, row(tauK)])]);
-  const distinct = g.node('Not', [g.node('Equal', [col(q.idx), row(k.idx)])]);
-  g.output(g.node('And', [g.node('And', [signOk, aboveBoth]), distinct]), 'maybe');
-  return g;
-}
-
 /**
  * Every word pair's float32 similarity, [N, N], when it fits the memory allowance: the pair
  * similarities are the same for every layer (they are the words' vectors, not the heads'), so one
@@ -758,16 +609,7 @@ export function resolveHeadsOptions(checkpoint: Checkpoint, list: WordList, opti
 /** The global head analysis of one model on a word list (cached on disk). */
 export async function analyzeHeadsGlobal(checkpoint: Checkpoint, list: WordList, options: HeadsOptions = {}, run: HeadsRunOptions = {}): Promise<GlobalHeadsResult> {
   const resolved = resolveHeadsOptions(checkpoint, list, options);
-  const key = {
-    version: HEADS_VERSION,
-    checkpoint: checkpointFingerprint(checkpoint),
-    words: list.hash,
-    topK: resolved.topK,
-    dims: resolved.dims,
-    baselineWords: resolved.baselineWords,
-    similarity: resolved.similarity === 'glove' ? { glove: fileFingerprint(resolved.vectorsFile!) } : 'input-embeddings',
-    layers: resolved.layers,
-  };
+  const key = headsCacheKey(checkpoint, list, resolved);
   const started = performance.now();
   run.onProgress?.({ phase: 'cache' });
   const result = await cached('heads', key, () => computeHeads(checkpoint, list, resolved, run), { ...run.cache, log: run.cache?.log ?? run.log });
@@ -777,242 +619,16 @@ export async function analyzeHeadsGlobal(checkpoint: Checkpoint, list: WordList,
   return expand(compact, list, checkpoint.config.numLayers, checkpoint.config.numHeads, result.fromCache, performance.now() - started);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Instruction verbs vs general verbs (the paper's Table 3)
-
-/** Frequent general verbs with their forms (base first), the comparison group of Table 3. */
-export const GENERAL_VERBS: Readonly<Record<string, readonly string[]>> = Object.freeze({
-  be: ['be', 'is', 'are', 'was', 'were', 'been', 'being', 'am'],
-  have: ['have', 'has', 'had', 'having'],
-  do: ['do', 'does', 'did', 'done', 'doing'],
-  go: ['go', 'goes', 'went', 'gone', 'going'],
-  get: ['get', 'gets', 'got', 'gotten', 'getting'],
-  see: ['see', 'sees', 'saw', 'seen', 'seeing'],
-  come: ['come', 'comes', 'came', 'coming'],
-  take: ['take', 'takes', 'took', 'taken', 'taking'],
-  know: ['know', 'knows', 'knew', 'known', 'knowing'],
-  think: ['think', 'thinks', 'thought', 'thinking'],
-  say: ['say', 'says', 'said', 'saying'],
-  look: ['look', 'looks', 'looked', 'looking'],
-  want: ['want', 'wants', 'wanted', 'wanting'],
-  seem: ['seem', 'seems', 'seemed', 'seeming'],
-  feel: ['feel', 'feels', 'felt', 'feeling'],
-  become: ['become', 'becomes', 'became', 'becoming'],
-  leave: ['leave', 'leaves', 'left', 'leaving'],
-  call: ['call', 'calls', 'called', 'calling'],
-  need: ['need', 'needs', 'needed', 'needing'],
-  mean: ['mean', 'means', 'meant', 'meaning'],
-  let: ['let', 'lets', 'letting'],
-  hold: ['hold', 'holds', 'held', 'holding'],
-  bring: ['bring', 'brings', 'brought', 'bringing'],
-  stand: ['stand', 'stands', 'stood', 'standing'],
-  hear: ['hear', 'hears', 'heard', 'hearing'],
-  live: ['live', 'lives', 'lived', 'living'],
-  believe: ['believe', 'believes', 'believed', 'believing'],
-  happen: ['happen', 'happens', 'happened', 'happening'],
-  like: ['like', 'likes', 'liked', 'liking'],
-  work: ['work', 'works', 'worked', 'working'],
-});
-
-const GENERAL_FORMS = new Map<string, string>(Object.entries(GENERAL_VERBS).flatMap(([base, forms]) => forms.map((f) => [f, base] as [string, string])));
-
-/** The general verb `word` is a form of (case-insensitive), or null. */
-export function matchGeneralVerb(word: string): string | null {
-  return GENERAL_FORMS.get(word.toLowerCase()) ?? null;
-}
-
-export interface VerbShareRow {
-  verb: string;
-  /** Per layer group: heads where the tuned count exceeds the base count ÷ heads where they differ; null when none differ. */
-  share: (number | null)[];
-  tunedMore: number[];
-  decided: number[];
-}
-
-export interface VerbShareTable {
-  /** Verbs (base forms) that occur in either model's head profiles, alphabetical. */
-  verbs: VerbShareRow[];
-  /** Per group: the mean of the verbs' shares (null shares left out). */
-  mean: (number | null)[];
-  /** Per group: Σ tunedMore ÷ Σ decided over the verbs. */
-  pooled: (number | null)[];
-}
-
-export interface HeadsVerbComparison {
-  /** Layer groups: quarters of depth (fewer when the model has fewer than 4 layers), [start, end) layers. */
-  groups: { group: number; layers: [number, number] }[];
-  instruction: VerbShareTable;
-  general: VerbShareTable;
-  /** General verbs that are also in the instruction-verb list: they count as instruction verbs only. */
-  overlap: string[];
-}
-
-function verbCounts(head: GlobalHead, match: (w: string) => string | null): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const { word, count } of head.profile.words) {
-    const verb = match(word);
-    if (verb) out.set(verb, (out.get(verb) ?? 0) + count);
-  }
-  return out;
-}
-
-/** Table 3: per layer group and verb, the share of heads where the tuned model's count exceeds the base model's (ties ignored). */
-export function compareHeadVerbs(base: GlobalHeadsResult, tuned: GlobalHeadsResult, verbs: readonly string[] = DEFAULT_INSTRUCTION_VERBS): HeadsVerbComparison {
-  if (base.numLayers !== tuned.numLayers || base.numHeads !== tuned.numHeads) {
-    throw new LensError(`The models differ in shape (${base.numLayers} × ${base.numHeads} vs ${tuned.numLayers} × ${tuned.numHeads} layers × heads); heads cannot be compared one to one`);
-  }
-  const L = base.numLayers;
-  const G = Math.min(4, L);
-  const groupOf = (l: number) => Math.floor((l * G) / L);
-  const groups = Array.from({ length: G }, (_, g) => {
-    const layers = Array.from({ length: L }, (_, l) => l).filter((l) => groupOf(l) === g);
-    return { group: g, layers: [layers[0]!, layers[layers.length - 1]! + 1] as [number, number] };
-  });
-  const tunedLayers = new Map(tuned.layers.map((l) => [l.layer, l]));
-  const overlap = Object.keys(GENERAL_VERBS).filter((v) => matchInstructionVerb(v, verbs) === v);
-  const table = (match: (w: string) => string | null): VerbShareTable => {
-    const rows = new Map<string, VerbShareRow>();
-    const row = (verb: string) => {
-      let r = rows.get(verb);
-      if (!r) rows.set(verb, (r = { verb, share: [], tunedMore: new Array<number>(G).fill(0), decided: new Array<number>(G).fill(0) }));
-      return r;
-    };
-    for (const bl of base.layers) {
-      const tl = tunedLayers.get(bl.layer);
-      if (!tl) continue;
-      const g = groupOf(bl.layer);
-      bl.heads.forEach((bh, h) => {
-        const b = verbCounts(bh, match);
-        const t = verbCounts(tl.heads[h]!, match);
-        for (const verb of new Set([...b.keys(), ...t.keys()])) {
-          const r = row(verb);
-          const nb = b.get(verb) ?? 0;
-          const nt = t.get(verb) ?? 0;
-          if (nt !== nb) r.decided[g]!++;
-          if (nt > nb) r.tunedMore[g]!++;
-        }
-      });
-    }
-    const verbs = [...rows.values()].sort((a, b) => (a.verb < b.verb ? -1 : a.verb > b.verb ? 1 : 0));
-    for (const r of verbs) r.share = r.decided.map((n, g) => (n > 0 ? r.tunedMore[g]! / n : null));
-    const mean = groups.map((_, g) => {
-      const shares = verbs.map((r) => r.share[g]).filter((s): s is number => s !== null);
-      return shares.length ? shares.reduce((a, b) => a + b, 0) / shares.length : null;
-    });
-    const pooled = groups.map((_, g) => {
-      const decided = verbs.reduce((a, r) => a + r.decided[g]!, 0);
-      return decided ? verbs.reduce((a, r) => a + r.tunedMore[g]!, 0) / decided : null;
-    });
-    return { verbs, mean, pooled };
-  };
+/** What the cached global result depends on: the checkpoint's content, the word list and the options (a GloVe file by its content). */
+export function headsCacheKey(checkpoint: Checkpoint, list: WordList, resolved: ResolvedHeadsOptions): Record<string, unknown> {
   return {
-    groups,
-    instruction: table((w) => matchInstructionVerb(w, verbs)),
-    // A verb of the instruction lexicon is never a general verb as well ("take" is both in the built-in lists).
-    general: table((w) => {
-      const general = matchGeneralVerb(w);
-      return general !== null && !overlap.includes(general) ? general : null;
-    }),
-    overlap,
+    version: HEADS_VERSION,
+    checkpoint: checkpointFingerprint(checkpoint),
+    words: list.hash,
+    topK: resolved.topK,
+    dims: resolved.dims,
+    baselineWords: resolved.baselineWords,
+    similarity: resolved.similarity === 'glove' ? { glove: fileFingerprint(resolved.vectorsFile!) } : 'input-embeddings',
+    layers: resolved.layers,
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Local: the heads' attention on one prompt
-
-export interface LocalWordPair {
-  /** Index into `words`. */
-  query: number;
-  key: number;
-  /** Mean over the query word's tokens of the attention summed over the key word's tokens. */
-  weight: number;
-}
-
-export interface LocalHead {
-  layer: number;
-  head: number;
-  /** The strongest pairs of distinct words, by weight descending (ties: query, then key position). */
-  pairs: LocalWordPair[];
-}
-
-export interface VerbLink {
-  layer: number;
-  head: number;
-  /** The instruction verb (base form). */
-  verb: string;
-  /** The other word of the pair, as written in the prompt. */
-  word: string;
-  /** Index of the verb's word in `words`. */
-  verbWord: number;
-  /** Index of the other word in `words`. */
-  wordIndex: number;
-  /** Whether the verb is the pair's query (it attends to `word`) or its key (`word` attends to it). */
-  role: 'query' | 'key';
-  weight: number;
-}
-
-export interface LocalHeadsResult {
-  words: { text: string; start: number; end: number }[];
-  instructionVerbs: { verb: string; word: number }[];
-  heads: LocalHead[];
-  /** Pairs among the heads' strongest that involve an instruction verb, strongest first. */
-  verbLinks: VerbLink[];
-}
-
-export const DEFAULT_LOCAL_PAIRS = 5;
-
-/**
- * The heads' attention on the prompt aggregated to words. `forward` must hold the attentions of
- * `encoded.inputIds`; `verbs` are the instruction verbs' occurrences in the prompt.
- */
-export function analyzeHeadsLocal(prompt: string, encoded: EncodedPrompt, forward: ForwardResult, numHeads: number, verbs: readonly InstructionVerb[], pairsPerHead = DEFAULT_LOCAL_PAIRS): LocalHeadsResult {
-  if (!forward.attentions) throw new Error('internal: analyzeHeadsLocal needs the attentions');
-  const S = encoded.inputIds.length;
-  const [p0] = encoded.promptSpan;
-  const words = findWords(prompt);
-  const owner = assignTokensToWords(words, encoded.tokens);
-  const tokensOf: number[][] = words.map(() => []);
-  owner.forEach((w, t) => {
-    if (w >= 0) tokensOf[w]!.push(p0 + t);
-  });
-  const present = words.map((_, i) => i).filter((i) => tokensOf[i]!.length > 0);
-  const W = words.length;
-  const instructionVerbs: { verb: string; word: number }[] = [];
-  for (const v of verbs) {
-    const i = words.findIndex((w) => w.start <= v.start && v.start < w.end);
-    if (i >= 0 && tokensOf[i]!.length > 0 && !instructionVerbs.some((x) => x.word === i)) instructionVerbs.push({ verb: v.verb, word: i });
-  }
-  const verbAt = new Map(instructionVerbs.map((v) => [v.word, v.verb]));
-  const heads: LocalHead[] = [];
-  const verbLinks: VerbLink[] = [];
-  const M = new Float64Array(W * W);
-  forward.attentions.forEach((probs, layer) => {
-    for (let h = 0; h < numHeads; h++) {
-      M.fill(0);
-      const base = h * S * S;
-      for (const i of present) {
-        const rows = tokensOf[i]!;
-        for (const j of present) {
-          let sum = 0;
-          for (const a of rows) for (const b of tokensOf[j]!) sum += probs[base + a * S + b]!;
-          M[i * W + j] = sum / rows.length;
-        }
-      }
-      const pairs: LocalWordPair[] = [];
-      for (const i of present) for (const j of present) if (i !== j && M[i * W + j]! > 0) pairs.push({ query: i, key: j, weight: M[i * W + j]! });
-      pairs.sort((a, b) => b.weight - a.weight || a.query - b.query || a.key - b.key);
-      const strongest = pairs.slice(0, pairsPerHead);
-      heads.push({ layer, head: h, pairs: strongest });
-      for (const p of strongest) {
-        for (const role of ['query', 'key'] as const) {
-          const verbWord = role === 'query' ? p.query : p.key;
-          const verb = verbAt.get(verbWord);
-          const other = role === 'query' ? p.key : p.query;
-          if (verb !== undefined) verbLinks.push({ layer, head: h, verb, word: words[other]!.text, verbWord, wordIndex: other, role, weight: p.weight });
-        }
-      }
-    }
-  });
-  verbLinks.sort((a, b) => b.weight - a.weight || a.layer - b.layer || a.head - b.head || a.verbWord - b.verbWord || a.wordIndex - b.wordIndex);
-  return { words: words.map((w) => ({ text: w.text, start: w.start, end: w.end })), instructionVerbs, heads, verbLinks };
 }

@@ -5,6 +5,7 @@
  * All matrices are indexed [prompt token i][response token j].
  */
 import { LensError } from '../model/errors.js';
+import { DEFAULT_IMPORTANCE_OPTIONS } from '../contract/report.js';
 
 export interface SparsifyOptions {
   /** Quantization levels (default 10). */
@@ -18,7 +19,7 @@ export interface ImportanceOptions extends SparsifyOptions {
   p?: number;
 }
 
-export const DEFAULT_IMPORTANCE_OPTIONS: Readonly<Required<ImportanceOptions>> = Object.freeze({ L: 10, b: 7, p: 4 });
+export { DEFAULT_IMPORTANCE_OPTIONS };
 
 /** Added to a column's maximum before dividing by it. */
 const COLUMN_EPS = 1e-7;

@@ -19,6 +19,7 @@ import type { Checkpoint } from '../model/checkpoint.js';
 import { LensError } from '../model/errors.js';
 import { MAX_WORD_LINE_CHARS, MAX_WORDS_FILE_BYTES, readTextFileBounded } from '../model/read-file.js';
 import { findWords } from './words.js';
+import { countStep } from '../model/debug-counts.js';
 
 export const DEFAULT_VOCABULARY_WORDS = 20_000;
 
@@ -130,6 +131,7 @@ export async function wordTokens(checkpoint: Checkpoint, word: string, marker?: 
   if (direct !== null && direct !== undefined && direct < checkpoint.config.vocabSize) return [direct];
   const text = m === 'Ġ' ? ' ' + word : word;
   const start = m === 'Ġ' ? 1 : 0;
+  countStep(checkpoint.spec, 'word-encode');
   const encoding = await tokenizer.encode(text, null, { addSpecialTokens: false });
   const ids = encoding.getIds();
   const offsets = encoding.getOffsets();

@@ -17,25 +17,14 @@
  * Every word of the text is returned, in order, even one no token overlaps (density 0, no tokens).
  */
 import { LensError } from '../model/errors.js';
+import type { WordSpan, Word } from '../contract/report.js';
+export type { WordSpan, Word };
 
 export interface TokenOffsets {
   /** First UTF-16 offset of the token in the text. */
   start: number;
   /** One past its last UTF-16 offset. */
   end: number;
-}
-
-export interface WordSpan {
-  text: string;
-  start: number;
-  end: number;
-}
-
-export interface Word extends WordSpan {
-  /** Sum of the density of the tokens assigned to this word. */
-  density: number;
-  /** Indices of the tokens assigned to this word, ascending. */
-  tokenIndices: number[];
 }
 
 export interface WordAggregation {

@@ -3,7 +3,7 @@
 // it stale (its highlights go, the hover no longer shows its numbers — the panel keeps the report).
 
 import * as vscode from 'vscode';
-import type { PanelDocument, PanelReport, SectionName, SectionStatus } from '../shared/panel-protocol.js';
+import type { PanelDocument, PanelReport, SectionName, SectionStatus } from '../contract/panel.js';
 import { shiftRange } from '../shared/text-range.js';
 
 export interface Analysis {

@@ -11,7 +11,7 @@ import { REPORT_SCHEMA, type Report } from '../explain/report.js';
 import { listCachedModels } from '../model/hub.js';
 import { renderHtml } from '../report/html.js';
 import { formatModelInfo } from '../shared/model-info.js';
-import { isHighlightMode, type PanelReport, type PanelTab, type SectionName, type SectionStatus } from '../shared/panel-protocol.js';
+import { isHighlightMode, type PanelReport, type PanelTab, type SectionName, type SectionStatus } from '../contract/panel.js';
 import type { Analysis, AnalysisStore } from './analysis.js';
 import { SECTION, modelLabel, type LensContext, type LensSettings } from './context.js';
 import type { Highlights } from './highlights.js';

@@ -9,13 +9,10 @@ import type { ModelRole, Precision } from '../engine/protocol.js';
 import { instructionLexicon } from '../explain/instruction-lexicon.js';
 import type { PromptFormat } from '../model/prompt.js';
 import { deviceKind } from '../runtime/adapter.js';
-import type { ProviderSetting } from '../runtime/session.js';
+import { DEFAULT_MAX_NEW_TOKENS, PRECISION_SETTINGS, PROVIDER_SETTINGS, type ProviderSetting } from '../contract/engine.js';
+import { DEFAULT_IMPORTANCE_OPTIONS } from '../contract/report.js';
 
 export const SECTION = 'instructionLens';
-// Not runtime/session's PROVIDER_SETTINGS: that module loads onnxruntime, which belongs in the engine.
-const PROVIDERS: readonly ProviderSetting[] = ['auto', 'cuda', 'webgpu', 'cpu'];
-const PRECISIONS: readonly Precision[] = ['auto', 'fp32', 'fp16'];
-const DEFAULT_MAX_NEW_TOKENS = 32;
 const DEFAULT_HOVER_LANGUAGES = ['markdown', 'plaintext', 'prompt'];
 
 export interface LensSettings {
@@ -66,15 +63,15 @@ export function readSettings(trusted = vscode.workspace.isTrusted): LensSettings
   return {
     baseModel: readModelSetting(config, 'baseModel', trusted),
     tunedModel: readModelSetting(config, 'tunedModel', trusted),
-    executionProvider: oneOf(config.get('executionProvider'), PROVIDERS, 'auto'),
-    precision: oneOf(config.get('precision'), PRECISIONS, 'auto'),
+    executionProvider: oneOf(config.get('executionProvider'), PROVIDER_SETTINGS, 'auto'),
+    precision: oneOf(config.get('precision'), PRECISION_SETTINGS, 'auto'),
     maxNewTokens: number(config.get('maxNewTokens'), DEFAULT_MAX_NEW_TOKENS, (v) => Number.isSafeInteger(v) && v >= 1),
     promptFormatBase: oneOf<PromptFormat>(config.get('promptFormat.base'), ['raw', 'chat-template'], 'raw'),
     promptFormatTuned: oneOf<PromptFormat>(config.get('promptFormat.tuned'), ['raw', 'chat-template'], 'raw'),
     importance: {
-      L: number(config.get('importance.L'), 10, (v) => Number.isSafeInteger(v) && v >= 1),
-      b: number(config.get('importance.b'), 7, (v) => v >= 0),
-      p: number(config.get('importance.p'), 4, (v) => v >= 1),
+      L: number(config.get('importance.L'), DEFAULT_IMPORTANCE_OPTIONS.L, (v) => Number.isSafeInteger(v) && v >= 1),
+      b: number(config.get('importance.b'), DEFAULT_IMPORTANCE_OPTIONS.b, (v) => v >= 0),
+      p: number(config.get('importance.p'), DEFAULT_IMPORTANCE_OPTIONS.p, (v) => v >= 1),
     },
     extraVerbs,
     verbs: instructionLexicon(extraVerbs),

@@ -4,7 +4,7 @@
 // first use and stopped on deactivate.
 
 import * as vscode from 'vscode';
-import type { HighlightMode, RenderedCounts } from '../shared/panel-protocol.js';
+import type { HighlightMode, RenderedCounts } from '../contract/panel.js';
 import { AnalysisStore, type Analysis } from './analysis.js';
 import { registerCommands, type LensServices } from './commands.js';
 import { LensContext } from './context.js';

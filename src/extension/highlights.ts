@@ -5,9 +5,9 @@
 // Highlights"; "Toggle Highlight" cycles base → tuned → difference.
 
 import * as vscode from 'vscode';
-import { DIV_BINS, SEQ_BINS, contrastText, divBin, divergingColor, seqBin, seqBinColor, type Rgb } from '../report/html.js';
-import { highlightCells } from '../shared/heatmap.js';
-import { HIGHLIGHT_MODES, type HighlightMode } from '../shared/panel-protocol.js';
+import { DIV_BINS, SEQ_BINS, contrastText, divBin, divergingColor, seqBin, seqBinColor, type Rgb } from '../view/colors.js';
+import { highlightCells } from '../view/heatmap.js';
+import { HIGHLIGHT_MODES, type HighlightMode } from '../contract/panel.js';
 import type { AnalysisStore } from './analysis.js';
 
 const css = ([r, g, b]: Rgb) => `rgb(${r}, ${g}, ${b})`;

@@ -1,6 +1,6 @@
 // The comparison panel: one webview panel (dist/webview.js in the HTML shell of
 // src/shared/panel-html.ts, a fresh CSP nonce per load), typed messages both ways
-// (src/shared/panel-protocol.ts), and a WebviewPanelSerializer so that a panel open when VS Code
+// (src/contract/panel.ts), and a WebviewPanelSerializer so that a panel open when VS Code
 // closed comes back. retainContextWhenHidden is off: a hidden panel's page is destroyed and
 // rebuilt from its own saved state (vscode.getState) when shown; on `ready` the extension sends the
 // current document again only when the page holds an older one.
@@ -17,8 +17,9 @@ import {
   type PanelTab,
   type RenderedCounts,
   type ToWebview,
-} from '../shared/panel-protocol.js';
+} from '../contract/panel.js';
 import type { LensContext } from './context.js';
+import { panelReportProblem } from '../engine/report-validation.js';
 
 export interface PanelHandlers {
   /** Messages other than ready/rendered/error/tab, checked. */
@@ -104,7 +105,8 @@ export class LensPanel implements vscode.Disposable {
   /** A panel VS Code restored after a restart: its page restores itself from `state`. */
   private adopt(panel: vscode.WebviewPanel, state: unknown): void {
     const restored = parseState(state);
-    if (!this.document && restored.document) this.document = restored.document;
+    // The state comes back from the webview: its report is adopted only if it still has the contract's shape.
+    if (!this.document && restored.document && panelReportProblem(restored.document.report) === null) this.document = restored.document;
     this.tab = restored.tab;
     this.mode = restored.mode;
     panel.webview.options = this.webviewOptions();

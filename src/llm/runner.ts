@@ -7,6 +7,8 @@ import { autoProvider, openSession, type Provider, type ProviderAttempt, type Pr
 import { buildGradientGraph, gradientNames, type Objective } from './gradient-graph.js';
 import { buildLlamaGraph, HEAD_BLOCK_BYTES, names, type LlamaGraphOptions } from './llama-graph.js';
 import { causalMask, ropeTables } from './rope.js';
+import { countStep } from '../model/debug-counts.js';
+import { PRECISION_SETTINGS, type Precision } from '../contract/engine.js';
 
 export interface ForwardResult {
   /** [S, V] row-major. */
@@ -22,6 +24,13 @@ export interface GenerateOptions {
   /** Stop after this many tokens in total (prompt + generated): the model's context. */
   signal?: AbortSignal;
   onToken?: (id: number, index: number) => void;
+  /**
+   * Also output the attention probabilities and/or FFN outputs, and hand those of the first pass
+   * (the whole prompt, no past) to onPrompt: the forward the local analyses need, without a second
+   * forward over the prompt. Its `logits` are the last position's only.
+   */
+  probes?: { attentions?: boolean; ffn?: boolean };
+  onPrompt?: (forward: ForwardResult) => void;
 }
 
 export interface AttributionOptions {
@@ -63,8 +72,8 @@ export function attributionChunkBudget(weightBytes: number): number {
 /** Node, onnxruntime and the tokenizer, before any model: what the memory check adds for them. */
 const RUNTIME_ALLOWANCE = 256 * 2 ** 20;
 
-export type PrecisionSetting = 'auto' | 'fp32' | 'fp16';
-export const PRECISION_SETTINGS: readonly PrecisionSetting[] = ['auto', 'fp32', 'fp16'];
+export type PrecisionSetting = Precision;
+export { PRECISION_SETTINGS };
 export type ComputeType = 'float32' | 'float16';
 
 /**
@@ -247,6 +256,7 @@ export class LlamaRunner {
       [names.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [ids.length]),
       ...this.positionFeeds(0, ids.length),
     };
+    countStep(this.checkpoint.spec, 'forward');
     const out = await session.run(feeds);
     const layers = Array.from({ length: this.checkpoint.config.numLayers }, (_, l) => l);
     return {
@@ -299,6 +309,7 @@ export class LlamaRunner {
         targets[j] = BigInt(ids[t]!);
         mask[j * S + t - 1] = 1;
       }
+      countStep(this.checkpoint.spec, 'attribute-run');
       const out = await session.run({
         ...base,
         [gradientNames.targetPositions]: new ort.Tensor('int64', positions, [count]),
@@ -324,7 +335,7 @@ export class LlamaRunner {
     this.checkIds(ids);
     const { numLayers, numKvHeads, headDim, vocabSize } = this.checkpoint.config;
     const eos = new Set(this.checkpoint.tokenizer.eosTokenIds);
-    const decode: LlamaGraphOptions = { input: 'ids', kvCache: true, logits: 'last', attentions: false, ffn: false };
+    const decode: LlamaGraphOptions = { input: 'ids', kvCache: true, logits: 'last', attentions: !!options.probes?.attentions, ffn: !!options.probes?.ffn };
     const session = await this.sessionFor(graphKey(decode), (compute) => serializeModel(buildLlamaGraph(this.checkpoint, { ...decode, compute, headBlockBytes: this.options.headBlockBytes })));
     let past: Record<string, ort.Tensor> = {};
     const empty = () => (this.compute === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), [numKvHeads, 0, headDim]) : new ort.Tensor('float32', new Float32Array(0), [numKvHeads, 0, headDim]));
@@ -338,12 +349,22 @@ export class LlamaRunner {
     const limit = Math.min(options.maxNewTokens, this.checkpoint.contextLength - ids.length);
     while (generated.length < limit) {
       if (options.signal?.aborted) throw new CancelledError();
+      countStep(this.checkpoint.spec, position === 0 ? 'forward' : 'decode-step');
       const out = await session.run({
         [names.inputIds]: new ort.Tensor('int64', BigInt64Array.from(step, BigInt), [step.length]),
         ...this.positionFeeds(position, step.length),
         ...past,
       });
-      const next = argmax(out[names.logits]!.data as Float32Array, vocabSize);
+      const logits = out[names.logits]!.data as Float32Array;
+      if (position === 0 && options.onPrompt) {
+        const layers = Array.from({ length: numLayers }, (_, l) => l);
+        options.onPrompt({
+          logits,
+          attentions: decode.attentions ? layers.map((l) => out[names.attnProbs(l)]!.data as Float32Array) : undefined,
+          ffn: decode.ffn ? layers.map((l) => out[names.ffnOut(l)]!.data as Float32Array) : undefined,
+        });
+      }
+      const next = argmax(logits, vocabSize);
       position += step.length;
       if (eos.has(next)) break;
       generated.push(next);

@@ -1,6 +1,7 @@
 import type { Checkpoint } from './checkpoint.js';
 import { LensError } from './errors.js';
 import { renderChatTemplate } from './chat-template.js';
+import { countStep } from './debug-counts.js';
 
 export type PromptFormat = 'raw' | 'chat-template';
 
@@ -58,6 +59,7 @@ export async function encodePrompt(checkpoint: Checkpoint, prompt: string, forma
   const promptStart = format === 'chat-template' ? text.indexOf(prompt) : 0;
   if (promptStart < 0) throw new LensError(`The chat template of ${checkpoint.dir} changed the prompt text; cannot locate it in the rendered conversation`);
   // transformers: tokenizer(text) adds the model's special tokens; apply_chat_template does not (the template has them).
+  countStep(checkpoint.spec, 'encode');
   const encoding = await tokenizer.encode(text, null, { addSpecialTokens: format === 'raw' });
   const ids = encoding.getIds();
   const offsets = encoding.getOffsets();

@@ -4,10 +4,9 @@
  * No external resource: the CSS is inline, and a strict Content-Security-Policy meta tag
  * (`default-src 'none'`, style and script allowed only with a per-render random nonce) makes sure
  * nothing else loads. Because the policy forbids `style="…"` attributes, every colour is a class:
- * densities are quantized into `SEQ_BINS` bins of a colour-blind-safe sequential scale (ColorBrewer
- * YlGnBu, light = unimportant, dark = important) and differences into `DIV_BINS` bins of a diverging
- * one (ColorBrewer PuOr: orange = the base model gives the token more importance, purple = the tuned
- * model does). The text colour of each bin is black or white, whichever contrasts more.
+ * densities are quantized into `SEQ_BINS` bins of the sequential scale and differences into
+ * `DIV_BINS` bins of the diverging one — the scales, the number format and the difference cells
+ * of every view (src/view/), so the page and the panel colour a token alike.
  *
  * Sections: the two models; the instruction scores; the prompt with its instruction spans; both
  * heatmaps on one scale; the difference (tuned − base); the top words; the responses with each
@@ -18,86 +17,11 @@
  * Every string that comes from the report goes through `htmlText` (controls made visible, lone
  * surrogates replaced, `& < > " '` escaped), in attributes too.
  */
-import type { ModelReport, PromptTokenReport, Report, ReportToken } from '../explain/report.js';
+import type { ModelReport, Report, ReportToken } from '../explain/report.js';
 import { escapeHtml, htmlText, visibleToken } from './escape.js';
-
-export type Rgb = [number, number, number];
-
-/** Number of classes of the sequential (density) scale. */
-export const SEQ_BINS = 20;
-/** Number of classes of the diverging (difference) scale; the middle one is 0. */
-export const DIV_BINS = 21;
-
-/** ColorBrewer YlGnBu, 9 classes (colour-blind safe, light to dark). */
-const YLGNBU: Rgb[] = ['#ffffd9', '#edf8b1', '#c7e9b4', '#7fcdbb', '#41b6c4', '#1d91c0', '#225ea8', '#253494', '#081d58'].map(hex);
-/** ColorBrewer PuOr, 11 classes (colour-blind safe), orange (−) to purple (+). */
-const PUOR: Rgb[] = ['#7f3b08', '#b35806', '#e08214', '#fdb863', '#fee0b6', '#f7f7f7', '#d8daeb', '#b2abd2', '#8073ac', '#542788', '#2d004b'].map(hex);
-
-function hex(h: string): Rgb {
-  return [parseInt(h.slice(1, 3), 16), parseInt(h.slice(3, 5), 16), parseInt(h.slice(5, 7), 16)];
-}
-
-function interpolate(stops: Rgb[], t: number): Rgb {
-  const x = clamp01(t) * (stops.length - 1);
-  const i = Math.min(stops.length - 2, Math.floor(x));
-  const f = x - i;
-  const a = stops[i]!;
-  const b = stops[i + 1]!;
-  return [0, 1, 2].map((k) => Math.round(a[k]! + (b[k]! - a[k]!) * f)) as Rgb;
-}
-
-function clamp01(v: number): number {
-  return Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0;
-}
-
-/** The sequential scale at t ∈ [0, 1] (0 = light, 1 = dark). */
-export function sequentialColor(t: number): Rgb {
-  return interpolate(YLGNBU, t);
-}
-
-/** The diverging scale at t ∈ [−1, 1] (−1 orange, 0 near white, +1 purple). */
-export function divergingColor(t: number): Rgb {
-  const v = Number.isFinite(t) ? Math.min(1, Math.max(-1, t)) : 0;
-  return interpolate(PUOR, (v + 1) / 2);
-}
-
-function luminance([r, g, b]: Rgb): number {
-  const lin = (c: number) => {
-    const s = c / 255;
-    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
-  };
-  return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
-}
-
-/** Black or white text on `bg`, whichever has the higher WCAG contrast ratio. */
-export function contrastText(bg: Rgb): Rgb {
-  const l = luminance(bg);
-  const onBlack = (l + 0.05) / 0.05;
-  const onWhite = 1.05 / (l + 0.05);
-  return onBlack >= onWhite ? [0, 0, 0] : [255, 255, 255];
-}
-
-/** The sequential bin of a density in [0, 1]. */
-export function seqBin(d: number): number {
-  return Math.min(SEQ_BINS - 1, Math.floor(clamp01(d) * SEQ_BINS));
-}
-
-/** The diverging bin of a difference in [−1, 1]; `(DIV_BINS − 1) / 2` is 0. */
-export function divBin(v: number): number {
-  const half = (DIV_BINS - 1) / 2;
-  const x = Number.isFinite(v) ? Math.min(1, Math.max(-1, v)) : 0;
-  return Math.round(x * half) + half;
-}
-
-/** The colour at the centre of sequential bin `k`. */
-export function seqBinColor(k: number): Rgb {
-  return sequentialColor((k + 0.5) / SEQ_BINS);
-}
-
-function divBinColor(k: number): Rgb {
-  const half = (DIV_BINS - 1) / 2;
-  return divergingColor((k - half) / half);
-}
+import { DIV_BINS, SEQ_BINS, contrastText, divBin, divBinColor, seqBin, seqBinColor, type Rgb } from '../view/colors.js';
+import { formatNumber, formatParameters, meanProbability } from '../view/format.js';
+import { differenceCells } from '../view/heatmap.js';
 
 const css = ([r, g, b]: Rgb) => `rgb(${r} ${g} ${b})`;
 
@@ -226,33 +150,6 @@ const SCRIPT = `(() => {
     });
   }
 })();`;
-
-/** A parameter count as `6.74 B`, `124 M`. */
-export function formatParameters(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  const units: [number, string][] = [[1e12, 'T'], [1e9, 'B'], [1e6, 'M'], [1e3, 'K']];
-  for (const [div, unit] of units) if (Math.abs(n) >= div) return `${(n / div).toPrecision(3)} ${unit}`;
-  return String(n);
-}
-
-/** A number for a table cell: three decimals, or scientific notation when tiny or huge. */
-export function formatNumber(v: number, digits = 3): string {
-  if (!Number.isFinite(v)) return String(v);
-  if (v === 0) return '0';
-  const a = Math.abs(v);
-  if (a < 10 ** -digits || a >= 1e5) return v.toExponential(1);
-  return v.toFixed(digits);
-}
-
-function mean(values: readonly number[]): number | null {
-  const finite = values.filter((v) => Number.isFinite(v));
-  return finite.length ? finite.reduce((s, v) => s + v, 0) / finite.length : null;
-}
-
-/** The average probability of a model's response tokens, or null for an empty response. */
-export function meanProbability(m: ModelReport): number | null {
-  return mean(m.probabilities ?? []);
-}
 
 function cellText(text: string): string {
   return htmlText(visibleToken(text));
@@ -424,46 +321,34 @@ function heatmapSection(base: ModelReport, tuned: ModelReport): string {
   ].join('\n');
 }
 
-function sameTokens(a: readonly PromptTokenReport[], b: readonly PromptTokenReport[]): boolean {
-  return a.length === b.length && a.every((t, i) => t.start === b[i]!.start && t.end === b[i]!.end && t.text === b[i]!.text);
-}
-
 function differenceSection(report: Report): string {
-  const { base, tuned } = report;
+  // The cells every view shows (src/view/heatmap.ts): per token with one tokenization, per word with two.
+  const { perWord, cells } = differenceCells(report.base, report.tuned);
+  const sign = (v: number) => (v >= 0 ? '+' : '');
   let body: string;
   let note: string;
-  if (sameTokens(base.tokens, tuned.tokens)) {
+  if (!perWord) {
     note = 'Per prompt token: the tuned model’s density minus the base model’s.';
-    body = tuned.tokens
-      .map((tok, i) => {
-        const b = base.density[i] ?? 0;
-        const t = tuned.density[i] ?? 0;
-        const diff = t - b;
-        const instr = tuned.instructionMask[i] === 1 || base.instructionMask[i] === 1;
-        const title = `#${i + 1} ${tokenTitle(tok.text)} · tuned − base ${diff >= 0 ? '+' : ''}${formatNumber(diff)} (base ${formatNumber(b)}, tuned ${formatNumber(t)})${instr ? ' · in an instruction span' : ''}`;
-        return `<span class="t v${divBin(diff)}${instr ? ' i' : ''}" title="${htmlText(title)}">${cellText(tok.text)}</span>${tok.text.includes('\n') ? '<br>' : ''}`;
+    body = cells
+      .map((c) => {
+        const title = `#${c.token + 1} ${tokenTitle(c.text)} · tuned − base ${sign(c.value)}${formatNumber(c.value)} (base ${formatNumber(c.base)}, tuned ${formatNumber(c.tuned)})${c.instruction ? ' · in an instruction span' : ''}`;
+        return `<span class="t v${divBin(c.value)}${c.instruction ? ' i' : ''}" title="${htmlText(title)}">${cellText(c.text)}</span>${c.text.includes('\n') ? '<br>' : ''}`;
       })
       .join('');
   } else {
     // Different tokenizations: compare per word (words come from the same prompt text).
     note = 'The two models tokenize the prompt differently, so the difference is per word: the tuned model’s word density minus the base model’s; text outside words is left plain.';
     const prompt = String(report.prompt ?? '');
-    const baseByStart = new Map(base.words.map((w) => [`${w.start}:${w.end}`, w.density]));
-    const words = [...tuned.words].sort((a, b) => a.start - b.start);
-    const spans = [...base.instructions.spans, ...tuned.instructions.spans];
+    const plain = (text: string) => htmlText(text, { newline: 'keep', tab: 'keep' }).replace(/\n/g, '<br>');
     let at = 0;
     body = '';
-    for (const w of words) {
-      if (w.start < at) continue;
-      body += htmlText(prompt.slice(at, w.start), { newline: 'keep', tab: 'keep' }).replace(/\n/g, '<br>');
-      const b = baseByStart.get(`${w.start}:${w.end}`) ?? 0;
-      const diff = w.density - b;
-      const instr = spans.some((s) => w.start < s.end && w.end > s.start);
-      const title = `${tokenTitle(w.text)} · tuned − base ${diff >= 0 ? '+' : ''}${formatNumber(diff)} (base ${formatNumber(b)}, tuned ${formatNumber(w.density)})`;
-      body += `<span class="t v${divBin(diff)}${instr ? ' i' : ''}" title="${htmlText(title)}">${cellText(prompt.slice(w.start, w.end))}</span>`;
-      at = w.end;
+    for (const c of cells) {
+      body += plain(prompt.slice(at, c.start));
+      const title = `${tokenTitle(c.text)} · tuned − base ${sign(c.value)}${formatNumber(c.value)} (base ${formatNumber(c.base)}, tuned ${formatNumber(c.tuned)})`;
+      body += `<span class="t v${divBin(c.value)}${c.instruction ? ' i' : ''}" title="${htmlText(title)}">${cellText(prompt.slice(c.start, c.end))}</span>`;
+      at = c.end;
     }
-    body += htmlText(prompt.slice(at), { newline: 'keep', tab: 'keep' }).replace(/\n/g, '<br>');
+    body += plain(prompt.slice(at));
   }
   return [
     '<section aria-labelledby="h-diff">',

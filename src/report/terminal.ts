@@ -22,7 +22,9 @@ import type { ModelReport, PromptTokenReport, Report } from '../explain/report.j
 import {
   displayWidth, graphemes, graphemeWidth, padStartToWidth, padToWidth, truncateToWidth, visibleControls, visibleToken,
 } from './escape.js';
-import { contrastText, formatNumber, formatParameters, meanProbability, seqBinColor, sequentialColor, type Rgb } from './html.js';
+import { contrastText, seqBinColor, sequentialColor, type Rgb } from '../view/colors.js';
+import { formatNumber, formatParameters, meanProbability } from '../view/format.js';
+import { sameTokenization } from '../view/heatmap.js';
 
 export interface TerminalOptions {
   /** Emit SGR colour sequences (decide with `supportsColor`). */
@@ -274,10 +276,6 @@ function layoutCells(cells: readonly Cell[], width: number): number[][] {
   return lines;
 }
 
-function sameTokens(a: readonly PromptTokenReport[], b: readonly PromptTokenReport[]): boolean {
-  return a.length === b.length && a.every((t, i) => t.start === b[i]!.start && t.end === b[i]!.end && t.text === b[i]!.text);
-}
-
 const LABEL_W = 7;
 
 function promptHeatmap(ctx: Ctx, report: Report): Line[] {
@@ -312,7 +310,7 @@ function promptHeatmap(ctx: Ctx, report: Report): Line[] {
     return label('instr').add(s.replace(/ +$/, ''));
   };
 
-  if (sameTokens(base.tokens, tuned.tokens)) {
+  if (sameTokenization(base, tuned)) {
     const cells = tokenCells(tuned.tokens, contentW);
     const groups = layoutCells(cells, contentW);
     groups.forEach((idx, g) => {

@@ -7,9 +7,10 @@ import { deviceLabel, isSoftwareAdapter } from './adapter.js';
 import { Graph } from '../onnx/graph.js';
 import { serializeModel } from '../onnx/serialize.js';
 
-export type ProviderSetting = 'auto' | 'cuda' | 'webgpu' | 'cpu';
+import { PROVIDER_SETTINGS, type ProviderSetting } from '../contract/engine.js';
+
+export { PROVIDER_SETTINGS, type ProviderSetting };
 export type Provider = Exclude<ProviderSetting, 'auto'>;
-export const PROVIDER_SETTINGS: readonly ProviderSetting[] = ['auto', 'cuda', 'webgpu', 'cpu'];
 
 /** The order `auto` tries. onnxruntime never falls back by itself: a provider that fails throws. */
 export const AUTO_ORDER: readonly Provider[] = ['cuda', 'webgpu', 'cpu'];

@@ -3,10 +3,10 @@
 
 import { matchInstructionVerb } from '../explain/instruction-lexicon.js';
 import type { ModelReport } from '../explain/report.js';
-import { formatNumber } from '../report/html.js';
-import { wordAt, wordRank } from './heatmap.js';
-import { reportRoles, type ModelRole, type PanelReport } from './panel-protocol.js';
-import { headsLinkingVerb, headsWithVerbPairs, readHeads, type HeadsModelView } from './sections.js';
+import { formatNumber } from '../view/format.js';
+import { wordAt, wordRank } from '../view/heatmap.js';
+import { reportRoles, type ModelRole, type PanelReport } from '../contract/panel.js';
+import { headsLinkingVerb, headsView, headsWithVerbPairs, type HeadsModelView } from '../view/section-views.js';
 
 const ROLE_NAME: Record<ModelRole, string> = { base: 'Base', tuned: 'Tuned' };
 
@@ -41,9 +41,8 @@ export function verbHoverMarkdown(form: string, verbs: readonly string[], analys
   };
   rows.push(`| Importance (word density) | ${roles.map((r) => cell(report[r]!)).join(' | ')} |`);
   const inSpan = roles.some((r) => report[r]!.instructions.spans.some((s) => start < s.end && end > s.start));
-  const heads = report.heads === undefined ? null : readHeads(report.heads, verbs);
-  if (heads?.ok) {
-    const models = heads.view.models;
+  if (report.heads !== undefined) {
+    const models = headsView(report.heads).models;
     const count = (r: ModelRole, f: (v: HeadsModelView) => number) => {
       const v = models[r];
       return v ? String(f(v)) : 'n/a';
@@ -54,7 +53,6 @@ export function verbHoverMarkdown(form: string, verbs: readonly string[], analys
   lines.push(...rows, '');
   lines.push(inSpan ? 'In an instruction span of the prompt.' : 'Not in a detected instruction span (not used as a command here).');
   if (report.heads === undefined) lines.push('', 'Head statistics: not computed for this report.');
-  else if (heads && !heads.ok) lines.push('', `Head statistics: the report’s heads section cannot be read (${markdownText(heads.error)}).`);
   lines.push('', commandLink('Open the Instruction Lens panel', 'instructionLens.showPanel'));
   return { verb, form, markdown: lines.join('\n') };
 }

@@ -19,10 +19,10 @@ import { ModelPool } from '../../src/engine/model-pool.js';
 import type { Report } from '../../src/explain/report.js';
 import { writeSyntheticCheckpoint } from '../../src/model/synthetic.js';
 import { createNonce, panelHtml } from '../../src/shared/panel-html.js';
-import { PANEL_TABS, type PanelDocument, type PanelTab, type ToWebview } from '../../src/shared/panel-protocol.js';
+import { PANEL_TABS, type PanelDocument, type PanelTab, type ToWebview } from '../../src/contract/panel.js';
 import { chromiumAvailable, collectPageErrors, launchChromium, screenshot } from '../support/browser.js';
 import { fixtureReport, hostileReport } from '../support/report-fixture.js';
-import { ffnSection, headsSection } from '../support/sections-fixture.js';
+import { savedReport } from '../support/saved-reports.js';
 
 const root = resolve(__dirname, '..', '..');
 
@@ -244,13 +244,15 @@ describe('panel in Chromium (dist/webview.js under its CSP)', { skip: chromiumAv
     await page.close();
   });
 
-  it('plugs in heads and FFN sections: grids, word pairs, concepts, rotation chart, findings', async () => {
+  it('plugs in heads and FFN sections of a saved real report: grids, word pairs, concepts, rotation chart, findings', async () => {
     const { page, errors } = await open();
-    const report: Report = { ...fixtureReport(), heads: headsSection(), ffn: ffnSection() };
+    const report = savedReport('demo');
+    const heads = report.heads!;
     await send(page, { type: 'document', document: documentOf(report, 3, { heads: { state: 'computed' }, ffn: { state: 'computed' } }), tab: 'heads' });
     await page.waitForSelector('table.grid td.cell');
     assert.equal(await page.locator('table.grid').count(), 2);
-    assert.equal(await page.locator('table.grid >> nth=0 >> td.cell').count(), 4 * 6);
+    assert.ok(heads.base.layers >= 2 && heads.base.heads >= 2);
+    assert.equal(await page.locator('table.grid >> nth=0 >> td.cell').count(), heads.base.layers * heads.base.heads);
     // Keyboard in the grid: focus the first cell, move down and right, choose with Enter.
     await page.focus('table.grid >> nth=1 >> td.cell >> nth=0');
     await page.keyboard.press('ArrowDown');
@@ -260,13 +262,14 @@ describe('panel in Chromium (dist/webview.js under its CSP)', { skip: chromiumAv
     await screenshot(page, 'panel-sections-heads');
     await showTab(page, 'ffn');
     await page.waitForSelector('svg.rotation rect');
-    assert.equal(await page.locator('svg.rotation rect').count(), 4);
-    await page.selectOption('#ffn-layer', '2');
+    assert.equal(await page.locator('svg.rotation rect').count(), report.ffn!.rotation.length);
+    await page.selectOption('#ffn-layer', String(report.ffn!.tuned.layers.at(-1)!.layer));
     assert.match(await page.locator('vscode-tab-panel[data-tab="ffn"]').innerText(), /used by this prompt/);
     await screenshot(page, 'panel-sections-ffn');
     await showTab(page, 'summary');
     const statuses = await page.locator('.finding').evaluateAll((nodes) => nodes.map((n) => (n as HTMLElement).dataset.status));
-    assert.deepEqual(statuses.slice(1), ['holds', 'holds'], 'the hand-made sections favour the tuned model');
+    assert.equal(statuses.length, 3);
+    assert.ok(statuses.every((st) => st === 'holds' || st === 'does-not-hold'), `every finding measured: ${statuses.join(', ')}`);
     await screenshot(page, 'panel-sections-summary');
     await assertClean(page, errors);
     await page.close();
@@ -290,7 +293,15 @@ describe('panel in Chromium (dist/webview.js under its CSP)', { skip: chromiumAv
 
   it('renders the hostile report as text: no markup, no script, no CSP violation', async () => {
     const { page, errors } = await open();
-    const report: Report = { ...hostileReport({ differentTokenizers: true }), heads: headsSection(2, 3, true), ffn: ffnSection(2, true) };
+    // A real report's sections with hostile words in them (model-produced strings reach the page as text).
+    const real = savedReport('synthetic');
+    const evil = '<img src=x onerror=alert(1)>\u202e\u0007';
+    real.heads!.base.perHead[0]!.pairs[0]!.query = evil;
+    real.heads!.tuned.verbLinks[0]!.word = evil;
+    real.heads!.groups[0]!.word = evil;
+    real.ffn!.base.layers[0]!.components[0]!.words[0] = evil;
+    real.ffn!.tuned.local.layers[0]!.components[0]!.words[0] = evil;
+    const report: Report = { ...hostileReport({ differentTokenizers: true }), heads: real.heads, ffn: real.ffn };
     await send(page, { type: 'document', document: documentOf(report, 5, { heads: { state: 'computed' }, ffn: { state: 'computed' } }) });
     await page.waitForSelector('.heatmap-base .tok');
     for (const tab of PANEL_TABS) {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { projectRoot } from '../../src/cli/default-model.js';
+import { projectRoot } from '../../src/model/default-model.js';
 import { loadCheckpoint } from '../../src/model/checkpoint.js';
 import { DEMO_RECIPE } from '../../src/train/demo.js';
 import { EVALUATION_INPUTS, cardFigures, evaluateDemo, formatEvaluation, type DemoEvaluation } from '../../src/train/evaluate-demo.js';

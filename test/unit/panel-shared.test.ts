@@ -1,6 +1,6 @@
 // The pure modules the extension and the panel share (src/shared/): the message protocol's
-// checks, the heatmap values, the sections' readers (the engine's shape and the flat one), the
-// Summary's findings, the hover's Markdown, the analysed range's edit tracking, and the engine's
+// checks, the heatmap values, the sections' views (on saved real compare reports,
+// test/fixtures/reports, written by scripts/make-report-fixtures.ts), the Summary's findings, the hover's Markdown, the analysed range's edit tracking, and the engine's
 // progress plan.
 
 import assert from 'node:assert/strict';
@@ -8,15 +8,15 @@ import { describe, it } from 'node:test';
 import { ProgressPlan, attributionStep, sectionStep } from '../../src/engine/progress.js';
 import type { Report } from '../../src/explain/report.js';
 import { escapeHtml } from '../../src/report/escape.js';
-import { findings } from '../../src/shared/findings.js';
-import { columnValues, densityCells, differenceCells, highlightCells, wordAt, wordRank } from '../../src/shared/heatmap.js';
+import { findings } from '../../src/view/findings.js';
+import { columnValues, densityCells, differenceCells, highlightCells, wordAt, wordRank } from '../../src/view/heatmap.js';
 import { contentSecurityPolicy, createNonce, panelHtml } from '../../src/shared/panel-html.js';
-import { INITIAL_STATE, parseFromWebview, parseState, parseToWebview, type PanelReport } from '../../src/shared/panel-protocol.js';
-import { headsLinkingVerb, readFfn, readHeads } from '../../src/shared/sections.js';
+import { INITIAL_STATE, parseFromWebview, parseState, parseToWebview, type PanelReport } from '../../src/contract/panel.js';
+import { ffnView, headsLinkingVerb, headsView } from '../../src/view/section-views.js';
 import { shiftRange } from '../../src/shared/text-range.js';
 import { markdownText, verbHoverMarkdown } from '../../src/shared/verb-hover.js';
 import { fixtureReport, hostileReport } from '../support/report-fixture.js';
-import { ffnSection, headsSection } from '../support/sections-fixture.js';
+import { savedReport } from '../support/saved-reports.js';
 
 describe('panel protocol', () => {
   it('accepts the webview’s messages and rejects anything else', () => {
@@ -93,54 +93,35 @@ describe('heatmap values', () => {
   });
 });
 
-describe('sections: the engine’s shape and the flat one', () => {
-  it('reads the flat hand-made sections', () => {
-    const heads = readHeads(headsSection());
-    assert.ok(heads.ok);
-    assert.equal(heads.view.models.base!.perHead.length, 24);
-    assert.ok(heads.view.models.tuned!.verbLinks.length > 0);
-    assert.equal(headsLinkingVerb(heads.view.models.tuned!, 'summarize')[0]!.weight, Math.max(...heads.view.models.tuned!.verbLinks.map((l) => l.weight)));
-    const ffn = readFfn(ffnSection());
-    assert.ok(ffn.ok);
-    assert.equal(ffn.view.rotation.length, 4);
-    assert.equal(ffn.view.models.base!.active.length, 2);
-  });
-
-  it('reads the engine’s shape: word indices, varianceRatio, local usage, best-match rotation', () => {
-    const section = {
-      base: {
-        layers: 1, heads: 2, words: {}, fromCache: false, computeMs: 1,
-        perHead: [{ layer: 0, head: 1, pairs: [{ query: 'write', key: 'poem', similarity: 0.5, dims: 2 }], recurringPairs: 1, verbPairs: 1, words: [], dims: [] }],
-        verbLinks: [{ layer: 0, head: 1, verb: 'write', verbWord: 0, word: 1, role: 'key', weight: 0.7 }],
-        local: { words: [{ text: 'Write', start: 0, end: 5 }, { text: 'poem', start: 8, end: 12 }], instructionVerbs: [], heads: [] },
-      },
-      tuned: { layers: 1, heads: 2, perHead: [], verbLinks: [{ layer: 0, head: 0, verb: 'write', word: 'a', weight: 0.1 }] },
-      groups: [{ group: 'layers 1–1', layers: [0, 1], word: 'write', kind: 'instruction', share: 1, tunedMore: 1, decided: 1 }],
-    };
-    const heads = readHeads(section);
-    assert.ok(heads.ok, heads.ok ? '' : heads.error);
-    assert.equal(heads.view.models.base!.verbLinks[0]!.word, 'poem');
-    assert.equal(heads.view.models.tuned!.verbLinks[0]!.word, 'a');
-    assert.equal(heads.view.groups[0]!.share, 1);
-    const ffn = readFfn({
-      base: { layers: [{ layer: 2, totalVariance: 1, components: [{ index: 0, varianceRatio: 0.4, words: ['write'] }] }], active: [], local: { layers: [{ layer: 2, components: [{ layer: 2, component: 0, score: 0.3, words: ['write'] }] }] } },
-      tuned: { layers: [], active: [{ layer: 2, index: 1, usage: 0.2 }] },
-      rotation: [{ layer: 2, k: 1, principalCosines: [0.9], meanCosine: 0.9, meanAngleDegrees: 25, bestMatch: [], meanBestMatch: 0.6 }],
+describe('sections: the views of real compare reports', () => {
+  for (const name of ['demo', 'synthetic'] as const) {
+    it(`${name}: every head, verb link, Table 3 row, FFN layer and rotation as the report has it`, () => {
+      const report = savedReport(name);
+      const heads = headsView(report.heads!);
+      for (const role of ['base', 'tuned'] as const) {
+        const section = report.heads![role];
+        const view = heads.models[role]!;
+        assert.equal(view.perHead.length, section.perHead.length);
+        assert.equal(view.perHead.length, section.layers * section.heads, 'every head of every layer');
+        view.perHead.forEach((h, i) => {
+          const s = section.perHead[i]!;
+          assert.deepEqual([h.layer, h.head, h.verbPairs], [s.layer, s.head, s.verbPairs]);
+          assert.deepEqual(h.pairs.map((p) => [p.query, p.key, p.score]), s.pairs.map((p) => [p.query, p.key, p.similarity]));
+        });
+        assert.deepEqual(view.verbLinks.map((l) => l.word), section.verbLinks.map((l) => section.local.words[l.wordIndex]!.text), 'a verb link names the prompt word it links');
+        const ffn = ffnView(report.ffn!).models[role]!;
+        assert.deepEqual(ffn.layers.map((l) => l.components.map((c) => c.explained)), report.ffn![role].layers.map((l) => l.components.map((c) => c.varianceRatio)));
+        assert.equal(ffn.active.length, report.ffn![role].local.layers.reduce((n, l) => n + l.components.length, 0));
+        assert.ok(ffn.active.every((a) => a.score >= 0 && a.score <= 1));
+      }
+      assert.ok(heads.models.tuned!.verbLinks.length > 0, 'the prompt has an instruction verb the heads link');
+      const verb = report.tuned.instructions.verbs[0]!.verb;
+      const linking = headsLinkingVerb(heads.models.tuned!, verb);
+      assert.equal(linking[0]!.weight, Math.max(...heads.models.tuned!.verbLinks.filter((l) => l.verb === verb).map((l) => l.weight)));
+      assert.deepEqual(heads.groups.map((g) => [g.group, g.word, g.kind, g.share]), report.heads!.groups.map((g) => [g.group, g.word, g.kind, g.share]));
+      assert.deepEqual(ffnView(report.ffn!).rotation.map((r) => r.cosine), report.ffn!.rotation.map((r) => r.meanBestMatch), 'the best-match cosine');
     });
-    assert.ok(ffn.ok, ffn.ok ? '' : ffn.error);
-    assert.deepEqual(ffn.view.models.base!.active, [{ layer: 2, component: 0, score: 0.3 }]);
-    assert.deepEqual(ffn.view.models.tuned!.active, [{ layer: 2, component: 1, score: 0.2 }]);
-    assert.equal(ffn.view.models.base!.layers[0]!.components[0]!.explained, 0.4);
-    assert.equal(ffn.view.rotation[0]!.cosine, 0.6, 'the best-match cosine when given');
-  });
-
-  it('says what is wrong with an unreadable section instead of guessing', () => {
-    const bad = readHeads({ base: { layers: 2, heads: 2, perHead: [{ layer: 5, head: 0, pairs: [] }] } });
-    assert.equal(bad.ok, false);
-    assert.match((bad as { error: string }).error, /layer 5/);
-    assert.equal(readFfn('nonsense').ok, false);
-    assert.equal(readHeads({}).ok, false);
-  });
+  }
 });
 
 describe('the Summary’s findings', () => {
@@ -158,11 +139,18 @@ describe('the Summary’s findings', () => {
   });
 
   it('measures heads and FFN from their sections', () => {
-    const [, heads, ffn] = findings({ ...fixtureReport(), heads: headsSection(), ffn: ffnSection() });
-    assert.equal(heads!.status, 'holds');
-    assert.ok(heads!.numbers.length >= 2);
-    assert.equal(ffn!.status, 'holds');
-    assert.match(ffn!.measured, /mean best-match cosine/);
+    for (const name of ['demo', 'synthetic'] as const) {
+      const report = savedReport(name);
+      const [, heads, ffn] = findings(report);
+      assert.notEqual(heads!.status, 'not-measured', heads!.measured);
+      assert.ok(heads!.numbers.length >= 2);
+      const withVerbPairs = (role: 'base' | 'tuned') => report.heads![role].perHead.filter((h) => h.verbPairs > 0).length;
+      assert.deepEqual([heads!.numbers[0]!.base, heads!.numbers[0]!.tuned], [withVerbPairs('base'), withVerbPairs('tuned')]);
+      assert.notEqual(ffn!.status, 'not-measured', ffn!.measured);
+      const mean = report.ffn!.rotation.reduce((s, r) => s + r.meanBestMatch, 0) / report.ffn!.rotation.length;
+      assert.match(ffn!.measured, /mean best-match cosine/);
+      assert.ok(ffn!.measured.includes(mean.toFixed(3)), `${ffn!.measured} has ${mean.toFixed(3)}`);
+    }
   });
 
   it('cannot measure attention to the instruction without an instruction or with one model', () => {
@@ -188,8 +176,11 @@ describe('the hover’s Markdown', () => {
   });
 
   it('adds head statistics from a heads section and escapes document text', () => {
-    const hover = verbHoverMarkdown('summarize', ['summarize'], { report: { ...report, heads: headsSection() }, start: at, end: at + 9 })!;
-    assert.match(hover.markdown, /Heads linking it on this prompt \| \d+ \| \d+/);
+    const real = savedReport('synthetic');
+    const hover = verbHoverMarkdown('Summarize', ['summarize'], { report: real, start: 0, end: 9 })!;
+    const linking = (role: 'base' | 'tuned') => new Set(real.heads![role].verbLinks.filter((l) => l.verb === 'summarize').map((l) => `${l.layer}:${l.head}`)).size;
+    assert.ok(linking('tuned') > 0);
+    assert.ok(hover.markdown.includes(`| Heads linking it on this prompt | ${linking('base')} | ${linking('tuned')} |`), hover.markdown);
     assert.equal(markdownText('[x](command:evil) <b>*'), '\\[x\\]\\(command:evil\\) \\<b\\>\\*');
     const hostile = hostileReport();
     assert.ok(verbHoverMarkdown('Summarize', ['summarize'], { report: hostile, start: 0, end: 9 })!.markdown.length > 0);

@@ -1,6 +1,6 @@
 // The messages between the extension host and the panel's webview, in both directions, and the
 // state the webview keeps across hide/show. Imported by src/extension/panel.ts and webview/main.ts:
-// plain types and pure functions only (no `vscode`, no Node modules, no DOM).
+// plain types and pure functions only (no `vscode`, no Node modules, no DOM); part of the contract.
 //
 // Extension → webview (`ToWebview`):
 //   document   a new analysis (or a restore): the report and the state of its heads/FFN sections
@@ -20,8 +20,8 @@
 //
 // Every message from the webview is checked with `parseFromWebview` before it is acted on.
 
-import type { ModelRole } from '../engine/protocol.js';
-import type { ModelReport, Report } from '../explain/report.js';
+import type { ModelRole } from './engine.js';
+import type { ModelReport, Report } from './report.js';
 
 export type { ModelRole };
 
@@ -140,7 +140,12 @@ export function parseFromWebview(x: unknown): FromWebview | null {
   }
 }
 
-/** A message from the extension; null when it is not one of ours (the webview ignores it). */
+/**
+ * A message from the extension; null when it is not one of ours (the webview ignores it). A
+ * document's report is not checked field by field here: the extension sends only reports that
+ * passed docs/report.schema.json (EngineClient), and checks a state the webview hands back before
+ * adopting it (panelReportProblem).
+ */
 export function parseToWebview(x: unknown): ToWebview | null {
   if (!isObject(x)) return null;
   switch (x.type) {

@@ -3,8 +3,9 @@
 // was not measured. Pure: the panel renders the result; the tests check the verdicts.
 
 import { DEFAULT_INSTRUCTION_VERBS, matchInstructionVerb } from '../explain/instruction-lexicon.js';
-import type { PanelReport, SectionStatus } from './panel-protocol.js';
-import { readFfn, readHeads, type FfnModelView, type HeadsModelView } from './sections.js';
+import type { PanelReport, SectionStatus } from '../contract/panel.js';
+import { ffnView, headsView, type FfnModelView, type HeadsModelView } from './section-views.js';
+import { formatMeasure } from './format.js';
 
 export type FindingStatus = 'holds' | 'does-not-hold' | 'inconclusive' | 'not-measured';
 
@@ -19,7 +20,7 @@ export interface Finding {
   numbers: { label: string; base?: number; tuned?: number; value?: number }[];
 }
 
-const fmt = (v: number, digits = 3) => (Number.isFinite(v) ? (Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(2) : v.toFixed(digits)) : String(v));
+const fmt = formatMeasure;
 
 function sectionNote(status: SectionStatus | undefined, what: string): string {
   if (!status || status.state === 'computed') return `The report has no ${what} section.`;
@@ -62,9 +63,8 @@ function headsFinding(report: PanelReport, status: SectionStatus | undefined, ve
   const claim = 'More of the tuned model’s attention heads encode word relations with instruction verbs (e.g. “write”, “summarize”).';
   const title = 'Heads linking instruction verbs';
   if (report.heads === undefined) return { id: 'verb-heads', title, claim, status: 'not-measured', numbers: [], measured: sectionNote(status, 'heads') };
-  const read = readHeads(report.heads, verbs);
-  if (!read.ok) return { id: 'verb-heads', title, claim, status: 'not-measured', numbers: [], measured: `Not measured: the report’s heads section cannot be read (${read.error}).` };
-  const { base, tuned } = read.view.models;
+  const view = headsView(report.heads);
+  const { base, tuned } = view.models;
   if (!base || !tuned) return { id: 'verb-heads', title, claim, status: 'not-measured', numbers: [], measured: 'Not measured: the heads section covers one model only.' };
   const globalB = base.perHead.filter((h) => h.verbPairs > 0).length;
   const globalT = tuned.perHead.filter((h) => h.verbPairs > 0).length;
@@ -74,7 +74,7 @@ function headsFinding(report: PanelReport, status: SectionStatus | undefined, ve
     { label: 'Heads with instruction-verb word pairs', base: globalB, tuned: globalT },
     { label: 'Heads linking this prompt’s instruction verbs', base: localB, tuned: localT },
   ];
-  const groups = read.view.groups;
+  const groups = view.groups;
   const meanShare = (kind: 'instruction' | 'general') => {
     const rows = groups.filter((g) => g.kind === kind);
     return rows.length ? rows.reduce((sum, g) => sum + g.share, 0) / rows.length : null;
@@ -119,10 +119,9 @@ function ffnFinding(report: PanelReport, status: SectionStatus | undefined, verb
   const claim = 'Instruction tuning rotates the feed-forward layers’ principal directions (their stored concepts) toward user tasks.';
   const title = 'FFN knowledge rotated toward tasks';
   if (report.ffn === undefined) return { id: 'ffn-rotation', title, claim, status: 'not-measured', numbers: [], measured: sectionNote(status, 'FFN') };
-  const read = readFfn(report.ffn);
-  if (!read.ok) return { id: 'ffn-rotation', title, claim, status: 'not-measured', numbers: [], measured: `Not measured: the report’s FFN section cannot be read (${read.error}).` };
-  const { base, tuned } = read.view.models;
-  const rotation = read.view.rotation;
+  const view = ffnView(report.ffn);
+  const { base, tuned } = view.models;
+  const rotation = view.rotation;
   const numbers: Finding['numbers'] = [];
   let rotated: string | null = null;
   if (rotation.length) {

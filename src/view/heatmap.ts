@@ -1,11 +1,10 @@
-// What a heatmap shows, computed once for the panel and the editor highlights: per prompt token
-// (or per word) a character range of the prompt and a value on the shared colour scales of
-// src/report/html.ts — density in [0, 1] (sequential), tuned − base in [−1, 1] (diverging), or one
+// What a heatmap shows, computed once for every view (the panel, the editor highlights, the HTML
+// page and the terminal): per prompt token (or per word) a character range of the prompt and a
+// value on the shared colour scales of src/view/colors.ts — density in [0, 1] (sequential), tuned − base in [−1, 1] (diverging), or one
 // response token's column of the raw matrix scaled to its maximum (sequential).
 
-import type { ModelReport } from '../explain/report.js';
-import type { Word } from '../explain/words.js';
-import type { HighlightMode, PanelReport } from './panel-protocol.js';
+import type { ModelReport, Word } from '../contract/report.js';
+import type { HighlightMode, PanelReport } from '../contract/panel.js';
 
 export interface HeatCell {
   /** [start, end) in UTF-16 units of the prompt. */

@@ -1,0 +1,132 @@
+// What the panel, the Summary and the hover show of the report's `heads` and `ffn` sections,
+// derived from the contract's types (src/contract/report.ts). A report reaches them only after
+// passing docs/report.schema.json at the engine boundary (src/engine/report-validation.ts), so
+// nothing here checks or guesses at fields.
+//
+// Heads: per head its recurring word pairs (score = the pair's similarity) and how many of them hold
+// an instruction verb; on this prompt, the pairs linking an instruction verb to another word; the
+// paper's Table 3 as rows (the share of heads in a layer group where the tuned model's count of the
+// word exceeds the base model's).
+// FFN: per layer its components (explained = the variance ratio) with their concept words; the
+// components this prompt uses per layer; per layer the rotation, as the mean best-match cosine
+// between base and tuned components (1 = unchanged).
+
+import { matchInstructionVerb } from '../explain/instruction-lexicon.js';
+import type { FfnSection, HeadsSection, ModelFfnSection, ModelHeadsSection } from '../contract/report.js';
+import type { ModelRole } from '../contract/panel.js';
+
+export interface WordPair {
+  query: string;
+  key: string;
+  score: number;
+}
+
+export interface HeadView {
+  layer: number;
+  head: number;
+  pairs: WordPair[];
+  /** Pairs with an instruction verb on either side. */
+  verbPairs: number;
+}
+
+export interface VerbLinkView {
+  layer: number;
+  head: number;
+  verb: string;
+  word: string;
+  weight: number;
+}
+
+export interface HeadsModelView {
+  layers: number;
+  heads: number;
+  perHead: HeadView[];
+  verbLinks: VerbLinkView[];
+}
+
+export interface GroupRow {
+  group: string;
+  word: string;
+  kind: 'instruction' | 'general';
+  share: number;
+}
+
+export interface HeadsView {
+  models: Partial<Record<ModelRole, HeadsModelView>>;
+  groups: GroupRow[];
+}
+
+export interface Concept {
+  index: number;
+  explained: number;
+  words: string[];
+}
+
+export interface FfnLayerView {
+  layer: number;
+  components: Concept[];
+}
+
+export interface ActiveConcept {
+  layer: number;
+  component: number;
+  score: number;
+}
+
+export interface FfnModelView {
+  layers: FfnLayerView[];
+  active: ActiveConcept[];
+}
+
+export interface RotationRow {
+  layer: number;
+  cosine: number;
+}
+
+export interface FfnView {
+  models: Partial<Record<ModelRole, FfnModelView>>;
+  rotation: RotationRow[];
+}
+
+function headsModel(m: ModelHeadsSection): HeadsModelView {
+  return {
+    layers: m.layers,
+    heads: m.heads,
+    perHead: m.perHead.map((h) => ({ layer: h.layer, head: h.head, pairs: h.pairs.map((p) => ({ query: p.query, key: p.key, score: p.similarity })), verbPairs: h.verbPairs })),
+    verbLinks: m.verbLinks.map((l) => ({ layer: l.layer, head: l.head, verb: l.verb, word: l.word, weight: l.weight })),
+  };
+}
+
+/** The heads section as the panel shows it. */
+export function headsView(section: HeadsSection): HeadsView {
+  return {
+    models: { base: headsModel(section.base), tuned: headsModel(section.tuned) },
+    groups: section.groups.map((g) => ({ group: g.group, word: g.word, kind: g.kind, share: g.share })),
+  };
+}
+
+function ffnModel(m: ModelFfnSection): FfnModelView {
+  return {
+    layers: m.layers.map((l) => ({ layer: l.layer, components: l.components.map((c) => ({ index: c.index, explained: c.varianceRatio, words: c.words })) })),
+    active: m.local.layers.flatMap((l) => l.components.map((c) => ({ layer: c.layer, component: c.component, score: c.score }))),
+  };
+}
+
+/** The FFN section as the panel shows it. */
+export function ffnView(section: FfnSection): FfnView {
+  return {
+    models: { base: ffnModel(section.base), tuned: ffnModel(section.tuned) },
+    rotation: section.rotation.map((r) => ({ layer: r.layer, cosine: r.meanBestMatch })),
+  };
+}
+
+/** Heads of a model that link `verb` (its base form) to other words on the prompt, strongest first. */
+export function headsLinkingVerb(view: HeadsModelView, verb: string, verbs?: readonly string[]): VerbLinkView[] {
+  return view.verbLinks.filter((l) => l.verb === verb || matchInstructionVerb(l.verb, verbs) === verb).sort((a, b) => b.weight - a.weight);
+}
+
+/** Heads whose global word pairs include `verb` (any inflection). */
+export function headsWithVerbPairs(view: HeadsModelView, verb: string, verbs?: readonly string[]): number {
+  const is = (w: string) => /^[\p{L}'’]+$/u.test(w) && matchInstructionVerb(w, verbs) === verb;
+  return view.perHead.filter((h) => h.pairs.some((p) => is(p.query) || is(p.key))).length;
+}
