@@ -22,6 +22,7 @@ import { writeOutput, writesToStdout } from '../model/write-file.js';
 import { MAX_WORDS_FILE_BYTES, checkInputFile, fileError, readTextFileBounded } from '../model/read-file.js';
 import { visibleControls } from '../report/escape.js';
 import { defaultModel } from './default-model.js';
+import { evaluateCommand, evaluateReportCommand } from './evaluate-command.js';
 
 const USAGE = `Usage: instruction-lens <command> [options]
 
@@ -46,6 +47,10 @@ Commands:
                                                instruction verbs vs general verbs in the heads (Table 3)
   ffn-diff  [--base M1] [--tuned M2] [--words FILE] [--components 64] [--json OUT]
                                                how tuning rotated each layer's FFN components
+  evaluate  [--base M1] [--tuned M2] --prompts FILE.jsonl[.gz] --out DIR [--shard K/N] [--restart]
+            [--on-error skip|stop] [--heads] [--ffn] [--max-new-tokens N]
+                                               a prompt set through both models: resumable results per shard
+  evaluate-report DIR... [--out DIR]           merge shards into report.json and report.html (Table 2, plots)
 
 Common options:
   --model M            a model folder or a Hugging Face hub id from the local cache
@@ -100,6 +105,12 @@ const OPTIONS = {
   layers: { type: 'string' },
   'no-heads': { type: 'boolean' },
   'no-ffn': { type: 'boolean' },
+  prompts: { type: 'string' },
+  out: { type: 'string' },
+  shard: { type: 'string' },
+  restart: { type: 'boolean' },
+  'on-error': { type: 'string' },
+  heads: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -423,6 +434,23 @@ export async function main(argv: string[]): Promise<number> {
         if (values.json) await writeOutput(values.json, JSON.stringify(report) + '\n');
         if (values.html) await writeOutput(values.html, html!);
         if (!writesToStdout(values.json) && !writesToStdout(values.html)) process.stdout.write(renderTerminal(report, { color: values.color ?? supportsColor(process.stdout, process.env), width: process.stdout.columns || 100 }));
+        return 0;
+      }
+      case 'evaluate': {
+        const summary = await evaluateCommand(
+          pool,
+          {
+            base: await modelOf(values, 'base'), tuned: await modelOf(values, 'tuned'), prompts: values.prompts, out: values.out, shard: values.shard,
+            restart: values.restart ?? false, onError: values['on-error'], heads: values.heads ?? false, ffn: values.ffn ?? false, format: formatOf(values),
+            maxNewTokens: positiveInt(values['max-new-tokens'], '--max-new-tokens', DEFAULT_MAX_NEW_TOKENS), objective: objectiveOf(values),
+            importance: importanceOf(values), lexicon: verbsOf(values), layers: layersOf(values), words: values.words,
+          },
+          { signal: controller.signal, log },
+        );
+        return 0;
+      }
+      case 'evaluate-report': {
+        await evaluateReportCommand(positionals.slice(1), values.out, log);
         return 0;
       }
       case 'score': {
