@@ -23,12 +23,12 @@
  * A sentence is also an instruction by its shape, without a verb of the list (isRequestShape): a
  * question ("What should I do?", "How many integers are …"), an opening that addresses the model
  * or sets the task ("You are given …", "Given …", "Please …", "As a pirate captain, …"), a
- * first-person request ("I want to …", "I'd like …") or a passive obligation ("The text must be
- * classified …"); a sentence opening with a label ("Question: …", "Input: …") is context.
+ * first-person request ("I want to …", "I'd like …"), an obligation on the answer ("Your plot should
+ * …", "The text must be classified …"); a sentence opening with a label ("Question: …", "Input: …") is context.
  * Known limits: the task input of a prompt ("Input: …", which the paper's annotators often count
  * as instruction) is not marked; a heading such as "Design Document" is. On the paper's 632
- * prompts (test/unit/instruction-detection.test.ts): character-level precision 0.83, recall 0.71,
- * F1 0.76 (0.83 / 0.41 / 0.55 with imperative verbs alone).
+ * prompts (test/unit/instruction-detection.test.ts): character-level precision 0.83, recall 0.72,
+ * F1 0.77 (0.83 / 0.41 / 0.55 with imperative verbs alone).
  * User-given spans override detection; the verbs reported are then the detected imperative verbs
  * that lie inside the given spans.
  */
@@ -336,7 +336,7 @@ const REQUESTS: readonly (readonly string[])[] = [
   ["i'm", 'looking', 'for'], ['i', 'would', 'appreciate'], ["i'd", 'appreciate'], ['i', 'was', 'wondering'],
   ['i', 'wonder'], ['help', 'me'], ['it', 'is', 'up', 'to', 'you'], ["it's", 'up', 'to', 'you'],
 ];
-/** Obligations in the passive: "The text must be classified…", "A list … should be compiled." */
+/** Obligations: "Your answer should…", "The text must be classified…", "A list … should be compiled." */
 const OBLIGATIONS = new Set(['should', 'must', 'shall']);
 const IRREGULAR_PARTICIPLES = new Set(['written', 'given', 'done', 'made', 'shown', 'taken', 'chosen', 'drawn', 'kept', 'put', 'told', 'found', 'built', 'sent', 'read', 'set', 'split', 'cut', 'left', 'held', 'brought', 'thought', 'sought', 'bought', 'taught', 'known', 'seen']);
 
@@ -351,7 +351,9 @@ function startsWith(words: readonly SentenceWord[], at: number, phrase: readonly
  * ends with `?`, or opens with a question word and an auxiliary: "How many integers are…"), an
  * opening that addresses the model or sets the task ("You are given…", "Given…", "Please…", "As a
  * pirate captain, …"), a first-person request ("I want to change…", "I'd like…"), or an obligation
- * in the passive ("The text must be classified…"). A sentence that opens with a label ("Question:
+ * (should/must/shall) in a sentence that opens with "your", "the", "it", "they", "each" or "every"
+ * ("Your plot should have a title.") or in the passive anywhere ("…, a list should be compiled.").
+ * A sentence that opens with a label ("Question:
  * …", "Input: …") is context, not a request.
  */
 function isRequestShape(text: string, sentence: InstructionSpan): boolean {
@@ -366,6 +368,7 @@ function isRequestShape(text: string, sentence: InstructionSpan): boolean {
   if (OPENINGS.some((o) => startsWith(words, 0, o))) return true;
   for (let k = 0; k < words.length; k++) {
     if (REQUESTS.some((r) => startsWith(words, k, r))) return true;
+    if (OBLIGATIONS.has(words[k]!.lower) && k > 0 && ['your', 'the', 'it', 'they', 'each', 'every'].includes(words[0]!.lower)) return true;
     if (
       OBLIGATIONS.has(words[k]!.lower) && words[k + 1]?.lower === 'be' && words[k + 2] &&
       (/(?:ed|en)$/u.test(words[k + 2]!.lower) || IRREGULAR_PARTICIPLES.has(words[k + 2]!.lower))

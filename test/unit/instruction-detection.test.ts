@@ -48,6 +48,7 @@ describe('request shapes without an imperative verb', () => {
     assert.deepEqual(spans('Given a <span> in HTML I want to change its colour.'), ['Given a <span> in HTML I want to change its colour.']);
     assert.deepEqual(spans('I would appreciate it if you wrote an introduction.'), ['I would appreciate it if you wrote an introduction.']);
     assert.deepEqual(spans('The given text must be classified as offensive or not.'), ['The given text must be classified as offensive or not.']);
+    assert.deepEqual(spans('Invent a plot. Your plot should have a title. Plots can be long.'), ['Invent a plot.', 'Your plot should have a title.']);
   });
 
   it('leaves labels, statements and narrative alone', () => {
