@@ -66,7 +66,9 @@ export async function evaluateCommand(pool: ModelPool, args: EvaluateArgs, optio
     onError,
     signal: options.signal,
     log: options.log,
-    progress: (total, already) => createProgress({ total, already, label: `evaluate ${shard.k}/${shard.n}`, stream: process.stderr }),
+    // INSTRUCTION_LENS_PROGRESS_SECONDS: seconds between plain progress lines (default 10; the extension asks for 1).
+    progress: (total, already) =>
+      createProgress({ total, already, label: `evaluate ${shard.k}/${shard.n}`, stream: process.stderr, every: Number(process.env.INSTRUCTION_LENS_PROGRESS_SECONDS) || undefined }),
   });
   options.log(
     `${summary.file}: ${summary.resumed + summary.computed}/${summary.total} lines (${summary.resumed} from before, ${summary.computed} computed now)${summary.errors ? `, ${summary.errors} model error(s) recorded` : ''}`,

@@ -74,3 +74,9 @@ export function createProgress(options: ProgressOptions): ProgressSink {
     },
   };
 }
+
+/** A plain progress line back as numbers (the extension reads the CLI's stderr), or null for any other line. */
+export function parseProgressLine(line: string): { done: number; total: number; detail: string } | null {
+  const m = /^evaluate \d+\/\d+: (\d+)\/(\d+) \(([\d.]+%\) .*)$/.exec(line.trim());
+  return m ? { done: Number(m[1]), total: Number(m[2]), detail: `${m[1]}/${m[2]} (${m[3]}` } : null;
+}

@@ -114,7 +114,8 @@ export async function runEvaluate(pool: ModelPool, run: EvaluateRun): Promise<Ev
         if (done.has(`${role}\u0000${p.index}`)) continue;
         if (run.signal?.aborted) throw new CancelledError();
         const line = await onePrompt(pool, run, spec, role, p);
-        if (run.signal?.aborted && line.error === undefined) throw new CancelledError();
+        // An error while cancelling may come from the cancellation: not recorded. A finished line is kept.
+        if (run.signal?.aborted && line.error !== undefined) throw new CancelledError();
         writer.append(line);
         computed++;
         finished++;

@@ -42,3 +42,12 @@ describe('evaluate progress', () => {
     assert.deepEqual(out, ['evaluate: 0/4 (0.0%) –/s ETA ?\n', 'evaluate: 2/4 (50.0%) 0.18/s ETA 11s\n', 'evaluate: 4/4 (100.0%) 0.33/s ETA 0s\n']);
   });
 });
+
+describe('evaluate progress lines read back', () => {
+  it('parses what the plain display writes, and nothing else', async () => {
+    const { parseProgressLine } = await import('../../src/evaluate/progress.js');
+    assert.deepEqual(parseProgressLine('evaluate 0/1: 2/4 (50.0%) 0.18/s ETA 11s\n'), { done: 2, total: 4, detail: '2/4 (50.0%) 0.18/s ETA 11s' });
+    assert.equal(parseProgressLine('[instruction-lens] evaluate 0/1: 2/4'), null);
+    assert.equal(parseProgressLine('heads: the paper\'s Table 3'), null);
+  });
+});

@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { demoPromptSetLines } from '../../src/evaluate/demo-prompt-set.js';
 import { readPromptSet, shardOf } from '../../src/evaluate/prompt-set.js';
+import { parseProgressLine } from '../../src/evaluate/progress.js';
 import type { EvaluateReport } from '../../src/evaluate/report.js';
 import { cardFigures } from '../../src/train/evaluate-demo.js';
 import { tempDir } from '../support/temp.js';
@@ -142,6 +143,27 @@ describe('instruction-lens evaluate on the demo pair', () => {
     const r = evaluate(smallSet, out);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, new RegExp(`continuing after ${before} result line`));
+    assert.equal(readFileSync(file, 'utf8'), readFileSync(shardFile(unsharded), 'utf8'));
+  });
+
+  it('as the extension runs it: progress lines it can read, and Cancel (SIGINT) exits 130 keeping the results', async () => {
+    const out = join(dir, 'cancelled');
+    const child = spawn(process.execPath, [cli, 'evaluate', ...MODELS, '--prompts', smallSet, '--out', out], {
+      env: { ...env, INSTRUCTION_LENS_PROGRESS_SECONDS: '1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
+    const file = join(out, 'shard-0-of-1.jsonl');
+    while (!(existsSync(file) && readFileSync(file, 'utf8').split('\n').length > 6)) await new Promise((r) => setTimeout(r, 5));
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /Cancelled/);
+    const progress = stderr.split('\n').map(parseProgressLine).filter((p) => p !== null);
+    assert.ok(progress.length >= 1 && progress.every((p) => p.total === 36), stderr);
+    const r = evaluate(smallSet, out);
+    assert.equal(r.code, 0, r.stderr);
     assert.equal(readFileSync(file, 'utf8'), readFileSync(shardFile(unsharded), 'utf8'));
   });
 
