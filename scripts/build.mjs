@@ -29,6 +29,8 @@ await Promise.all([
   build({ ...node, entryPoints: { 'chat-template-worker': 'src/model/chat-template-worker.ts' }, outdir: 'dist' }),
   build({ ...node, entryPoints: { cli: 'src/cli/bin.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } }),
   build({ ...common, platform: 'browser', target: 'es2022', format: 'iife', entryPoints: { webview: 'webview/main.ts' }, outdir: 'dist' }),
+  // The evaluate report's plots (Chart.js), inlined into report.html by src/evaluate/report-html.ts.
+  build({ ...common, sourcemap: false, minify: true, legalComments: 'eof', platform: 'browser', target: 'es2022', format: 'iife', entryPoints: { 'evaluate-charts': 'webview/evaluate-charts.ts' }, outdir: 'dist' }),
   // The panel's style sheet (dist/webview.css), loaded from the extension's files under the panel's CSP.
   build({ ...common, sourcemap: false, entryPoints: { webview: 'webview/panel.css' }, outdir: 'dist' }),
 ]);

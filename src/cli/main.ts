@@ -15,8 +15,9 @@ import { writeOutput, writesToStdout } from '../model/write-file.js';
 import { fileError } from '../model/read-file.js';
 import { visibleControls } from '../report/escape.js';
 import {
-  OPTIONS, USAGE, UsageError, ffnOptionsOf, formatOf, headsOptionsOf, importanceOf, instructionSpansOf, modelOf, objectiveOf, positiveInt, promptOf, verbsOf, type Values,
+  OPTIONS, USAGE, UsageError, ffnOptionsOf, formatOf, headsOptionsOf, importanceOf, instructionSpansOf, layersOf, modelOf, objectiveOf, positiveInt, promptOf, verbsOf, type Values,
 } from './options.js';
+import { evaluateCommand, evaluateReportCommand } from './evaluate-command.js';
 
 function analysisLogger(log: (line: string) => void) {
   let last = '';
@@ -43,6 +44,8 @@ interface CommandContext {
   pool: ModelPool;
   log: (line: string) => void;
   signal: AbortSignal;
+  /** The command line's words after the options are taken out (the command's name first). */
+  positionals: string[];
 }
 
 /** The commands, by name: each returns the process's exit code. */
@@ -179,6 +182,23 @@ const COMMANDS: Record<string, (context: CommandContext) => Promise<number>> = {
     if (!writesToStdout(values.json) && !writesToStdout(values.html)) process.stdout.write(renderTerminal(report, { color: values.color ?? supportsColor(process.stdout, process.env), width: process.stdout.columns || 100 }));
     return 0;
   },
+  evaluate: async ({ values, pool, log, signal }) => {
+    await evaluateCommand(
+      pool,
+      {
+        base: await modelOf(values, 'base'), tuned: await modelOf(values, 'tuned'), prompts: values.prompts, out: values.out, shard: values.shard,
+        restart: values.restart ?? false, onError: values['on-error'], heads: values.heads ?? false, ffn: values.ffn ?? false, format: formatOf(values),
+        maxNewTokens: positiveInt(values['max-new-tokens'], '--max-new-tokens', DEFAULT_MAX_NEW_TOKENS), objective: objectiveOf(values),
+        importance: importanceOf(values), lexicon: verbsOf(values), layers: layersOf(values), words: values.words,
+      },
+      { signal, log },
+    );
+    return 0;
+  },
+  'evaluate-report': async ({ values, positionals, log }) => {
+    await evaluateReportCommand(positionals.slice(1), values.out, log);
+    return 0;
+  },
   score: async ({ values, log }) => {
     if (!values.input || !values.output) throw new UsageError('score needs --input FILE.jsonl[.gz] and --output OUT.jsonl');
     const summary = await scoreJsonl(values.input, values.output, importanceOf(values));
@@ -209,7 +229,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
     if (!run) throw new UsageError(`unknown command '${command}'`);
-    return await run({ values, pool, log, signal: controller.signal });
+    return await run({ values, pool, log, signal: controller.signal, positionals });
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`instruction-lens: ${e.message}\n\n${USAGE}`);

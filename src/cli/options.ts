@@ -38,6 +38,10 @@ Commands:
                                                instruction verbs vs general verbs in the heads (Table 3)
   ffn-diff  [--base M1] [--tuned M2] [--words FILE] [--components 64] [--json OUT]
                                                how tuning rotated each layer's FFN components
+  evaluate  [--base M1] [--tuned M2] --prompts FILE.jsonl[.gz] --out DIR [--shard K/N] [--restart]
+            [--on-error skip|stop] [--heads] [--ffn] [--max-new-tokens N]
+                                               a prompt set through both models: resumable results per shard
+  evaluate-report DIR... [--out DIR]           merge shards into report.json and report.html (Table 2, plots)
 
 Common options:
   --model M            a model folder or a Hugging Face hub id from the local cache
@@ -92,6 +96,12 @@ export const OPTIONS = {
   layers: { type: 'string' },
   'no-heads': { type: 'boolean' },
   'no-ffn': { type: 'boolean' },
+  prompts: { type: 'string' },
+  out: { type: 'string' },
+  shard: { type: 'string' },
+  restart: { type: 'boolean' },
+  'on-error': { type: 'string' },
+  heads: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -170,7 +180,7 @@ function optionalPositiveInt(value: string | undefined, name: string): number | 
   return value === undefined ? undefined : positiveInt(value, name, 0);
 }
 
-function layersOf(values: Values): number[] | undefined {
+export function layersOf(values: Values): number[] | undefined {
   if (values.layers === undefined) return undefined;
   const layers = values.layers.split(',').map((t) => t.trim());
   if (!layers.every((t) => /^\d+$/.test(t))) throw new UsageError(`--layers must be layer numbers separated by commas, got '${values.layers}'`);

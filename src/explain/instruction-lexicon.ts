@@ -39,6 +39,7 @@ export const DEFAULT_INSTRUCTION_VERBS: readonly string[] = Object.freeze([
   'emphasize', 'focus', 'research', 'search', 'locate', 'recognize', 'decide', 'apply', 'forecast',
   'begin', 'start', 'continue', 'finish', 'try', 'remember', 'speak', 'take', 'put', 'break',
   'turn', 'run', 'cut', 'retell', 'polish', 'enhance', 'debate', 'conduct', 'perform', 'calculate',
+  'come', 'look', 'enter', 'notify', 'curate', 'publish', 'schedule', 'embody',
   // British spellings.
   'summarise', 'analyse', 'capitalise', 'categorise', 'organise', 'optimise', 'emphasise', 'recognise',
 ].filter((v, i, all) => all.indexOf(v) === i));
@@ -89,6 +90,7 @@ const IRREGULAR: Readonly<Record<string, readonly string[]>> = {
   get: ['got', 'gotten'],
   do: ['did', 'done'],
   go: ['went', 'gone'],
+  come: ['came', 'come'],
   see: ['saw', 'seen'],
   send: ['sent'],
   set: ['set'],

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { HighlightMode, RenderedCounts } from '../contract/panel.js';
 import { AnalysisStore, type Analysis } from './analysis.js';
 import { registerCommands, type LensServices } from './commands.js';
+import { EVALUATE_COMMANDS } from './evaluate.js';
 import { LensContext } from './context.js';
 import { Highlights } from './highlights.js';
 import { registerVerbHover } from './hover.js';
@@ -54,6 +55,7 @@ export function activate(context: vscode.ExtensionContext): LensApi {
   current.own(highlights.onDidChangeMode((mode) => panel.setMode(mode)));
   current.own(registerVerbHover(current, store));
   registerCommands(services);
+  registerCommands(services, EVALUATE_COMMANDS);
   return {
     get analysis() {
       return store.analysis;

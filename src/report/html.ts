@@ -35,7 +35,6 @@ export interface HtmlOptions {
 /** One self-contained HTML page of the report. */
 export function renderHtml(report: Report, options: HtmlOptions = {}): string {
   const nonce = options.nonce ?? freshNonce();
-  if (!/^[A-Za-z0-9+/_-]{16,}={0,2}$/.test(nonce)) throw new Error('The CSP nonce must be at least 16 base64 characters.');
   const maxCells = options.maxMatrixCells ?? 100_000;
   const { base, tuned } = report;
   const n = escapeHtml(nonce);
@@ -43,16 +42,7 @@ export function renderHtml(report: Report, options: HtmlOptions = {}): string {
 
   const parts: string[] = [];
   parts.push(
-    '<!DOCTYPE html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'nonce-${n}'; script-src 'nonce-${n}'; base-uri 'none'; form-action 'none'">`,
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${htmlText(title)}</title>`,
-    `<style nonce="${n}">${stylesheet()}</style>`,
-    '</head>',
-    '<body>',
+    ...selfContainedHead(title, nonce, stylesheet()),
     '<main>',
     `<h1>Instruction Lens <span class="sub">base vs instruction-tuned</span></h1>`,
     `<p class="meta">Report <code>${htmlText(String(report.schema))}</code>, created ${htmlText(String(report.createdAt))}.</p>`,
@@ -67,6 +57,28 @@ export function renderHtml(report: Report, options: HtmlOptions = {}): string {
   parts.push(matricesSection(base, tuned, maxCells));
   parts.push('</main>', `<script nonce="${n}">${SCRIPT}</script>`, '</body>', '</html>', '');
   return parts.join('\n');
+}
+
+/**
+ * The start of a self-contained page, up to `<body>`: a Content-Security-Policy that loads nothing
+ * (`default-src 'none'`) and allows the page's one style sheet and its scripts by `nonce` only;
+ * `title` is escaped here.
+ */
+export function selfContainedHead(title: string, nonce: string, css: string): string[] {
+  if (!/^[A-Za-z0-9+/_-]{16,}={0,2}$/.test(nonce)) throw new Error('The CSP nonce must be at least 16 base64 characters.');
+  const n = escapeHtml(nonce);
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'nonce-${n}'; script-src 'nonce-${n}'; base-uri 'none'; form-action 'none'">`,
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${htmlText(title)}</title>`,
+    `<style nonce="${n}">${css}</style>`,
+    '</head>',
+    '<body>',
+  ];
 }
 
 /** 18 random bytes, base64 (Web Crypto: works in Node 20 and in a browser). */

@@ -317,4 +317,30 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
     assert.equal(await panel.locator('table.grid').count(), 2);
     await screenshot(page, 'vscode-heads', { fullPage: false });
   });
+
+  it('evaluates a prompt set (Evaluate Prompt Set…) and shows its report with plots in a panel', async () => {
+    writeSettings({ 'instructionLens.baseModel': models.base, 'instructionLens.tunedModel': models.tuned });
+    await statusShows('base', 'tuned');
+    const set = ['Summarize the text below. The council voted.', 'What is the capital of France?', 'Copy: red key'].map((prompt, k) => JSON.stringify({ id: `p${k}`, prompt }));
+    writeFileSync(join(workspace, 'set.jsonl'), set.join('\n') + '\n');
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').fill('set.jsonl');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'set.jsonl' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.monaco-editor .view-lines', { hasText: 'capital' }).first().waitFor();
+    await runCommand('Instruction Lens: Evaluate Prompt Set…');
+    // The report panel: a webview whose page drew its plots (the body says how many).
+    let drawn: string | undefined;
+    await until('the evaluation report panel', async () => {
+      for (const frame of page.frames()) {
+        drawn = await frame.evaluate(() => (document.title.startsWith('Instruction Lens evaluation') ? document.body.dataset.chartsDrawn : undefined)).catch(() => undefined);
+        if (drawn) return true;
+      }
+      return false;
+    }, 120_000);
+    assert.equal(drawn, '3', 'the score distributions of the one group and of all prompts, and the density plot');
+    const report = JSON.parse(readFileSync(join(workspace, 'set.lens-eval', 'report.json'), 'utf8'));
+    assert.deepEqual(report.results.map((r: { id: string }) => r.id), ['p0', 'p1', 'p2']);
+    await screenshot(page, 'vscode-evaluate', { fullPage: false });
+  });
 });
