@@ -1,4 +1,5 @@
 import type { Checkpoint } from '../model/checkpoint.js';
+import { hasSlidingWindow } from '../model/config.js';
 import { Graph, int, ints } from '../onnx/graph.js';
 import { sequencedAfter } from '../onnx/remat.js';
 import { externalWeight, externalWeightRows } from './weights.js';
@@ -41,6 +42,8 @@ export const names = {
   ropeCos: 'rope_cos',
   ropeSin: 'rope_sin',
   attentionBias: 'attention_bias',
+  /** The mask of sliding-window layers (only in graphs of models that have them). */
+  attentionBiasLocal: 'attention_bias_local',
   logits: 'logits',
   pastKey: (l: number) => `past_key_${l}`,
   pastValue: (l: number) => `past_value_${l}`,
@@ -131,12 +134,22 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
    * runs (the session must not fold these Casts into constants: see runtime/session.ts).
    */
   const weight = (name: string, after: string): string => (stored(name) ? rawWeight(name) : convert(rawWeight(name), after));
-  /** x·Wᵀ (+ b); the weight is converted once `after` exists (default x). */
-  const linear = (x: string, prefix: string, bias: boolean, after = x) =>
-    g.node('Gemm', bias ? [x, weight(`${prefix}.weight`, after), weight(`${prefix}.bias`, after)] : [x, weight(`${prefix}.weight`, after)], { transB: int(1) });
+  const adapter = checkpoint.adapter;
+  /**
+   * x·Wᵀ (+ b); the weight is converted once `after` exists (default x). A LoRA adapter's module
+   * adds s·(x·Aᵀ)·Bᵀ: the low-rank product is applied in the graph, no merged W + s·B·A exists.
+   */
+  const linear = (x: string, prefix: string, bias: boolean, after = x) => {
+    const y = g.node('Gemm', bias ? [x, weight(`${prefix}.weight`, after), weight(`${prefix}.bias`, after)] : [x, weight(`${prefix}.weight`, after)], { transB: int(1) });
+    const lora = adapter?.modules.get(prefix);
+    if (!lora) return y;
+    const down = g.node('Gemm', [x, weight(lora.a, y)], { transB: int(1) });
+    const scaled = g.node('Mul', [down, toCompute(g.scalar(lora.scale))]);
+    return g.node('Add', [y, g.node('Gemm', [scaled, weight(lora.b, scaled)], { transB: int(1) })]);
+  };
   const eps = g.scalar(config.rmsNormEps);
   /** x (float32) → RMSNorm(x) in the compute type; the statistic stays float32. */
-  const rmsNorm = (x: string, weightName: string) => {
+  const rmsNorm = (x: string, weightName: string): string => {
     const meanSquare = g.node('ReduceMean', [g.node('Mul', [x, x])], { axes: ints([-1]), keepdims: int(1) });
     const inverse = g.node('Reciprocal', [g.node('Sqrt', [g.node('Add', [meanSquare, eps])])]);
     const normalized = toCompute(g.node('Mul', [x, inverse]));
@@ -159,6 +172,7 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
   const cos = toCompute(g.input(names.ropeCos, 'float32', ['sequence', d]));
   const sin = toCompute(g.input(names.ropeSin, 'float32', ['sequence', d]));
   const bias = g.input(names.attentionBias, 'float32', ['sequence', 'total']);
+  const localBias = hasSlidingWindow(config) ? g.input(names.attentionBiasLocal, 'float32', ['sequence', 'total']) : null;
 
   // rotate_half(x) = concat(-x[d/2:], x[:d/2]) as a product with a fixed signed permutation:
   // one MatMul, which keeps the op set small for differentiation.
@@ -176,15 +190,30 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
       : g.node('Reshape', [g.node('Expand', [g.node('Reshape', [t, g.ints1d([nKV, 1, -1, d])]), g.ints1d([nKV, group, 1, 1])]), g.ints1d([nH, -1, d])]);
   const scale = toCompute(g.scalar(1 / Math.sqrt(d)));
 
+  const post = config.normPlacement === 'post';
+  /** q/k norms (Qwen3 per head on [heads, S, d], OLMo 2 over the projection [S, heads·d]); the statistic in float32. */
+  const qkNorm = (t: string, weightName: string) => rmsNorm(toFloat32(t), weightName);
+
   for (let l = 0; l < config.numLayers; l++) {
     const p = `model.layers.${l}.`;
-    const normed = rmsNorm(x, `${p}input_layernorm.weight`);
+    // OLMo 2 has no norm before attention and MLP: its norms follow them (below).
+    const normed = post ? toCompute(x) : rmsNorm(x, `${p}input_layernorm.weight`);
     // Each projection's weight is converted after the previous product: one converted weight at a time.
-    const qProjected = linear(normed, `${p}self_attn.q_proj`, config.attentionBias);
-    const kProjected = linear(normed, `${p}self_attn.k_proj`, config.attentionBias, qProjected);
+    let qProjected = linear(normed, `${p}self_attn.q_proj`, config.attentionBias);
+    let kProjected = linear(normed, `${p}self_attn.k_proj`, config.attentionBias, qProjected);
     const vProjected = linear(normed, `${p}self_attn.v_proj`, config.attentionBias, kProjected);
-    const q = applyRope(toHeads(qProjected, nH));
-    let k = applyRope(toHeads(kProjected, nKV));
+    if (config.qkNorm === 'projection') {
+      qProjected = qkNorm(qProjected, `${p}self_attn.q_norm.weight`);
+      kProjected = qkNorm(kProjected, `${p}self_attn.k_norm.weight`);
+    }
+    let qHeads = toHeads(qProjected, nH);
+    let kHeads = toHeads(kProjected, nKV);
+    if (config.qkNorm === 'head') {
+      qHeads = qkNorm(qHeads, `${p}self_attn.q_norm.weight`);
+      kHeads = qkNorm(kHeads, `${p}self_attn.k_norm.weight`);
+    }
+    const q = applyRope(qHeads);
+    let k = applyRope(kHeads);
     let v = toHeads(vProjected, nKV);
     if (options.kvCache) {
       // The cache is kept in the compute type: half the memory in float16.
@@ -195,18 +224,21 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     }
     const keysT = g.node('Transpose', [expandGroups(k)], { perm: ints([0, 2, 1]) });
     // The mask and the softmax are float32: -1e30 has no float16 form, and float32 normalizes better.
-    const scores = g.node('Add', [toFloat32(g.node('Mul', [g.node('MatMul', [q, keysT]), scale])), bias]);
+    const mask = config.layerWindows[l] !== null ? localBias! : bias;
+    const scores = g.node('Add', [toFloat32(g.node('Mul', [g.node('MatMul', [q, keysT]), scale])), mask]);
     const probs = g.node('Softmax', [scores], { axis: int(-1) });
     if (options.attentions) g.output(probs, names.attnProbs(l));
     const context = g.node('Reshape', [g.node('Transpose', [g.node('MatMul', [toCompute(probs), expandGroups(v)])], { perm: ints([1, 0, 2]) }), g.ints1d([-1, nH * d])]);
-    const attended = g.node('Add', [x, toFloat32(linear(context, `${p}self_attn.o_proj`, config.outputBias))]);
-    const normed2 = rmsNorm(attended, `${p}post_attention_layernorm.weight`);
+    const attnOut = toFloat32(linear(context, `${p}self_attn.o_proj`, config.outputBias));
+    const attended = g.node('Add', [x, post ? toFloat32(rmsNorm(attnOut, `${p}post_attention_layernorm.weight`)) : attnOut]);
+    const normed2 = post ? toCompute(attended) : rmsNorm(attended, `${p}post_attention_layernorm.weight`);
     const gate = linear(normed2, `${p}mlp.gate_proj`, false);
     const up = linear(normed2, `${p}mlp.up_proj`, false, gate);
     const activated = g.node('Mul', [g.node('Mul', [gate, g.node('Sigmoid', [gate])]), up]);
+    // The FFN output is the down-projection's, before any norm that follows it (OLMo 2).
     const down = toFloat32(linear(activated, `${p}mlp.down_proj`, false));
     if (options.ffn) g.output(down, names.ffnOut(l));
-    x = g.node('Add', [attended, down]);
+    x = g.node('Add', [attended, post ? toFloat32(rmsNorm(down, `${p}post_feedforward_layernorm.weight`)) : down]);
     residual.push(x);
   }
 

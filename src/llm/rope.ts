@@ -47,12 +47,17 @@ export function ropeTables(config: ModelConfig, start: number, count: number): {
   return { cos, sin };
 }
 
-/** The additive causal mask [queries, past + queries]: 0 where a query may attend, a large negative elsewhere. */
-export function causalMask(past: number, queries: number): Float32Array {
+/**
+ * The additive causal mask [queries, past + queries]: 0 where a query may attend, a large negative
+ * elsewhere. With a sliding `window`, the query at position i also cannot see keys j ≤ i − window
+ * (it sees `window` keys, itself included: transformers' sliding_window_overlay, kv > q − window).
+ */
+export function causalMask(past: number, queries: number, window: number | null = null): Float32Array {
   const total = past + queries;
   const mask = new Float32Array(queries * total);
   for (let q = 0; q < queries; q++) {
     for (let k = past + q + 1; k < total; k++) mask[q * total + k] = MASKED;
+    if (window !== null) for (let k = 0; k <= past + q - window; k++) mask[q * total + k] = MASKED;
   }
   return mask;
 }

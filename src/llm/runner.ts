@@ -227,10 +227,13 @@ export class LlamaRunner {
   private positionFeeds(past: number, count: number): Record<string, ort.Tensor> {
     const d = this.checkpoint.config.headDim;
     const { cos, sin } = ropeTables(this.checkpoint.config, past, count);
+    // One window for every sliding layer (the families here have one `sliding_window`).
+    const window = this.checkpoint.config.layerWindows.find((w) => w !== null) ?? null;
     return {
       [names.ropeCos]: new ort.Tensor('float32', cos, [count, d]),
       [names.ropeSin]: new ort.Tensor('float32', sin, [count, d]),
       [names.attentionBias]: new ort.Tensor('float32', causalMask(past, count), [count, past + count]),
+      ...(window === null ? {} : { [names.attentionBiasLocal]: new ort.Tensor('float32', causalMask(past, count, window), [count, past + count]) }),
     };
   }
 

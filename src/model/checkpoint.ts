@@ -6,6 +6,7 @@ import { resolveModelPath } from './hub.js';
 import { readJsonObject } from './json-file.js';
 import { readSafetensorsHeader, type TensorDescriptor, type WeightDtype } from './safetensors.js';
 import { loadTokenizerFiles, type TokenizerFiles } from './tokenizer-files.js';
+import { isAdapterFolder, readAdapterConfig, readAdapterTensors, type LoraAdapter } from './lora.js';
 
 /** A Hugging Face checkpoint folder, validated, with its weights located but not read. */
 export interface Checkpoint {
@@ -23,6 +24,13 @@ export interface Checkpoint {
   parameterCount: number;
   tokenizer: TokenizerFiles;
   contextLength: number;
+  /** A LoRA adapter over the base weights (the spec named an adapter folder). */
+  adapter?: LoraAdapter;
+}
+
+export interface LoadCheckpointOptions {
+  /** The base of a LoRA adapter when its adapter_config.json names none, or names one that is not here. */
+  adapterBase?: string;
 }
 
 function realFile(path: string): string {
@@ -88,8 +96,88 @@ function commonDir(paths: string[]): string {
  * Loads and validates a checkpoint: config, weights (headers only), tokenizer files. Every tensor
  * the config needs must be present with the right shape; nothing is read beyond the headers.
  */
-export function loadCheckpoint(spec: string, env: NodeJS.ProcessEnv = process.env): Checkpoint {
+export function loadCheckpoint(spec: string, env: NodeJS.ProcessEnv = process.env, options: LoadCheckpointOptions = {}): Checkpoint {
   const dir = resolveModelPath(spec, env);
+  if (isAdapterFolder(dir)) return loadAdapterCheckpoint(spec, dir, env, options);
+  return loadModelCheckpoint(spec, dir);
+}
+
+/**
+ * A PEFT LoRA adapter over its base: the base from base_model_name_or_path (a folder or a hub id
+ * in the local cache), else the given base. The adapter's tensors join the base's (external data
+ * into adapter_model.safetensors); tensors it saves whole replace the base's; a resized embedding
+ * sets the vocabulary size, and the adapter folder's tokenizer is used when it has one.
+ */
+function loadAdapterCheckpoint(spec: string, dir: string, env: NodeJS.ProcessEnv, options: LoadCheckpointOptions): Checkpoint {
+  const settings = readAdapterConfig(dir);
+  let baseSpec = settings.baseSpec;
+  let base: Checkpoint | null = null;
+  if (baseSpec !== null) {
+    try {
+      base = loadModelCheckpoint(baseSpec, resolveModelPath(baseSpec, env));
+    } catch (e) {
+      if (options.adapterBase === undefined) {
+        throw new LensError(`${settings.configFile}: base_model_name_or_path '${baseSpec}' cannot be loaded (${(e as Error).message}); give the base model explicitly`, settings.configFile);
+      }
+    }
+  }
+  if (!base) {
+    if (options.adapterBase === undefined) throw new LensError(`${settings.configFile}: field 'base_model_name_or_path' is missing; give the base model explicitly`, settings.configFile);
+    baseSpec = options.adapterBase;
+    const baseDir = resolveModelPath(baseSpec, env);
+    if (isAdapterFolder(baseDir)) throw new LensError(`${baseDir}: the base of an adapter cannot itself be an adapter`, baseDir);
+    base = loadModelCheckpoint(baseSpec, baseDir);
+  }
+  const baseShapes = expectedTensors(base.config);
+  const adapter = readAdapterTensors(dir, settings, baseShapes);
+  const tensors = new Map(base.tensors);
+  for (const [name, t] of adapter.loraTensors) tensors.set(name, t);
+  // A resized embedding (new tokens) changes the vocabulary: every tensor of the new size must come with the adapter.
+  const embed = adapter.replacements.get('model.embed_tokens.weight') ?? adapter.replacements.get('lm_head.weight');
+  const config: ModelConfig = embed ? { ...base.config, vocabSize: embed.shape[0]! } : base.config;
+  const shapes = expectedTensors(config);
+  let weightBytes = base.weightBytes;
+  for (const [name, t] of adapter.replacements) {
+    const shape = shapes.get(name)!;
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new LensError(`${t.file}: tensor '${t.name}' has shape [${t.shape.join(', ')}], the adapted model needs [${shape.join(', ')}]`, t.file);
+    }
+    weightBytes -= base.tensors.get(name)!.length;
+    tensors.set(name, t);
+  }
+  for (const [name, shape] of shapes) {
+    const t = tensors.get(name)!;
+    if (t.shape.some((d, i) => d !== shape[i])) {
+      throw new LensError(`${adapter.file}: the adapter resizes the vocabulary to ${config.vocabSize} but does not hold '${name}' (the base's has ${t.shape[0]} rows)`, adapter.file);
+    }
+  }
+  weightBytes += adapter.bytes;
+  const weightsRoot = commonDir([...new Set([...tensors.values()].map((t) => t.file))]);
+  const tokenizer = existsSync(join(dir, 'tokenizer.json')) ? loadTokenizerFiles(dir, config) : config === base.config ? base.tokenizer : loadTokenizerFiles(base.dir, config);
+  return {
+    ...base,
+    spec,
+    dir,
+    config,
+    tensors,
+    weightsRoot,
+    weightBytes,
+    tokenizer,
+    adapter: {
+      dir,
+      configFile: settings.configFile,
+      modules: adapter.modules,
+      replaced: [...adapter.replacements.keys()],
+      bytes: adapter.bytes,
+      baseSpec: baseSpec!,
+      rank: settings.rank,
+      alpha: settings.alpha,
+      rslora: settings.rslora,
+    },
+  };
+}
+
+function loadModelCheckpoint(spec: string, dir: string): Checkpoint {
   const configFile = join(dir, 'config.json');
   const config = parseModelConfig(readJsonObject(configFile, 'Model config (config.json)'), configFile);
   const { files, weightMap } = weightFiles(dir);

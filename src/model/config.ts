@@ -1,7 +1,9 @@
 import { LensError } from './errors.js';
 import type { WeightDtype } from './safetensors.js';
 
-export const SUPPORTED_ARCHITECTURES = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM'] as const;
+export const SUPPORTED_ARCHITECTURES = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Olmo2ForCausalLM'] as const;
+/** Families people ask for that are recognised but not computed yet: refused by name. */
+export const PLANNED_ARCHITECTURES = ['Gemma2ForCausalLM', 'Gemma3ForCausalLM', 'Phi3ForCausalLM', 'SmolLM3ForCausalLM', 'GraniteForCausalLM'] as const;
 export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
 
 export type RopeScaling =
@@ -28,8 +30,24 @@ export interface ModelConfig {
   attentionBias: boolean;
   /** o_proj carries a bias (Llama with attention_bias, as transformers' LlamaAttention). */
   outputBias: boolean;
-  /** Mistral's sliding window; prompts longer than it are refused rather than computed wrongly. */
-  slidingWindow: number | null;
+  /**
+   * The attention window of each layer (null: full causal attention). A query at position i sees
+   * keys j with i − window < j ≤ i (transformers' sliding_window_overlay): Mistral's
+   * `sliding_window` on every layer, Qwen2/Qwen3's from `max_window_layers` on (or `layer_types`).
+   */
+  layerWindows: (number | null)[];
+  /**
+   * Norms on queries and keys before RoPE: `head` (Qwen3: RMSNorm over each head's head_dim, one
+   * gain [head_dim] shared by the heads), `projection` (OLMo 2: RMSNorm over the whole q/k
+   * projection, gains [heads·head_dim]), or none.
+   */
+  qkNorm: 'none' | 'head' | 'projection';
+  /**
+   * `pre` (Llama): x + f(norm(x)) with input_layernorm / post_attention_layernorm before attention
+   * and MLP. `post` (OLMo 2): x + norm(f(x)) with post_attention_layernorm / post_feedforward_layernorm
+   * after them, and no norm before.
+   */
+  normPlacement: 'pre' | 'post';
   torchDtype: WeightDtype | null;
   bosTokenId: number | null;
   eosTokenIds: number[];
@@ -146,6 +164,9 @@ export function parseModelConfig(raw: Record<string, unknown>, file: string): Mo
   if (typeof architecture !== 'string') {
     throw new LensError(`${file}: field 'architectures' is missing; expected one of ${SUPPORTED_ARCHITECTURES.join(', ')}`, file);
   }
+  if ((PLANNED_ARCHITECTURES as readonly string[]).includes(architecture)) {
+    throw new LensError(`${file}: architecture ${architecture} is not supported yet (its modelling rules are not implemented; supported: ${SUPPORTED_ARCHITECTURES.join(', ')})`, file);
+  }
   if (!(SUPPORTED_ARCHITECTURES as readonly string[]).includes(architecture)) {
     throw new LensError(`${file}: architecture ${architecture} is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(', ')})`, file);
   }
@@ -159,24 +180,30 @@ export function parseModelConfig(raw: Record<string, unknown>, file: string): Mo
     throw new LensError(`${file}: num_attention_heads (${numHeads}) is not a multiple of num_key_value_heads (${numKvHeads})`, file);
   }
   const explicitHeadDim = raw.head_dim;
-  if ((explicitHeadDim === undefined || explicitHeadDim === null) && hiddenSize % numHeads !== 0) {
+  if ((explicitHeadDim === undefined || explicitHeadDim === null) && architecture !== 'Qwen3ForCausalLM' && hiddenSize % numHeads !== 0) {
     throw new LensError(`${file}: hidden_size (${hiddenSize}) is not a multiple of num_attention_heads (${numHeads}) and no head_dim is given`, file);
   }
-  const headDim = get('head_dim').int({ default: hiddenSize / numHeads, max: LIMITS.size });
+  // Qwen3Config's head_dim defaults to 128, not hidden/heads.
+  const headDim = get('head_dim').int({ default: architecture === 'Qwen3ForCausalLM' ? 128 : hiddenSize / numHeads, max: LIMITS.size });
   if (headDim % 2 !== 0) throw new LensError(`${file}: head_dim must be even for rotary embeddings, got ${headDim}`, file);
-  if (architecture === 'Qwen2ForCausalLM' && raw.use_sliding_window === true) {
-    throw new LensError(`${file}: Qwen2 use_sliding_window is not supported`, file);
-  }
   if (raw.mlp_bias === true) throw new LensError(`${file}: mlp_bias is not supported`, file);
-  const slidingWindow = architecture === 'MistralForCausalLM' && raw.sliding_window != null ? get('sliding_window').int({ max: LIMITS.positions }) : null;
+  if (raw.clip_qkv !== undefined && raw.clip_qkv !== null) throw new LensError(`${file}: field 'clip_qkv' is not supported (clipping of q/k/v)`, file);
+  const pretrainingTp = raw.pretraining_tp;
+  if (pretrainingTp !== undefined && pretrainingTp !== null && pretrainingTp !== 1) {
+    // transformers computes the same product in slices then; only rounding differs, but say so.
+    throw new LensError(`${file}: field 'pretraining_tp' is ${JSON.stringify(pretrainingTp)}; only 1 is supported`, file);
+  }
+  const numLayers = get('num_hidden_layers').int({ max: LIMITS.layers });
+  const layerWindows = parseLayerWindows(raw, architecture, numLayers, file);
   const maxPositionEmbeddings = get('max_position_embeddings').int({ default: 2048, max: LIMITS.positions });
-  const llamaBias = architecture === 'LlamaForCausalLM' ? get('attention_bias').bool(false) : false;
+  // Llama, Qwen3 and OLMo 2 put attention_bias on q/k/v and o_proj alike; Qwen2 has q/k/v biases always.
+  const allBias = architecture === 'LlamaForCausalLM' || architecture === 'Qwen3ForCausalLM' || architecture === 'Olmo2ForCausalLM' ? get('attention_bias').bool(false) : false;
   const torchDtype = typeof raw.torch_dtype === 'string' ? (TORCH_DTYPES[raw.torch_dtype] ?? null) : null;
   return {
     architecture: architecture as Architecture,
     hiddenSize,
     intermediateSize: get('intermediate_size').int({ max: LIMITS.intermediate }),
-    numLayers: get('num_hidden_layers').int({ max: LIMITS.layers }),
+    numLayers,
     numHeads,
     numKvHeads,
     headDim,
@@ -186,18 +213,72 @@ export function parseModelConfig(raw: Record<string, unknown>, file: string): Mo
     ropeTheta: get('rope_theta').number({ default: 10000, positive: true, range: LIMITS.ropeTheta }),
     ropeScaling: parseRopeScaling(raw.rope_scaling, file),
     tieWordEmbeddings: get('tie_word_embeddings').bool(false),
-    attentionBias: architecture === 'Qwen2ForCausalLM' ? true : llamaBias,
-    outputBias: llamaBias,
-    slidingWindow,
+    attentionBias: architecture === 'Qwen2ForCausalLM' ? true : allBias,
+    outputBias: allBias,
+    layerWindows,
+    qkNorm: architecture === 'Qwen3ForCausalLM' ? 'head' : architecture === 'Olmo2ForCausalLM' ? 'projection' : 'none',
+    normPlacement: architecture === 'Olmo2ForCausalLM' ? 'post' : 'pre',
     torchDtype,
     bosTokenId: tokenIds(raw.bos_token_id, file, 'bos_token_id')[0] ?? null,
     eosTokenIds: tokenIds(raw.eos_token_id, file, 'eos_token_id'),
   };
 }
 
-/** The longest sequence the model can be run on. */
+/**
+ * Each layer's attention window, from the fields transformers reads: Mistral's `sliding_window`
+ * (every layer); Qwen2/Qwen3's `sliding_window` when `use_sliding_window`, on the layers from
+ * `max_window_layers` on; an explicit `layer_types` list decides per layer when given.
+ */
+function parseLayerWindows(raw: Record<string, unknown>, architecture: string, numLayers: number, file: string): (number | null)[] {
+  const window = () => field(raw, file, 'sliding_window').int({ max: LIMITS.positions });
+  const none = Array.from({ length: numLayers }, () => null);
+  let windows: (number | null)[];
+  if (architecture === 'MistralForCausalLM') {
+    windows = raw.sliding_window == null ? none : Array.from({ length: numLayers }, window);
+  } else if (architecture === 'Qwen2ForCausalLM' || architecture === 'Qwen3ForCausalLM') {
+    if (raw.use_sliding_window !== true || raw.sliding_window == null) windows = none;
+    else {
+      const from = field(raw, file, 'max_window_layers').int({ min: 0, default: numLayers, max: LIMITS.layers });
+      const w = window();
+      windows = Array.from({ length: numLayers }, (_, l) => (l >= from ? w : null));
+    }
+  } else {
+    if (raw.sliding_window != null) throw new LensError(`${file}: field 'sliding_window' is not part of ${architecture}'s attention and is not supported`, file);
+    windows = none;
+  }
+  const types = raw.layer_types;
+  if (types !== undefined && types !== null) {
+    if (!Array.isArray(types) || types.length !== numLayers || !types.every((t) => t === 'full_attention' || t === 'sliding_attention')) {
+      throw new LensError(`${file}: field 'layer_types' must list 'full_attention' or 'sliding_attention' for each of the ${numLayers} layers`, file);
+    }
+    windows = types.map((t) => (t === 'sliding_attention' ? window() : null));
+  }
+  return windows;
+}
+
+/**
+ * The longest sequence the model can be run on. Sliding windows are masked exactly, so they do
+ * not limit it.
+ */
 export function contextLength(config: ModelConfig): number {
-  return config.slidingWindow === null ? config.maxPositionEmbeddings : Math.min(config.maxPositionEmbeddings, config.slidingWindow);
+  return config.maxPositionEmbeddings;
+}
+
+/** Whether any layer attends through a sliding window (the graph then takes a second mask). */
+export function hasSlidingWindow(config: Pick<ModelConfig, 'layerWindows'>): boolean {
+  return config.layerWindows.some((w) => w !== null);
+}
+
+/** One line per computation-changing trait of the family, for `info`. */
+export function familyTraits(config: ModelConfig): string[] {
+  const traits: string[] = [];
+  if (config.qkNorm === 'head') traits.push('RMSNorm on each query/key head before RoPE (q_norm, k_norm)');
+  if (config.qkNorm === 'projection') traits.push('RMSNorm on the whole query/key projections (q_norm, k_norm)');
+  if (config.normPlacement === 'post') traits.push('norms after attention and MLP (post_attention_layernorm, post_feedforward_layernorm), none before');
+  const windows = config.layerWindows.filter((w) => w !== null);
+  if (windows.length > 0) traits.push(`sliding-window attention (${windows[0]} tokens) on ${windows.length} of ${config.numLayers} layers, masked exactly`);
+  if (config.attentionBias) traits.push(config.outputBias ? 'q/k/v/o biases' : 'q/k/v biases');
+  return traits;
 }
 
 /** The weights a checkpoint must hold for this config, with their shapes. */
@@ -207,7 +288,7 @@ export function expectedTensors(config: ModelConfig): Map<string, number[]> {
   shapes.set('model.embed_tokens.weight', [v, h]);
   for (let l = 0; l < config.numLayers; l++) {
     const p = `model.layers.${l}.`;
-    shapes.set(`${p}input_layernorm.weight`, [h]);
+    if (config.normPlacement === 'pre') shapes.set(`${p}input_layernorm.weight`, [h]);
     shapes.set(`${p}self_attn.q_proj.weight`, [numHeads * d, h]);
     shapes.set(`${p}self_attn.k_proj.weight`, [numKvHeads * d, h]);
     shapes.set(`${p}self_attn.v_proj.weight`, [numKvHeads * d, h]);
@@ -219,6 +300,14 @@ export function expectedTensors(config: ModelConfig): Map<string, number[]> {
     shapes.set(`${p}self_attn.o_proj.weight`, [h, numHeads * d]);
     if (config.outputBias) shapes.set(`${p}self_attn.o_proj.bias`, [h]);
     shapes.set(`${p}post_attention_layernorm.weight`, [h]);
+    if (config.normPlacement === 'post') shapes.set(`${p}post_feedforward_layernorm.weight`, [h]);
+    if (config.qkNorm === 'head') {
+      shapes.set(`${p}self_attn.q_norm.weight`, [d]);
+      shapes.set(`${p}self_attn.k_norm.weight`, [d]);
+    } else if (config.qkNorm === 'projection') {
+      shapes.set(`${p}self_attn.q_norm.weight`, [numHeads * d]);
+      shapes.set(`${p}self_attn.k_norm.weight`, [numKvHeads * d]);
+    }
     shapes.set(`${p}mlp.gate_proj.weight`, [i, h]);
     shapes.set(`${p}mlp.up_proj.weight`, [i, h]);
     shapes.set(`${p}mlp.down_proj.weight`, [h, i]);

@@ -18,7 +18,7 @@ import {
   specialTokenId,
 } from './synthetic/tokenizer-builder.js';
 
-export type SyntheticArchitecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM';
+export type SyntheticArchitecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM' | 'Qwen3ForCausalLM' | 'Olmo2ForCausalLM';
 export type SyntheticDtype = 'F32' | 'F16' | 'BF16';
 export type SyntheticPresetName = 'tiny' | 'smollm2-135m' | 'qwen2.5-0.5b' | 'llama-3.2-1b' | 'llama-2-7b';
 export type RopeScalingSpec =
@@ -58,6 +58,10 @@ export interface SyntheticCheckpointOptions {
   initScale?: number;
   /** Default true: tokenizer_config.json gets a ChatML chat_template, and eos is <|im_end|>. */
   chatTemplate?: boolean;
+  /** Mistral: sliding_window on every layer; Qwen2/Qwen3: use_sliding_window with this window. */
+  slidingWindow?: number;
+  /** Qwen2/Qwen3: the first layer with the sliding window (config max_window_layers; default 0). */
+  maxWindowLayers?: number;
 }
 
 export interface SyntheticCheckpoint {
@@ -177,12 +181,16 @@ interface ResolvedSpec extends SyntheticPresetSpec {
   seed: number;
   initScale: number;
   chatTemplate: boolean;
+  slidingWindow: number | null;
+  maxWindowLayers: number;
 }
 
 const MODEL_TYPE: Record<SyntheticArchitecture, string> = {
   LlamaForCausalLM: 'llama',
   MistralForCausalLM: 'mistral',
   Qwen2ForCausalLM: 'qwen2',
+  Qwen3ForCausalLM: 'qwen3',
+  Olmo2ForCausalLM: 'olmo2',
 };
 
 const TORCH_DTYPE: Record<SyntheticDtype, string> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
@@ -236,6 +244,10 @@ function resolveSpec(options: SyntheticCheckpointOptions): ResolvedSpec {
     throw new RangeError(`synthetic checkpoint: unsupported rope_type '${(ropeScaling as { rope_type: string }).rope_type}'`);
   }
 
+  const slidingWindow = options.slidingWindow === undefined ? null : positiveInt('slidingWindow', options.slidingWindow);
+  if (slidingWindow !== null && !['MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM'].includes(architecture)) {
+    throw new RangeError(`synthetic checkpoint: ${architecture} has no sliding window`);
+  }
   const dtype = options.dtype ?? 'F32';
   if (!(dtype in TORCH_DTYPE)) throw new RangeError(`synthetic checkpoint: unsupported dtype '${dtype}'`);
   const seed = options.seed ?? 1;
@@ -251,7 +263,8 @@ function resolveSpec(options: SyntheticCheckpointOptions): ResolvedSpec {
     numHeads,
     numKvHeads,
     headDim,
-    explicitHeadDim: givenHeadDim !== undefined,
+    // Qwen3's head_dim defaults to 128 in transformers, so its config always says it.
+    explicitHeadDim: givenHeadDim !== undefined || architecture === 'Qwen3ForCausalLM',
     vocabSize,
     maxPositionEmbeddings,
     ropeTheta: positiveNumber('ropeTheta', options.ropeTheta ?? preset.ropeTheta),
@@ -264,6 +277,8 @@ function resolveSpec(options: SyntheticCheckpointOptions): ResolvedSpec {
     seed,
     initScale,
     chatTemplate: options.chatTemplate ?? true,
+    slidingWindow,
+    maxWindowLayers: options.maxWindowLayers ?? 0,
   };
 }
 
@@ -293,8 +308,11 @@ function buildConfig(s: ResolvedSpec): Record<string, unknown> {
   };
   if (s.explicitHeadDim) config.head_dim = s.headDim;
   if (s.architecture === 'LlamaForCausalLM') Object.assign(config, { attention_bias: s.attentionBias, mlp_bias: false, pretraining_tp: 1 });
-  if (s.architecture === 'MistralForCausalLM') config.sliding_window = null;
-  if (s.architecture === 'Qwen2ForCausalLM') config.use_sliding_window = false;
+  if (s.architecture === 'MistralForCausalLM') config.sliding_window = s.slidingWindow;
+  if (s.architecture === 'Qwen2ForCausalLM' || s.architecture === 'Qwen3ForCausalLM') {
+    Object.assign(config, { use_sliding_window: s.slidingWindow !== null, sliding_window: s.slidingWindow, max_window_layers: s.maxWindowLayers });
+  }
+  if (s.architecture === 'Qwen3ForCausalLM' || s.architecture === 'Olmo2ForCausalLM') config.attention_bias = s.attentionBias;
   // transformers writes config.json with sorted keys; so do we, for familiar diffs.
   return Object.fromEntries(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
@@ -336,7 +354,8 @@ function planTensors(s: ResolvedSpec): PlannedTensor[] {
   const out: PlannedTensor[] = [weight('model.embed_tokens.weight', [s.vocabSize, H], embedStd)];
   for (let i = 0; i < s.numLayers; i++) {
     const p = `model.layers.${i}.`;
-    out.push(norm(p + 'input_layernorm.weight'));
+    const olmo = s.architecture === 'Olmo2ForCausalLM';
+    if (!olmo) out.push(norm(p + 'input_layernorm.weight'));
     out.push({ ...weight(p + 'self_attn.q_proj.weight', [qDim, H], proj(H)), rowGain: (row) => headGain(Math.floor(row / s.headDim)) });
     if (s.attentionBias) out.push(weight(p + 'self_attn.q_proj.bias', [qDim], 0.1));
     out.push(weight(p + 'self_attn.k_proj.weight', [kvDim, H], proj(H)));
@@ -345,11 +364,21 @@ function planTensors(s: ResolvedSpec): PlannedTensor[] {
     if (s.attentionBias) out.push(weight(p + 'self_attn.v_proj.bias', [kvDim], 0.1));
     out.push(weight(p + 'self_attn.o_proj.weight', [H, qDim], proj(qDim)));
     // transformers' LlamaAttention puts attention_bias on o_proj too (Qwen2's o_proj has none).
-    if (s.attentionBias && s.architecture === 'LlamaForCausalLM') out.push(weight(p + 'self_attn.o_proj.bias', [H], 0.1));
+    if (s.attentionBias && s.architecture !== 'Qwen2ForCausalLM') out.push(weight(p + 'self_attn.o_proj.bias', [H], 0.1));
+    // q/k norms take the scale of the scores (they undo q_proj's head gains): gains around 2 on
+    // both keep some heads sharp. Qwen3's are per head [head_dim], OLMo 2's over the projection.
+    if (s.architecture === 'Qwen3ForCausalLM') {
+      out.push(weight(p + 'self_attn.q_norm.weight', [s.headDim], 0.5, 2.5));
+      out.push(weight(p + 'self_attn.k_norm.weight', [s.headDim], 0.5, 2));
+    } else if (olmo) {
+      out.push(weight(p + 'self_attn.q_norm.weight', [qDim], 0.5, 2.5));
+      out.push(weight(p + 'self_attn.k_norm.weight', [kvDim], 0.5, 2));
+    }
     out.push(norm(p + 'post_attention_layernorm.weight'));
     out.push(weight(p + 'mlp.gate_proj.weight', [I, H], proj(H)));
     out.push(weight(p + 'mlp.up_proj.weight', [I, H], proj(H)));
     out.push(weight(p + 'mlp.down_proj.weight', [H, I], proj(I)));
+    if (olmo) out.push(norm(p + 'post_feedforward_layernorm.weight'));
   }
   out.push(norm('model.norm.weight'));
   if (!s.tieWordEmbeddings) out.push(weight('lm_head.weight', [s.vocabSize, H], proj(H)));

@@ -2,8 +2,16 @@
 //
 // This is the ORACLE for parity tests of the engine's onnxruntime graphs. It is deliberately
 // independent of src/ (no imports from it), written for obviousness rather than speed, and
-// follows Hugging Face transformers' LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM
-// (eager attention, batch of one, no KV cache, positions 0..S-1), everything in float64.
+// follows Hugging Face transformers' LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM /
+// Qwen3ForCausalLM / Olmo2ForCausalLM (eager attention, batch of one, no KV cache, positions
+// 0..S-1), everything in float64.
+//
+//   Qwen3: q_norm / k_norm (RMSNorm, gain [head_dim]) on each head of q and k before RoPE.
+//   OLMo 2: q_norm / k_norm over the whole q / k projection (gains [heads·head_dim]) before RoPE;
+//           no norm before attention or MLP: h = x + post_attention_layernorm(attn(x)),
+//           out = h + post_feedforward_layernorm(mlp(h)).
+//   Sliding windows (Mistral sliding_window; Qwen2/3 use_sliding_window from max_window_layers
+//   on; or layer_types): query i attends to keys j with i - window < j <= i.
 //
 //   x_0 = embed_tokens[ids]                   (or opts.inputEmbeds)
 //   per layer:
@@ -18,7 +26,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCheckpointTensors64, type Tensor64 } from './safetensors64';
 
-export type RefArchitecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM';
+export type RefArchitecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM' | 'Qwen3ForCausalLM' | 'Olmo2ForCausalLM';
+const REF_ARCHITECTURES: readonly string[] = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Olmo2ForCausalLM'];
 
 export interface RefRopeScaling {
   type: 'linear' | 'llama3';
@@ -51,12 +60,12 @@ export interface RefConfig {
   oBias: boolean;
   /** gate/up/down_proj have a bias: Llama when mlp_bias. */
   mlpBias: boolean;
-  /**
-   * Attention window when the checkpoint uses one (Mistral `sliding_window`, Qwen2 with
-   * `use_sliding_window`), else null. The reference refuses sequences longer than the window
-   * rather than guess the mask convention of a particular transformers version.
-   */
-  slidingWindow: number | null;
+  /** Per layer: the attention window (query i sees keys i-window < j <= i), or null for full causal attention. */
+  windows: (number | null)[];
+  /** q_norm/k_norm: 'head' (Qwen3, per head), 'projection' (OLMo 2, whole projection), or 'none'. */
+  qkNorm: 'none' | 'head' | 'projection';
+  /** OLMo 2: norms after attention and MLP instead of before. */
+  postNorms: boolean;
 }
 
 export interface ReferenceModel {
@@ -100,13 +109,14 @@ function num(json: Record<string, unknown>, key: string, fallback?: number): num
 export function parseRefConfig(json: Record<string, unknown>): RefConfig {
   const archs = json.architectures as string[] | undefined;
   const arch = archs?.[0];
-  if (arch !== 'LlamaForCausalLM' && arch !== 'MistralForCausalLM' && arch !== 'Qwen2ForCausalLM') {
+  if (arch === undefined || !REF_ARCHITECTURES.includes(arch)) {
     throw new Error(`config.json: unsupported architecture ${String(arch)}`);
   }
   const hiddenSize = num(json, 'hidden_size');
   const numHeads = num(json, 'num_attention_heads');
   const numKvHeads = num(json, 'num_key_value_heads', numHeads);
-  const headDim = num(json, 'head_dim', Math.floor(hiddenSize / numHeads));
+  // Qwen3Config's head_dim default is 128.
+  const headDim = num(json, 'head_dim', arch === 'Qwen3ForCausalLM' ? 128 : Math.floor(hiddenSize / numHeads));
   if (numHeads % numKvHeads !== 0) throw new Error(`config.json: num_attention_heads ${numHeads} not a multiple of num_key_value_heads ${numKvHeads}`);
   if (headDim % 2 !== 0) throw new Error(`config.json: head_dim ${headDim} is odd`);
 
@@ -129,15 +139,22 @@ export function parseRefConfig(json: Record<string, unknown>): RefConfig {
 
   const attentionBias = json.attention_bias === true;
   const mlpBias = json.mlp_bias === true;
-  let slidingWindow: number | null = null;
-  if (arch === 'MistralForCausalLM' && typeof json.sliding_window === 'number') slidingWindow = json.sliding_window;
-  if (arch === 'Qwen2ForCausalLM' && json.use_sliding_window === true && typeof json.sliding_window === 'number') slidingWindow = json.sliding_window;
+  const numLayers = num(json, 'num_hidden_layers');
+  const sw = typeof json.sliding_window === 'number' ? json.sliding_window : null;
+  let windows: (number | null)[] = Array.from({ length: numLayers }, () => null);
+  if (arch === 'MistralForCausalLM' && sw !== null) windows = windows.map(() => sw);
+  if ((arch === 'Qwen2ForCausalLM' || arch === 'Qwen3ForCausalLM') && json.use_sliding_window === true && sw !== null) {
+    const from = num(json, 'max_window_layers', numLayers);
+    windows = windows.map((_, l) => (l >= from ? sw : null));
+  }
+  if (Array.isArray(json.layer_types)) windows = (json.layer_types as string[]).map((t) => (t === 'sliding_attention' ? sw : null));
+  const allBias = arch === 'LlamaForCausalLM' || arch === 'Qwen3ForCausalLM' || arch === 'Olmo2ForCausalLM';
 
   return {
-    architecture: arch,
+    architecture: arch as RefArchitecture,
     hiddenSize,
     intermediateSize: num(json, 'intermediate_size'),
-    numLayers: num(json, 'num_hidden_layers'),
+    numLayers,
     numHeads,
     numKvHeads,
     headDim,
@@ -146,10 +163,12 @@ export function parseRefConfig(json: Record<string, unknown>): RefConfig {
     ropeTheta: num(json, 'rope_theta', 10000),
     ropeScaling,
     tieWordEmbeddings: json.tie_word_embeddings === true,
-    qkvBias: arch === 'Qwen2ForCausalLM' || (arch === 'LlamaForCausalLM' && attentionBias),
-    oBias: arch === 'LlamaForCausalLM' && attentionBias,
+    qkvBias: arch === 'Qwen2ForCausalLM' || (allBias && attentionBias),
+    oBias: allBias && attentionBias,
     mlpBias: arch === 'LlamaForCausalLM' && mlpBias,
-    slidingWindow,
+    windows,
+    qkNorm: arch === 'Qwen3ForCausalLM' ? 'head' : arch === 'Olmo2ForCausalLM' ? 'projection' : 'none',
+    postNorms: arch === 'Olmo2ForCausalLM',
   };
 }
 
@@ -165,8 +184,16 @@ export function expectedTensorShapes(c: RefConfig): Map<string, number[]> {
   m.set('model.embed_tokens.weight', [c.vocabSize, H]);
   for (let l = 0; l < c.numLayers; l++) {
     const p = `model.layers.${l}.`;
-    m.set(p + 'input_layernorm.weight', [H]);
+    if (!c.postNorms) m.set(p + 'input_layernorm.weight', [H]);
     m.set(p + 'post_attention_layernorm.weight', [H]);
+    if (c.postNorms) m.set(p + 'post_feedforward_layernorm.weight', [H]);
+    if (c.qkNorm === 'head') {
+      m.set(p + 'self_attn.q_norm.weight', [c.headDim]);
+      m.set(p + 'self_attn.k_norm.weight', [c.headDim]);
+    } else if (c.qkNorm === 'projection') {
+      m.set(p + 'self_attn.q_norm.weight', [qDim]);
+      m.set(p + 'self_attn.k_norm.weight', [kvDim]);
+    }
     m.set(p + 'self_attn.q_proj.weight', [qDim, H]);
     m.set(p + 'self_attn.k_proj.weight', [kvDim, H]);
     m.set(p + 'self_attn.v_proj.weight', [kvDim, H]);
@@ -337,9 +364,6 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
   const I = c.intermediateSize;
   const S = inputIds.length;
   if (S === 0) throw new Error('referenceForward: empty input');
-  if (c.slidingWindow !== null && S > c.slidingWindow) {
-    throw new Error(`referenceForward: sequence of ${S} exceeds sliding_window ${c.slidingWindow} (not supported by the reference)`);
-  }
 
   // embeddings
   const embed = weight(model, 'model.embed_tokens.weight');
@@ -364,8 +388,12 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
 
   for (let l = 0; l < c.numLayers; l++) {
     const p = `model.layers.${l}.`;
-    const wIn = weight(model, p + 'input_layernorm.weight');
+    const wIn = c.postNorms ? null : weight(model, p + 'input_layernorm.weight');
     const wPost = weight(model, p + 'post_attention_layernorm.weight');
+    const wPostFfn = c.postNorms ? weight(model, p + 'post_feedforward_layernorm.weight') : null;
+    const wQn = c.qkNorm !== 'none' ? weight(model, p + 'self_attn.q_norm.weight') : null;
+    const wKn = c.qkNorm !== 'none' ? weight(model, p + 'self_attn.k_norm.weight') : null;
+    const window = c.windows[l] ?? null;
     const Wq = weight(model, p + 'self_attn.q_proj.weight');
     const Wk = weight(model, p + 'self_attn.k_proj.weight');
     const Wv = weight(model, p + 'self_attn.v_proj.weight');
@@ -382,10 +410,19 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
     const bd = optionalBias(model, p + 'mlp.down_proj.bias', c.mlpBias);
 
     // --- self-attention ---
-    const n = x.map((row) => rmsNorm(row, wIn, c.rmsNormEps));
-    const q = n.map((row) => linear(Wq, qDim, H, row, bq));
-    const k = n.map((row) => linear(Wk, kvDim, H, row, bk));
+    const n = wIn ? x.map((row) => rmsNorm(row, wIn, c.rmsNormEps)) : x;
+    let q = n.map((row) => linear(Wq, qDim, H, row, bq));
+    let k = n.map((row) => linear(Wk, kvDim, H, row, bk));
     const v = n.map((row) => linear(Wv, kvDim, H, row, bv));
+    if (c.qkNorm === 'projection') {
+      q = q.map((row) => rmsNorm(row, wQn!, c.rmsNormEps));
+      k = k.map((row) => rmsNorm(row, wKn!, c.rmsNormEps));
+    } else if (c.qkNorm === 'head') {
+      for (let pos = 0; pos < S; pos++) {
+        for (let h = 0; h < nH; h++) q[pos].set(rmsNorm(q[pos].subarray(h * d, (h + 1) * d), wQn!, c.rmsNormEps), h * d);
+        for (let h = 0; h < nKV; h++) k[pos].set(rmsNorm(k[pos].subarray(h * d, (h + 1) * d), wKn!, c.rmsNormEps), h * d);
+      }
+    }
     // RoPE per head on q and k, at positions 0..S-1
     for (let pos = 0; pos < S; pos++) {
       for (let h = 0; h < nH; h++) q[pos].set(applyRope(q[pos].subarray(h * d, (h + 1) * d), pos, invFreq), h * d);
@@ -398,24 +435,25 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
       const kvh = Math.floor(h / group); // GQA: query head h reads kv head floor(h / (nH/nKV))
       const headAttn: Float64Array[] = [];
       for (let i = 0; i < S; i++) {
-        // scores over keys j <= i (causal); keys j > i get probability exactly 0
+        // scores over keys j <= i (causal), and j > i - window in a sliding layer; other keys get probability exactly 0
         const probs = new Float64Array(S);
+        const first = window === null ? 0 : Math.max(0, i - window + 1);
         let max = -Infinity;
-        for (let j = 0; j <= i; j++) {
+        for (let j = first; j <= i; j++) {
           let s = 0;
           for (let t = 0; t < d; t++) s += q[i][h * d + t] * k[j][kvh * d + t];
           probs[j] = s * scale;
           if (probs[j] > max) max = probs[j];
         }
         let sum = 0;
-        for (let j = 0; j <= i; j++) {
+        for (let j = first; j <= i; j++) {
           probs[j] = Math.exp(probs[j] - max);
           sum += probs[j];
         }
-        for (let j = 0; j <= i; j++) probs[j] /= sum;
+        for (let j = first; j <= i; j++) probs[j] /= sum;
         // weighted sum of values
         const out = attnConcat[i];
-        for (let j = 0; j <= i; j++) {
+        for (let j = first; j <= i; j++) {
           const pj = probs[j];
           for (let t = 0; t < d; t++) out[h * d + t] += pj * v[j][kvh * d + t];
         }
@@ -425,7 +463,8 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
     }
     if (attentions) attentions.push(layerAttn);
     const afterAttn = x.map((row, pos) => {
-      const o = linear(Wo, H, qDim, attnConcat[pos], bo);
+      let o = linear(Wo, H, qDim, attnConcat[pos], bo);
+      if (c.postNorms) o = rmsNorm(o, wPost, c.rmsNormEps);
       const h = new Float64Array(H);
       for (let t = 0; t < H; t++) h[t] = row[t] + o[t];
       return h;
@@ -434,15 +473,16 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
     // --- MLP ---
     const layerFfn: Float64Array[] = [];
     x = afterAttn.map((h) => {
-      const m = rmsNorm(h, wPost, c.rmsNormEps);
+      const m = c.postNorms ? h : rmsNorm(h, wPost, c.rmsNormEps);
       const g = linear(Wg, I, H, m, bg);
       const u = linear(Wu, I, H, m, bu);
       const a = new Float64Array(I);
       for (let t = 0; t < I; t++) a[t] = silu(g[t]) * u[t];
       const f = linear(Wd, H, I, a, bd);
-      layerFfn.push(f);
+      layerFfn.push(f); // before OLMo 2's post_feedforward_layernorm
+      const added = wPostFfn ? rmsNorm(f, wPostFfn, c.rmsNormEps) : f;
       const out = new Float64Array(H);
-      for (let t = 0; t < H; t++) out[t] = h[t] + f[t];
+      for (let t = 0; t < H; t++) out[t] = h[t] + added[t];
       return out;
     });
     if (ffn) ffn.push(layerFfn);

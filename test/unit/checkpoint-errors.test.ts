@@ -151,6 +151,46 @@ describe('checkpoint errors name the file and the problem', () => {
     assertLensError(() => loadCheckpoint(dir), 'config.json', 'GPT2LMHeadModel is not supported');
   });
 
+  it('families not implemented yet are refused by name', () => {
+    for (const architecture of ['Gemma2ForCausalLM', 'Gemma3ForCausalLM', 'Phi3ForCausalLM', 'SmolLM3ForCausalLM', 'GraniteForCausalLM']) {
+      const dir = copy();
+      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+      config.architectures = [architecture];
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+      assertLensError(() => loadCheckpoint(dir), 'config.json', `${architecture} is not supported yet`);
+    }
+  });
+
+  it('computation-changing fields the engine does not implement are refused by name', () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ clip_qkv: 8 }, "'clip_qkv'"],
+      [{ pretraining_tp: 2 }, "'pretraining_tp'"],
+      [{ sliding_window: 16 }, "'sliding_window'"], // Llama has none: not silently ignored
+      [{ layer_types: ['full_attention'] }, "'layer_types'"],
+      [{ mlp_bias: true }, 'mlp_bias'],
+      [{ hidden_act: 'gelu' }, 'hidden_act'],
+    ];
+    for (const [fields, name] of cases) {
+      const dir = copy();
+      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, ...fields }));
+      assertLensError(() => loadCheckpoint(dir), 'config.json', name);
+    }
+  });
+
+  it('sliding windows are per layer and do not limit the context', () => {
+    const dir = copy();
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, architectures: ['MistralForCausalLM'], sliding_window: 8 }));
+    const mistral = loadCheckpoint(dir);
+    assert.deepEqual(mistral.config.layerWindows, [8, 8]);
+    assert.equal(mistral.contextLength, config.max_position_embeddings);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, architectures: ['Qwen2ForCausalLM'], attention_bias: undefined, use_sliding_window: true, sliding_window: 8, max_window_layers: 1 }));
+    assert.throws(() => loadCheckpoint(dir), /q_proj.bias/); // Qwen2 has q/k/v biases; the window parses first
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, architectures: ['MistralForCausalLM'], sliding_window: 8, layer_types: ['sliding_attention', 'full_attention'] }));
+    assert.deepEqual(loadCheckpoint(dir).config.layerWindows, [8, null]);
+  });
+
   it('unsupported rope scaling is refused by name', () => {
     const dir = copy();
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
