@@ -78,6 +78,8 @@ export interface ResolvedHeadsOptions {
   /** Words of the list that have a GloVe vector (with `glove`). */
   vectorsCoverage?: number;
   layers: number[];
+  /** The per-dimension gains folded into W_q and W_k for this family (headsFoldedGains). */
+  folded?: string[];
 }
 
 export interface WordListSummary {
@@ -252,13 +254,27 @@ async function wordStatistics(
  */
 function layerWeights(g: Graph, checkpoint: Checkpoint, layer: number) {
   const p = `model.layers.${layer}.`;
-  const gainRaw = rawWeightValue(g, checkpoint, `${p}input_layernorm.weight`);
+  const { config } = checkpoint;
+  // Every per-dimension gain between the embedding and q·k (headsFoldedGains): the input norm's
+  // on W's input side, the q/k norms' on its output side (their RMS scalars are ignored, like RoPE).
+  const gainRaw = config.normPlacement === 'pre' ? rawWeightValue(g, checkpoint, `${p}input_layernorm.weight`) : null;
   const raw = { q: rawWeightValue(g, checkpoint, `${p}self_attn.q_proj.weight`), k: rawWeightValue(g, checkpoint, `${p}self_attn.k_proj.weight`) };
+  const outGain = config.qkNorm === 'none' ? null : { q: rawWeightValue(g, checkpoint, `${p}self_attn.q_norm.weight`), k: rawWeightValue(g, checkpoint, `${p}self_attn.k_norm.weight`) };
   const rows = (which: 'q' | 'k', rowsIn: string, type: 'float32' | 'float64') => {
     const w = g.node('Gather', [raw[which].value, rowsIn], { axis: int(0) }); // [m, H], stored type
     const to = type === 'float32' ? 1 : 11;
     const cast = (x: string, f32: boolean) => (f32 && type === 'float32' ? x : g.node('Cast', [x], { to: int(to) }));
-    return g.node('Mul', [cast(w, raw[which].f32), cast(gainRaw.value, gainRaw.f32)]); // (g ⊙ W[r]) per row
+    let folded = cast(w, raw[which].f32);
+    if (gainRaw) folded = g.node('Mul', [folded, cast(gainRaw.value, gainRaw.f32)]); // (g ⊙ W[r]) per row
+    if (outGain) {
+      // Qwen3's gain [head_dim] applies to each head's dimension r mod head_dim; OLMo 2's to row r.
+      const rowCount = (which === 'q' ? config.numHeads : config.numKvHeads) * config.headDim;
+      const dimOfRow = () => g.constant('int64', [rowCount], Array.from({ length: rowCount }, (_, r) => r % config.headDim), 'dim_of_row');
+      const index = config.qkNorm === 'head' ? g.node('Gather', [dimOfRow(), rowsIn], { axis: int(0) }) : rowsIn;
+      const n = g.node('Unsqueeze', [g.node('Gather', [outGain[which].value, index], { axis: int(0) }), g.ints1d([1])]); // [m, 1]
+      folded = g.node('Mul', [folded, cast(n, outGain[which].f32)]);
+    }
+    return folded;
   };
   return rows;
 }
@@ -578,9 +594,18 @@ export function resolveHeadsOptions(checkpoint: Checkpoint, list: WordList, opti
   const dims = Math.min(positive(options.dims, headDim, 'dims'), headDim);
   const baselineWords = positive(options.baselineWords, DEFAULT_BASELINE_WORDS, 'baseline words');
   const layers = resolveLayers(options.layers, numLayers);
+  const folded = headsFoldedGains(checkpoint.config);
   return options.vectors !== undefined
-    ? { topK, dims, baselineWords, similarity: 'glove', vectorsFile: options.vectors, layers }
-    : { topK, dims, baselineWords, similarity: 'input-embeddings', layers };
+    ? { topK, dims, baselineWords, similarity: 'glove', vectorsFile: options.vectors, layers, folded }
+    : { topK, dims, baselineWords, similarity: 'input-embeddings', layers, folded };
+}
+
+/** What the global head analysis folds into W_q and W_k for a model's family (DESIGN.md: every per-dimension gain between the embedding and q·k). */
+export function headsFoldedGains(config: Checkpoint['config']): string[] {
+  const folded = config.normPlacement === 'pre' ? ['input_layernorm gain (input side)'] : [];
+  if (config.qkNorm === 'head') folded.push('q_norm/k_norm gains per head dimension (output side)');
+  if (config.qkNorm === 'projection') folded.push('q_norm/k_norm gains over the projection (output side)');
+  return folded;
 }
 
 /** The global head analysis of one model on a word list (cached on disk). */
