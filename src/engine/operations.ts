@@ -146,7 +146,7 @@ export async function compare(
 ): Promise<Report> {
   const run = async (role: 'base' | 'tuned') => {
     const spec = role === 'base' ? request.base : request.tuned;
-    const runner = await pool.get(spec);
+    const runner = await pool.get(spec, undefined, role === 'tuned' ? request.base : undefined);
     return attributeModel(
       runner,
       spec,
@@ -174,7 +174,7 @@ export async function compare(
       onProgress: (role, section, p) => options.onAnalysisProgress?.(role, section === 'heads' ? { section, progress: p as HeadsProgress } : { section, progress: p as FfnProgress }),
     };
     const probe = async (role: 'base' | 'tuned') =>
-      probeModel(await pool.get(role === 'base' ? request.base : request.tuned), request.prompt, (role === 'base' ? request.formatBase : request.formatTuned) ?? 'raw', report[role].instructions.verbs, sectionOptions);
+      probeModel(await (role === 'base' ? pool.get(request.base) : pool.get(request.tuned, undefined, request.base)), request.prompt, (role === 'base' ? request.formatBase : request.formatTuned) ?? 'raw', report[role].instructions.verbs, sectionOptions);
     const probes = { base: await probe('base'), tuned: await probe('tuned') };
     // The global analyses map the weights with sessions of their own.
     await pool.releaseSessions();

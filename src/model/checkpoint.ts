@@ -170,6 +170,7 @@ function loadAdapterCheckpoint(spec: string, dir: string, env: NodeJS.ProcessEnv
       replaced: [...adapter.replacements.keys()],
       bytes: adapter.bytes,
       baseSpec: baseSpec!,
+      baseDir: base.dir,
       rank: settings.rank,
       alpha: settings.alpha,
       rslora: settings.rslora,

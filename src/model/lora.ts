@@ -34,6 +34,8 @@ export interface LoraAdapter {
   bytes: number;
   /** The base model as config.json's base_model_name_or_path names it (or as it was given). */
   baseSpec: string;
+  /** The base model's folder (its config.json). */
+  baseDir: string;
   rank: number;
   alpha: number;
   rslora: boolean;

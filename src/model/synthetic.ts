@@ -506,3 +506,99 @@ export async function writeSyntheticCheckpoint(dir: string, options: SyntheticCh
   await writeJsonAtomic(join(dir, 'config.json'), config);
   return { dir, config, weightBytes, tensorNames: shards.flat().map((t) => t.name) };
 }
+
+export interface SyntheticAdapterOptions {
+  /** The base model's options (as given to writeSyntheticCheckpoint): the adapter's shapes follow them. */
+  base: SyntheticCheckpointOptions;
+  /** Written as base_model_name_or_path (default: none). */
+  baseModelNameOrPath?: string;
+  /** Default 4. */
+  rank?: number;
+  /** Default 8. */
+  alpha?: number;
+  useRslora?: boolean;
+  /** Module names adapted in every layer (default q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj). */
+  targetModules?: string[];
+  /** Saved whole: 'lm_head' and/or 'embed_tokens' (written as modules_to_save). */
+  modulesToSave?: ('lm_head' | 'embed_tokens')[];
+  /** The vocabulary of the saved embedding / LM head (a resized embedding; default the base's). */
+  resizedVocab?: number;
+  /** Default 'F32'. */
+  dtype?: SyntheticDtype;
+  seed?: number;
+  /** Extra adapter_config.json fields (to test refusals). */
+  extraConfig?: Record<string, unknown>;
+}
+
+const LORA_MODULES: Record<string, 'self_attn' | 'mlp'> = {
+  q_proj: 'self_attn', k_proj: 'self_attn', v_proj: 'self_attn', o_proj: 'self_attn',
+  gate_proj: 'mlp', up_proj: 'mlp', down_proj: 'mlp',
+};
+
+/**
+ * Writes a PEFT LoRA adapter folder (adapter_config.json, adapter_model.safetensors) for a
+ * synthetic base, as PEFT saves one: tensors `base_model.model.<module>.lora_A.weight` [r, in] and
+ * `lora_B.weight` [out, r] (B non-zero, unlike a fresh adapter, so that it changes the model), and
+ * modules_to_save as `base_model.model.<name>.weight`. A resized vocabulary also gets its tokenizer.
+ */
+export async function writeSyntheticAdapter(dir: string, options: SyntheticAdapterOptions): Promise<{ dir: string; weightBytes: number; config: Record<string, unknown> }> {
+  const s = resolveSpec(options.base);
+  const rank = positiveInt('rank', options.rank ?? 4);
+  const alpha = positiveNumber('alpha', options.alpha ?? 8);
+  const targets = options.targetModules ?? Object.keys(LORA_MODULES);
+  const dtype = options.dtype ?? 'F32';
+  const H = s.hiddenSize;
+  const dims: Record<string, [number, number]> = {
+    q_proj: [s.numHeads * s.headDim, H], k_proj: [s.numKvHeads * s.headDim, H], v_proj: [s.numKvHeads * s.headDim, H], o_proj: [H, s.numHeads * s.headDim],
+    gate_proj: [s.intermediateSize, H], up_proj: [s.intermediateSize, H], down_proj: [H, s.intermediateSize],
+  };
+  const planned: PlannedTensor[] = [];
+  for (let l = 0; l < s.numLayers; l++) {
+    for (const m of targets) {
+      const kind = LORA_MODULES[m];
+      if (!kind) throw new RangeError(`synthetic adapter: unknown target module '${m}'`);
+      const [out, inDim] = dims[m]!;
+      const p = `base_model.model.model.layers.${l}.${kind}.${m}`;
+      planned.push({ name: `${p}.lora_A.weight`, shape: [rank, inDim], dtype, mean: 0, std: 1 / Math.sqrt(inDim) });
+      // B·A adds about a tenth of W's scale: large enough to change the greedy tokens.
+      planned.push({ name: `${p}.lora_B.weight`, shape: [out, rank], dtype, mean: 0, std: (0.3 * s.initScale) / Math.sqrt(inDim) / (alpha / rank) });
+    }
+  }
+  const vocab = options.resizedVocab ?? s.vocabSize;
+  for (const m of options.modulesToSave ?? []) {
+    const name = m === 'lm_head' ? 'lm_head' : 'model.embed_tokens';
+    planned.push({ name: `base_model.model.${name}.weight`, shape: [vocab, H], dtype, mean: 0, std: m === 'lm_head' ? 1 / Math.sqrt(H) : 1 });
+  }
+  await mkdir(dir, { recursive: true });
+  const seed = options.seed ?? 1;
+  const weightBytes = await writeSafetensorsFile(
+    join(dir, 'adapter_model.safetensors'),
+    planned.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, produce: rowScaledProducer(t, new NormalStream(hashSeed(seed, t.name))) })),
+  );
+  if (vocab !== s.vocabSize) await writeSyntheticTokenizer(dir, vocab, { chatTemplate: s.chatTemplate, modelMaxLength: s.maxPositionEmbeddings });
+  const config: Record<string, unknown> = {
+    alpha_pattern: {},
+    auto_mapping: null,
+    base_model_name_or_path: options.baseModelNameOrPath ?? null,
+    bias: 'none',
+    fan_in_fan_out: false,
+    inference_mode: true,
+    init_lora_weights: true,
+    layers_pattern: null,
+    layers_to_transform: null,
+    lora_alpha: alpha,
+    lora_dropout: 0.05,
+    modules_to_save: options.modulesToSave?.length ? options.modulesToSave : null,
+    peft_type: 'LORA',
+    r: rank,
+    rank_pattern: {},
+    revision: null,
+    target_modules: targets,
+    task_type: 'CAUSAL_LM',
+    use_dora: false,
+    use_rslora: options.useRslora ?? false,
+    ...options.extraConfig,
+  };
+  await writeJsonAtomic(join(dir, 'adapter_config.json'), config);
+  return { dir, weightBytes, config };
+}
