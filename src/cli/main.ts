@@ -48,7 +48,8 @@ Commands:
                                                how tuning rotated each layer's FFN components
 
 Common options:
-  --model M            a model folder or a Hugging Face hub id from the local cache
+  --model M            a model folder, a PEFT LoRA adapter folder (over its base_model_name_or_path;
+                       compare: else --base) or a Hugging Face hub id from the local cache
                        (default: the embedded demo model)
   --prompt TEXT        the prompt; or --prompt-file FILE
   --format F           raw (default) or chat-template

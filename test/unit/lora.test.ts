@@ -5,6 +5,7 @@
  * adapter type or field the engine does not implement is refused by name.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -200,5 +201,45 @@ describe('LoRA adapter folders: base resolution and refusals by name', () => {
     rmSync(join(dora.adapterDir, 'adapter_model.safetensors'));
     writeFileSync(join(dora.adapterDir, 'adapter_model.bin'), 'x');
     assertLensError(() => loadCheckpoint(dora.adapterDir), 'adapter_model.bin');
+  });
+});
+
+describe('LoRA adapter through the CLI (dist/cli.js)', () => {
+  const cli = join(__dirname, '..', '..', 'dist', 'cli.js');
+  const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, INSTRUCTION_LENS_CACHE: join(root, 'cache') } });
+
+  it('info names the family and the adapter; compare takes --tuned ADAPTER over --base when the adapter names no base here', async () => {
+    const { baseDir, adapterDir } = await pair({ architecture: 'Qwen3ForCausalLM' });
+    const info = run('info', '--model', adapterDir);
+    assert.equal(info.status, 0, info.stderr);
+    assert.match(info.stdout, /Qwen3ForCausalLM/);
+    assert.match(info.stdout, /q_norm, k_norm/);
+    assert.match(info.stdout, /LoRA r=4 alpha=8 on 14 modules/);
+    const config = JSON.parse(readFileSync(join(adapterDir, 'adapter_config.json'), 'utf8'));
+    writeFileSync(join(adapterDir, 'adapter_config.json'), JSON.stringify({ ...config, base_model_name_or_path: null }));
+    const out = join(root, 'compare.json');
+    const compare = run('compare', '--base', baseDir, '--tuned', adapterDir, '--prompt', 'Write a poem about the sea.', '--max-new-tokens', '4', '--provider', 'cpu', '--json', out);
+    assert.equal(compare.status, 0, compare.stderr);
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    // The tuned side is the adapted model: its greedy tokens are the float64 merged model's.
+    const merged = loadMergedReferenceModel(baseDir, adapterDir);
+    const ids: number[] = report.tuned.inputIds;
+    const promptEnd: number = report.tuned.responseSpan[0];
+    assert.deepEqual(ids.slice(promptEnd), referenceGreedy(merged, ids.slice(0, promptEnd), ids.length - promptEnd, []));
+    // And its probabilities p(y_j) are the merged model's, not the base's.
+    const probabilities = (model: ReturnType<typeof loadReferenceModel>) => {
+      const { logits } = referenceForward(model, ids);
+      return ids.slice(promptEnd).map((y, j) => {
+        const row = logits[promptEnd + j - 1]!;
+        const max = Math.max(...row);
+        return Math.exp(row[y]! - max) / row.reduce((a, v) => a + Math.exp(v - max), 0);
+      });
+    };
+    assertClose(report.tuned.probabilities, probabilities(merged), TOLERANCE, 'tuned p(y_j)');
+    const base = probabilities(loadReferenceModel(baseDir));
+    assert.ok(base.some((p, j) => Math.abs(p - report.tuned.probabilities[j]) > 1e-3), 'the adapter changes p(y_j)');
+    const lonely = run('info', '--model', adapterDir);
+    assert.notEqual(lonely.status, 0);
+    assert.match(lonely.stderr, /adapter_config\.json: field 'base_model_name_or_path' is missing/);
   });
 });
