@@ -2,7 +2,7 @@ import type { Checkpoint } from '../model/checkpoint.js';
 import { differentiate } from '../onnx/autodiff.js';
 import { checkpointedRecompute } from '../onnx/remat.js';
 import { int, type Graph } from '../onnx/graph.js';
-import { buildLlamaGraphParts } from './llama-graph.js';
+import { buildLlamaGraphParts, softcapped } from './llama-graph.js';
 
 export type Objective = 'prob' | 'logprob';
 
@@ -48,12 +48,17 @@ export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective,
   const seedMask = g.input(gradientNames.seedMask, 'float32', ['responses', 'sequence']);
 
   const hidden = g.node('Gather', [finalHidden, positions], { axis: int(0) }); // [R, H]
-  const logits = head.logits(hidden); // [R, V]
+  const z = head.logits(hidden); // [R, V]
+  // Gemma's final soft-capping, logits = c·tanh(z/c): ∂ log p(y)/∂h = Σ_v (δ_vy − p_v)·t'_v·W[v]
+  // with t'_v = 1 − (logits_v/c)², still from [R, V] and [R, H] values only.
+  const cap = checkpoint.config.finalSoftcap;
+  const logits = cap === null ? z : softcapped(g, z, cap);
   const probs = g.node('Softmax', [logits], { axis: int(-1) });
   const column = g.node('Unsqueeze', [ids, g.ints1d([-1])]); // [R, 1]
   const targetProb = g.node('GatherElements', [probs, column], { axis: int(1) }); // [R, 1]
-  const targetRows = head.rows(ids); // [R, H]
-  const expectedRow = head.weightedRows(probs); // [R, H]
+  const slope = cap === null ? null : g.node('Sub', [g.scalar(1), g.node('Mul', [g.node('Mul', [logits, logits]), g.scalar(1 / (cap * cap))])]); // [R, V]
+  const targetRows = slope === null ? head.rows(ids) : g.node('Mul', [head.rows(ids), g.node('GatherElements', [slope, column], { axis: int(1) })]); // [R, H]
+  const expectedRow = head.weightedRows(slope === null ? probs : g.node('Mul', [probs, slope])); // [R, H]
   // The backward carries ∂ log p(y_j); for o_j = p(y_j) the result is multiplied by p(y_j) in
   // float32 at the end (∂p = p·∂log p). Seeded with p·∂log p instead, the cotangents of a small
   // probability underflow in float16.

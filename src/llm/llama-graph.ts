@@ -41,6 +41,9 @@ export const names = {
   inputsEmbeds: 'inputs_embeds',
   ropeCos: 'rope_cos',
   ropeSin: 'rope_sin',
+  /** Gemma 3's sliding layers' RoPE tables (only in graphs of models that have them). */
+  ropeCosLocal: 'rope_cos_local',
+  ropeSinLocal: 'rope_sin_local',
   attentionBias: 'attention_bias',
   /** The mask of sliding-window layers (only in graphs of models that have them). */
   attentionBiasLocal: 'attention_bias_local',
@@ -153,7 +156,9 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     const meanSquare = g.node('ReduceMean', [g.node('Mul', [x, x])], { axes: ints([-1]), keepdims: int(1) });
     const inverse = g.node('Reciprocal', [g.node('Sqrt', [g.node('Add', [meanSquare, eps])])]);
     const normalized = toCompute(g.node('Mul', [x, inverse]));
-    return g.node('Mul', [normalized, weight(weightName, normalized)]);
+    const gain = weight(weightName, normalized);
+    // Gemma scales by (1 + w).
+    return g.node('Mul', [normalized, config.normGainOffset ? g.node('Add', [gain, toCompute(g.scalar(1))]) : gain]);
   };
 
   // --- inputs
@@ -168,9 +173,15 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     x = g.input(names.inputsEmbeds, 'float32', ['sequence', H]);
   }
   const embeds = x;
+  // Gemma multiplies the embeddings (given ones too) by √hidden_size; gradient × input is the same
+  // whether taken before or after this constant factor.
+  if (config.embeddingScale !== null) x = g.node('Mul', [x, g.scalar(config.embeddingScale)]);
   const residual = [x];
   const cos = toCompute(g.input(names.ropeCos, 'float32', ['sequence', d]));
   const sin = toCompute(g.input(names.ropeSin, 'float32', ['sequence', d]));
+  const local = config.localRope
+    ? { cos: toCompute(g.input(names.ropeCosLocal, 'float32', ['sequence', d])), sin: toCompute(g.input(names.ropeSinLocal, 'float32', ['sequence', d])) }
+    : null;
   const bias = g.input(names.attentionBias, 'float32', ['sequence', 'total']);
   const localBias = hasSlidingWindow(config) ? g.input(names.attentionBiasLocal, 'float32', ['sequence', 'total']) : null;
 
@@ -182,13 +193,20 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     rotation[i * d + i + d / 2] = 1; // out[i + d/2] = x[i]
   }
   const rotate = toCompute(g.constant('float32', [d, d], rotation, 'rotate_half'));
-  const applyRope = (t: string) => g.node('Add', [g.node('Mul', [t, cos]), g.node('Mul', [g.node('MatMul', [t, rotate]), sin])]);
+  const applyRope = (t: string, tables = { cos, sin }) => g.node('Add', [g.node('Mul', [t, tables.cos]), g.node('Mul', [g.node('MatMul', [t, rotate]), tables.sin])]);
   const toHeads = (t: string, heads: number) => g.node('Transpose', [g.node('Reshape', [t, g.ints1d([-1, heads, d])])], { perm: ints([1, 0, 2]) });
   const expandGroups = (t: string) =>
     group === 1
       ? t
       : g.node('Reshape', [g.node('Expand', [g.node('Reshape', [t, g.ints1d([nKV, 1, -1, d])]), g.ints1d([nKV, group, 1, 1])]), g.ints1d([nH, -1, d])]);
-  const scale = toCompute(g.scalar(1 / Math.sqrt(d)));
+  const scale = toCompute(g.scalar(config.attentionScale));
+  const softcap = (v: string, cap: number) => softcapped(g, v, cap);
+  /** GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))) = x·σ(2√(2/π)(x + 0.044715x³)). */
+  const geluTanh = (v: string) => {
+    const cube = g.node('Mul', [g.node('Mul', [v, v]), v]);
+    const inner = g.node('Add', [v, g.node('Mul', [cube, toCompute(g.scalar(0.044715))])]);
+    return g.node('Mul', [v, g.node('Sigmoid', [g.node('Mul', [inner, toCompute(g.scalar(2 * Math.sqrt(2 / Math.PI)))])])]);
+  };
 
   const post = config.normPlacement === 'post';
   /** q/k norms (Qwen3 per head on [heads, S, d], OLMo 2 over the projection [S, heads·d]); the statistic in float32. */
@@ -198,6 +216,7 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     const p = `model.layers.${l}.`;
     // OLMo 2 has no norm before attention and MLP: its norms follow them (below).
     const normed = post ? toCompute(x) : rmsNorm(x, `${p}input_layernorm.weight`);
+    const tables = local && config.layerWindows[l] !== null ? local : { cos, sin };
     // Each projection's weight is converted after the previous product: one converted weight at a time.
     let qProjected = linear(normed, `${p}self_attn.q_proj`, config.attentionBias);
     let kProjected = linear(normed, `${p}self_attn.k_proj`, config.attentionBias, qProjected);
@@ -212,8 +231,8 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
       qHeads = qkNorm(qHeads, `${p}self_attn.q_norm.weight`);
       kHeads = qkNorm(kHeads, `${p}self_attn.k_norm.weight`);
     }
-    const q = applyRope(qHeads);
-    let k = applyRope(kHeads);
+    const q = applyRope(qHeads, tables);
+    let k = applyRope(kHeads, tables);
     let v = toHeads(vProjected, nKV);
     if (options.kvCache) {
       // The cache is kept in the compute type: half the memory in float16.
@@ -225,20 +244,23 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     const keysT = g.node('Transpose', [expandGroups(k)], { perm: ints([0, 2, 1]) });
     // The mask and the softmax are float32: -1e30 has no float16 form, and float32 normalizes better.
     const mask = config.layerWindows[l] !== null ? localBias! : bias;
-    const scores = g.node('Add', [toFloat32(g.node('Mul', [g.node('MatMul', [q, keysT]), scale])), mask]);
+    let rawScores = toFloat32(g.node('Mul', [g.node('MatMul', [q, keysT]), scale]));
+    if (config.attentionSoftcap !== null) rawScores = softcap(rawScores, config.attentionSoftcap);
+    const scores = g.node('Add', [rawScores, mask]);
     const probs = g.node('Softmax', [scores], { axis: int(-1) });
     if (options.attentions) g.output(probs, names.attnProbs(l));
     const context = g.node('Reshape', [g.node('Transpose', [g.node('MatMul', [toCompute(probs), expandGroups(v)])], { perm: ints([1, 0, 2]) }), g.ints1d([-1, nH * d])]);
     const attnOut = toFloat32(linear(context, `${p}self_attn.o_proj`, config.outputBias));
-    const attended = g.node('Add', [x, post ? toFloat32(rmsNorm(attnOut, `${p}post_attention_layernorm.weight`)) : attnOut]);
-    const normed2 = post ? toCompute(attended) : rmsNorm(attended, `${p}post_attention_layernorm.weight`);
+    const sandwich = config.normPlacement === 'sandwich';
+    const attended = g.node('Add', [x, post || sandwich ? toFloat32(rmsNorm(attnOut, `${p}post_attention_layernorm.weight`)) : attnOut]);
+    const normed2 = post ? toCompute(attended) : rmsNorm(attended, sandwich ? `${p}pre_feedforward_layernorm.weight` : `${p}post_attention_layernorm.weight`);
     const gate = linear(normed2, `${p}mlp.gate_proj`, false);
     const up = linear(normed2, `${p}mlp.up_proj`, false, gate);
-    const activated = g.node('Mul', [g.node('Mul', [gate, g.node('Sigmoid', [gate])]), up]);
+    const activated = g.node('Mul', [config.activation === 'gelu_tanh' ? geluTanh(gate) : g.node('Mul', [gate, g.node('Sigmoid', [gate])]), up]);
     // The FFN output is the down-projection's, before any norm that follows it (OLMo 2).
     const down = toFloat32(linear(activated, `${p}mlp.down_proj`, false));
     if (options.ffn) g.output(down, names.ffnOut(l));
-    x = g.node('Add', [attended, post ? toFloat32(rmsNorm(down, `${p}post_feedforward_layernorm.weight`)) : down]);
+    x = g.node('Add', [attended, post || sandwich ? toFloat32(rmsNorm(down, `${p}post_feedforward_layernorm.weight`)) : down]);
     residual.push(x);
   }
 
@@ -250,8 +272,14 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
   if (options.logits === 'last') {
     final = g.node('Slice', [final, g.ints1d([-1]), g.ints1d([Number.MAX_SAFE_INTEGER]), g.ints1d([0])]);
   }
-  g.output(head.logits(final), names.logits);
+  const logits = head.logits(final);
+  g.output(config.finalSoftcap !== null ? softcap(logits, config.finalSoftcap) : logits, names.logits);
   return { graph: g, embeds, finalHidden, head, residual };
+}
+
+/** cap·tanh(v/cap) of a float32 value, as cap·(2σ(2v/cap) − 1): tanh has no differentiation rule of its own here. */
+export function softcapped(g: Graph, v: string, cap: number): string {
+  return g.node('Mul', [g.node('Sub', [g.node('Mul', [g.node('Sigmoid', [g.node('Mul', [v, g.scalar(2 / cap)])]), g.scalar(2)]), g.scalar(1)]), g.scalar(cap)]);
 }
 
 type Conversion = (value: string) => string;

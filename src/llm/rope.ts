@@ -5,12 +5,15 @@ import type { ModelConfig } from '../model/config.js';
  * llama3. Computed in float64 in JavaScript and fed to the graph as cos/sin tables: the tables are
  * tiny ([positions, head_dim]) and this keeps every RoPE variant out of the graph.
  */
-export function inverseFrequencies(config: ModelConfig): Float64Array {
+export function inverseFrequencies(config: ModelConfig, which: 'global' | 'local' = 'global'): Float64Array {
   const d = config.headDim;
   const half = d / 2;
   const inv = new Float64Array(half);
-  for (let i = 0; i < half; i++) inv[i] = 1 / Math.pow(config.ropeTheta, (2 * i) / d);
-  const scaling = config.ropeScaling;
+  // Gemma 3's sliding layers have a RoPE of their own (rope_local_base_freq, no scaling).
+  const local = which === 'local' ? config.localRope : null;
+  const theta = local ? local.theta : config.ropeTheta;
+  for (let i = 0; i < half; i++) inv[i] = 1 / Math.pow(theta, (2 * i) / d);
+  const scaling = local ? local.scaling : config.ropeScaling;
   if (scaling.type === 'linear') {
     for (let i = 0; i < half; i++) inv[i]! /= scaling.factor;
   } else if (scaling.type === 'llama3') {
@@ -30,8 +33,8 @@ export function inverseFrequencies(config: ModelConfig): Float64Array {
 }
 
 /** cos and sin tables [count, head_dim] for positions start..start+count-1 (halves duplicated, as transformers does). */
-export function ropeTables(config: ModelConfig, start: number, count: number): { cos: Float32Array; sin: Float32Array } {
-  const inv = inverseFrequencies(config);
+export function ropeTables(config: ModelConfig, start: number, count: number, which: 'global' | 'local' = 'global'): { cos: Float32Array; sin: Float32Array } {
+  const inv = inverseFrequencies(config, which);
   const d = config.headDim;
   const half = d / 2;
   const cos = new Float32Array(count * d);

@@ -1,9 +1,9 @@
 import { LensError } from './errors.js';
 import type { WeightDtype } from './safetensors.js';
 
-export const SUPPORTED_ARCHITECTURES = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Olmo2ForCausalLM'] as const;
+export const SUPPORTED_ARCHITECTURES = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Olmo2ForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM'] as const;
 /** Families people ask for that are recognised but not computed yet: refused by name. */
-export const PLANNED_ARCHITECTURES = ['Gemma2ForCausalLM', 'Gemma3ForCausalLM', 'Phi3ForCausalLM', 'SmolLM3ForCausalLM', 'GraniteForCausalLM'] as const;
+export const PLANNED_ARCHITECTURES = ['Phi3ForCausalLM', 'SmolLM3ForCausalLM', 'GraniteForCausalLM', 'Gemma3ForConditionalGeneration'] as const;
 export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
 
 export type RopeScaling =
@@ -47,7 +47,25 @@ export interface ModelConfig {
    * and MLP. `post` (OLMo 2): x + norm(f(x)) with post_attention_layernorm / post_feedforward_layernorm
    * after them, and no norm before.
    */
-  normPlacement: 'pre' | 'post';
+  normPlacement: 'pre' | 'post' | 'sandwich';
+  /**
+   * Gemma's RMSNorm scales by (1 + w) instead of w (every norm of the model, q/k norms included).
+   * `sandwich` placement (Gemma 2/3): input_layernorm and post_attention_layernorm around attention,
+   * pre_feedforward_layernorm and post_feedforward_layernorm around the MLP.
+   */
+  normGainOffset: 0 | 1;
+  /** Gemma: the embeddings are multiplied by √hidden_size (inputs_embeds too). */
+  embeddingScale: number | null;
+  /** The MLP's activation: SiLU, or GELU with the tanh approximation (Gemma's gelu_pytorch_tanh). */
+  activation: 'silu' | 'gelu_tanh';
+  /** The factor on q·k: 1/√head_dim, or Gemma's query_pre_attn_scalar^-1/2. */
+  attentionScale: number;
+  /** Gemma: scores ← cap·tanh(scores/cap) before the mask (attn_logit_softcapping). */
+  attentionSoftcap: number | null;
+  /** Gemma: logits ← cap·tanh(logits/cap) (final_logit_softcapping). */
+  finalSoftcap: number | null;
+  /** Gemma 3: the sliding-window layers' RoPE (rope_local_base_freq, unscaled); the others use ropeTheta and ropeScaling. */
+  localRope: { theta: number; scaling: RopeScaling } | null;
   torchDtype: WeightDtype | null;
   bosTokenId: number | null;
   eosTokenIds: number[];
@@ -170,8 +188,13 @@ export function parseModelConfig(raw: Record<string, unknown>, file: string): Mo
   if (!(SUPPORTED_ARCHITECTURES as readonly string[]).includes(architecture)) {
     throw new LensError(`${file}: architecture ${architecture} is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(', ')})`, file);
   }
-  const hiddenAct = raw.hidden_act ?? 'silu';
-  if (hiddenAct !== 'silu') throw new LensError(`${file}: hidden_act ${JSON.stringify(hiddenAct)} is not supported (only silu)`, file);
+  const gemma = architecture === 'Gemma2ForCausalLM' || architecture === 'Gemma3ForCausalLM';
+  // Gemma's MLP reads hidden_activation (hidden_act is a legacy field its config also carries).
+  const activationField = gemma && raw.hidden_activation != null ? 'hidden_activation' : 'hidden_act';
+  const hiddenAct = raw[activationField] ?? (gemma ? 'gelu_pytorch_tanh' : 'silu');
+  const activation = hiddenAct === 'silu' ? 'silu' : gemma && (hiddenAct === 'gelu_pytorch_tanh' || hiddenAct === 'gelu') ? 'gelu_tanh' : null;
+  if (activation === null) throw new LensError(`${file}: ${activationField} ${JSON.stringify(hiddenAct)} is not supported (${gemma ? 'gelu_pytorch_tanh or silu' : 'only silu'})`, file);
+  if (gemma && raw.use_bidirectional_attention === true) throw new LensError(`${file}: field 'use_bidirectional_attention' is not supported (causal language models only)`, file);
   const get = (name: string) => field(raw, file, name);
   const hiddenSize = get('hidden_size').int({ max: LIMITS.size });
   const numHeads = get('num_attention_heads').int({ max: LIMITS.heads });
@@ -180,11 +203,11 @@ export function parseModelConfig(raw: Record<string, unknown>, file: string): Mo
     throw new LensError(`${file}: num_attention_heads (${numHeads}) is not a multiple of num_key_value_heads (${numKvHeads})`, file);
   }
   const explicitHeadDim = raw.head_dim;
-  if ((explicitHeadDim === undefined || explicitHeadDim === null) && architecture !== 'Qwen3ForCausalLM' && hiddenSize % numHeads !== 0) {
+  if ((explicitHeadDim === undefined || explicitHeadDim === null) && architecture !== 'Qwen3ForCausalLM' && !gemma && hiddenSize % numHeads !== 0) {
     throw new LensError(`${file}: hidden_size (${hiddenSize}) is not a multiple of num_attention_heads (${numHeads}) and no head_dim is given`, file);
   }
-  // Qwen3Config's head_dim defaults to 128, not hidden/heads.
-  const headDim = get('head_dim').int({ default: architecture === 'Qwen3ForCausalLM' ? 128 : hiddenSize / numHeads, max: LIMITS.size });
+  // Qwen3Config's head_dim defaults to 128, Gemma's to 256, not hidden/heads.
+  const headDim = get('head_dim').int({ default: architecture === 'Qwen3ForCausalLM' ? 128 : gemma ? 256 : hiddenSize / numHeads, max: LIMITS.size });
   if (headDim % 2 !== 0) throw new LensError(`${file}: head_dim must be even for rotary embeddings, got ${headDim}`, file);
   if (raw.mlp_bias === true) throw new LensError(`${file}: mlp_bias is not supported`, file);
   if (raw.clip_qkv !== undefined && raw.clip_qkv !== null) throw new LensError(`${file}: field 'clip_qkv' is not supported (clipping of q/k/v)`, file);
@@ -197,7 +220,14 @@ export function parseModelConfig(raw: Record<string, unknown>, file: string): Mo
   const layerWindows = parseLayerWindows(raw, architecture, numLayers, file);
   const maxPositionEmbeddings = get('max_position_embeddings').int({ default: 2048, max: LIMITS.positions });
   // Llama, Qwen3 and OLMo 2 put attention_bias on q/k/v and o_proj alike; Qwen2 has q/k/v biases always.
-  const allBias = architecture === 'LlamaForCausalLM' || architecture === 'Qwen3ForCausalLM' || architecture === 'Olmo2ForCausalLM' ? get('attention_bias').bool(false) : false;
+  const allBias = architecture === 'Qwen2ForCausalLM' || architecture === 'MistralForCausalLM' ? false : get('attention_bias').bool(false);
+  const softcap = (name: string) => (gemma && raw[name] != null ? get(name).number({ positive: true, range: [1e-3, 1e6] }) : null);
+  if (!gemma) for (const name of ['attn_logit_softcapping', 'final_logit_softcapping', 'query_pre_attn_scalar', 'rope_local_base_freq']) {
+    if (raw[name] != null) throw new LensError(`${file}: field '${name}' is not part of ${architecture} and is not supported`, file);
+  }
+  const queryPreAttnScalar = gemma ? get('query_pre_attn_scalar').number({ default: headDim, positive: true, range: [1e-6, 1e9] }) : headDim;
+  const ropeTheta = get('rope_theta').number({ default: architecture === 'Gemma3ForCausalLM' ? 1_000_000 : 10000, positive: true, range: LIMITS.ropeTheta });
+  const localRope = architecture === 'Gemma3ForCausalLM' ? { theta: get('rope_local_base_freq').number({ default: 10000, positive: true, range: LIMITS.ropeTheta }), scaling: { type: 'default' as const } } : null;
   const torchDtype = typeof raw.torch_dtype === 'string' ? (TORCH_DTYPES[raw.torch_dtype] ?? null) : null;
   return {
     architecture: architecture as Architecture,
@@ -210,14 +240,21 @@ export function parseModelConfig(raw: Record<string, unknown>, file: string): Mo
     vocabSize: get('vocab_size').int({ max: LIMITS.vocab }),
     maxPositionEmbeddings,
     rmsNormEps: get('rms_norm_eps').number({ default: 1e-6, positive: true, range: LIMITS.rmsNormEps }),
-    ropeTheta: get('rope_theta').number({ default: 10000, positive: true, range: LIMITS.ropeTheta }),
+    ropeTheta,
     ropeScaling: parseRopeScaling(raw.rope_scaling, file),
-    tieWordEmbeddings: get('tie_word_embeddings').bool(false),
+    tieWordEmbeddings: get('tie_word_embeddings').bool(gemma),
     attentionBias: architecture === 'Qwen2ForCausalLM' ? true : allBias,
     outputBias: allBias,
     layerWindows,
-    qkNorm: architecture === 'Qwen3ForCausalLM' ? 'head' : architecture === 'Olmo2ForCausalLM' ? 'projection' : 'none',
-    normPlacement: architecture === 'Olmo2ForCausalLM' ? 'post' : 'pre',
+    qkNorm: architecture === 'Qwen3ForCausalLM' || architecture === 'Gemma3ForCausalLM' ? 'head' : architecture === 'Olmo2ForCausalLM' ? 'projection' : 'none',
+    normPlacement: architecture === 'Olmo2ForCausalLM' ? 'post' : gemma ? 'sandwich' : 'pre',
+    normGainOffset: gemma ? 1 : 0,
+    embeddingScale: gemma ? Math.sqrt(hiddenSize) : null,
+    activation,
+    attentionScale: 1 / Math.sqrt(queryPreAttnScalar),
+    attentionSoftcap: softcap('attn_logit_softcapping'),
+    finalSoftcap: softcap('final_logit_softcapping'),
+    localRope,
     torchDtype,
     bosTokenId: tokenIds(raw.bos_token_id, file, 'bos_token_id')[0] ?? null,
     eosTokenIds: tokenIds(raw.eos_token_id, file, 'eos_token_id'),
@@ -242,6 +279,13 @@ function parseLayerWindows(raw: Record<string, unknown>, architecture: string, n
       const w = window();
       windows = Array.from({ length: numLayers }, (_, l) => (l >= from ? w : null));
     }
+  } else if (architecture === 'Gemma2ForCausalLM') {
+    // Gemma 2 alternates: even layers sliding, odd layers global.
+    windows = raw.sliding_window == null ? none : Array.from({ length: numLayers }, (_, l) => (l % 2 === 0 ? window() : null));
+  } else if (architecture === 'Gemma3ForCausalLM') {
+    // Gemma 3: every sliding_window_pattern-th layer global, the others sliding.
+    const pattern = field(raw, file, 'sliding_window_pattern').int({ default: 6, max: LIMITS.layers });
+    windows = raw.sliding_window == null ? none : Array.from({ length: numLayers }, (_, l) => ((l + 1) % pattern !== 0 ? window() : null));
   } else {
     if (raw.sliding_window != null) throw new LensError(`${file}: field 'sliding_window' is not part of ${architecture}'s attention and is not supported`, file);
     windows = none;
@@ -275,6 +319,14 @@ export function familyTraits(config: ModelConfig): string[] {
   if (config.qkNorm === 'head') traits.push('RMSNorm on each query/key head before RoPE (q_norm, k_norm)');
   if (config.qkNorm === 'projection') traits.push('RMSNorm on the whole query/key projections (q_norm, k_norm)');
   if (config.normPlacement === 'post') traits.push('norms after attention and MLP (post_attention_layernorm, post_feedforward_layernorm), none before');
+  if (config.normPlacement === 'sandwich') traits.push('norms before and after attention and MLP (input, post_attention, pre_feedforward, post_feedforward)');
+  if (config.normGainOffset === 1) traits.push('RMSNorm scales by (1 + weight)');
+  if (config.embeddingScale !== null) traits.push(`embeddings × √hidden_size (${config.embeddingScale.toPrecision(6)})`);
+  if (config.activation === 'gelu_tanh') traits.push('GELU (tanh approximation) gated MLP');
+  if (Math.abs(config.attentionScale * Math.sqrt(config.headDim) - 1) > 1e-12) traits.push(`attention scale ${config.attentionScale.toPrecision(6)} (query_pre_attn_scalar)`);
+  if (config.attentionSoftcap !== null) traits.push(`attention logits soft-capped at ${config.attentionSoftcap}`);
+  if (config.finalSoftcap !== null) traits.push(`final logits soft-capped at ${config.finalSoftcap}`);
+  if (config.localRope) traits.push(`RoPE base ${config.localRope.theta} on sliding layers, ${config.ropeTheta} (${config.ropeScaling.type}) on global layers`);
   const windows = config.layerWindows.filter((w) => w !== null);
   if (windows.length > 0) traits.push(`sliding-window attention (${windows[0]} tokens) on ${windows.length} of ${config.numLayers} layers, masked exactly`);
   if (config.attentionBias) traits.push(config.outputBias ? 'q/k/v/o biases' : 'q/k/v biases');
@@ -288,7 +340,8 @@ export function expectedTensors(config: ModelConfig): Map<string, number[]> {
   shapes.set('model.embed_tokens.weight', [v, h]);
   for (let l = 0; l < config.numLayers; l++) {
     const p = `model.layers.${l}.`;
-    if (config.normPlacement === 'pre') shapes.set(`${p}input_layernorm.weight`, [h]);
+    if (config.normPlacement !== 'post') shapes.set(`${p}input_layernorm.weight`, [h]);
+    if (config.normPlacement === 'sandwich') shapes.set(`${p}pre_feedforward_layernorm.weight`, [h]);
     shapes.set(`${p}self_attn.q_proj.weight`, [numHeads * d, h]);
     shapes.set(`${p}self_attn.k_proj.weight`, [numKvHeads * d, h]);
     shapes.set(`${p}self_attn.v_proj.weight`, [numKvHeads * d, h]);
@@ -300,7 +353,7 @@ export function expectedTensors(config: ModelConfig): Map<string, number[]> {
     shapes.set(`${p}self_attn.o_proj.weight`, [h, numHeads * d]);
     if (config.outputBias) shapes.set(`${p}self_attn.o_proj.bias`, [h]);
     shapes.set(`${p}post_attention_layernorm.weight`, [h]);
-    if (config.normPlacement === 'post') shapes.set(`${p}post_feedforward_layernorm.weight`, [h]);
+    if (config.normPlacement !== 'pre') shapes.set(`${p}post_feedforward_layernorm.weight`, [h]);
     if (config.qkNorm === 'head') {
       shapes.set(`${p}self_attn.q_norm.weight`, [d]);
       shapes.set(`${p}self_attn.k_norm.weight`, [d]);

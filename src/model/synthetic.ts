@@ -18,7 +18,7 @@ import {
   specialTokenId,
 } from './synthetic/tokenizer-builder.js';
 
-export type SyntheticArchitecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM' | 'Qwen3ForCausalLM' | 'Olmo2ForCausalLM';
+export type SyntheticArchitecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM' | 'Qwen3ForCausalLM' | 'Olmo2ForCausalLM' | 'Gemma2ForCausalLM' | 'Gemma3ForCausalLM';
 export type SyntheticDtype = 'F32' | 'F16' | 'BF16';
 export type SyntheticPresetName = 'tiny' | 'smollm2-135m' | 'qwen2.5-0.5b' | 'llama-3.2-1b' | 'llama-2-7b';
 export type RopeScalingSpec =
@@ -62,6 +62,14 @@ export interface SyntheticCheckpointOptions {
   slidingWindow?: number;
   /** Qwen2/Qwen3: the first layer with the sliding window (config max_window_layers; default 0). */
   maxWindowLayers?: number;
+  /** Gemma: attn_logit_softcapping / final_logit_softcapping (default none). */
+  attnSoftcap?: number;
+  finalSoftcap?: number;
+  /** Gemma: query_pre_attn_scalar (default head_dim). */
+  queryPreAttnScalar?: number;
+  /** Gemma 3: sliding_window_pattern (default 6) and rope_local_base_freq (default 10000). */
+  slidingWindowPattern?: number;
+  ropeLocalBaseFreq?: number;
 }
 
 export interface SyntheticCheckpoint {
@@ -183,6 +191,7 @@ interface ResolvedSpec extends SyntheticPresetSpec {
   chatTemplate: boolean;
   slidingWindow: number | null;
   maxWindowLayers: number;
+  gemma: { attnSoftcap: number | null; finalSoftcap: number | null; queryPreAttnScalar: number; slidingWindowPattern: number; ropeLocalBaseFreq: number } | null;
 }
 
 const MODEL_TYPE: Record<SyntheticArchitecture, string> = {
@@ -191,6 +200,8 @@ const MODEL_TYPE: Record<SyntheticArchitecture, string> = {
   Qwen2ForCausalLM: 'qwen2',
   Qwen3ForCausalLM: 'qwen3',
   Olmo2ForCausalLM: 'olmo2',
+  Gemma2ForCausalLM: 'gemma2',
+  Gemma3ForCausalLM: 'gemma3_text',
 };
 
 const TORCH_DTYPE: Record<SyntheticDtype, string> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
@@ -245,7 +256,8 @@ function resolveSpec(options: SyntheticCheckpointOptions): ResolvedSpec {
   }
 
   const slidingWindow = options.slidingWindow === undefined ? null : positiveInt('slidingWindow', options.slidingWindow);
-  if (slidingWindow !== null && !['MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM'].includes(architecture)) {
+  const isGemma = architecture === 'Gemma2ForCausalLM' || architecture === 'Gemma3ForCausalLM';
+  if (slidingWindow !== null && !['MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM'].includes(architecture)) {
     throw new RangeError(`synthetic checkpoint: ${architecture} has no sliding window`);
   }
   const dtype = options.dtype ?? 'F32';
@@ -264,7 +276,7 @@ function resolveSpec(options: SyntheticCheckpointOptions): ResolvedSpec {
     numKvHeads,
     headDim,
     // Qwen3's head_dim defaults to 128 in transformers, so its config always says it.
-    explicitHeadDim: givenHeadDim !== undefined || architecture === 'Qwen3ForCausalLM',
+    explicitHeadDim: givenHeadDim !== undefined || architecture === 'Qwen3ForCausalLM' || isGemma,
     vocabSize,
     maxPositionEmbeddings,
     ropeTheta: positiveNumber('ropeTheta', options.ropeTheta ?? preset.ropeTheta),
@@ -279,6 +291,15 @@ function resolveSpec(options: SyntheticCheckpointOptions): ResolvedSpec {
     chatTemplate: options.chatTemplate ?? true,
     slidingWindow,
     maxWindowLayers: options.maxWindowLayers ?? 0,
+    gemma: isGemma
+      ? {
+          attnSoftcap: options.attnSoftcap ?? null,
+          finalSoftcap: options.finalSoftcap ?? null,
+          queryPreAttnScalar: options.queryPreAttnScalar ?? headDim,
+          slidingWindowPattern: options.slidingWindowPattern ?? 6,
+          ropeLocalBaseFreq: options.ropeLocalBaseFreq ?? 10000,
+        }
+      : null,
   };
 }
 
@@ -312,7 +333,19 @@ function buildConfig(s: ResolvedSpec): Record<string, unknown> {
   if (s.architecture === 'Qwen2ForCausalLM' || s.architecture === 'Qwen3ForCausalLM') {
     Object.assign(config, { use_sliding_window: s.slidingWindow !== null, sliding_window: s.slidingWindow, max_window_layers: s.maxWindowLayers });
   }
-  if (s.architecture === 'Qwen3ForCausalLM' || s.architecture === 'Olmo2ForCausalLM') config.attention_bias = s.attentionBias;
+  if (s.architecture === 'Qwen3ForCausalLM' || s.architecture === 'Olmo2ForCausalLM' || s.gemma) config.attention_bias = s.attentionBias;
+  if (s.gemma) {
+    // Gemma's MLP reads hidden_activation; its configs carry both.
+    Object.assign(config, {
+      hidden_act: 'gelu_pytorch_tanh',
+      hidden_activation: 'gelu_pytorch_tanh',
+      attn_logit_softcapping: s.gemma.attnSoftcap,
+      final_logit_softcapping: s.gemma.finalSoftcap,
+      query_pre_attn_scalar: s.gemma.queryPreAttnScalar,
+      sliding_window: s.slidingWindow,
+    });
+    if (s.architecture === 'Gemma3ForCausalLM') Object.assign(config, { sliding_window_pattern: s.gemma.slidingWindowPattern, rope_local_base_freq: s.gemma.ropeLocalBaseFreq });
+  }
   // transformers writes config.json with sorted keys; so do we, for familiar diffs.
   return Object.fromEntries(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
@@ -343,7 +376,8 @@ function planTensors(s: ResolvedSpec): PlannedTensor[] {
   const dtype = s.dtype;
   const proj = (fanIn: number) => s.initScale / Math.sqrt(fanIn);
   const weight = (name: string, shape: number[], std: number, mean = 0): PlannedTensor => ({ name, shape, dtype, mean, std });
-  const norm = (name: string) => weight(name, [H], 0.1, 1);
+  // Gemma's norms scale by (1 + w): its gains are stored around 0.
+  const norm = (name: string) => weight(name, [H], 0.1, s.gemma ? 0 : 1);
 
   // Query gain per head, geometric from 2 to 8. With plain 1/√H scales every head's scores have
   // std ≈ 1, all heads attend almost uniformly, positions blur into one another layer after
@@ -356,6 +390,7 @@ function planTensors(s: ResolvedSpec): PlannedTensor[] {
     const p = `model.layers.${i}.`;
     const olmo = s.architecture === 'Olmo2ForCausalLM';
     if (!olmo) out.push(norm(p + 'input_layernorm.weight'));
+    if (s.gemma) out.push(norm(p + 'pre_feedforward_layernorm.weight'));
     out.push({ ...weight(p + 'self_attn.q_proj.weight', [qDim, H], proj(H)), rowGain: (row) => headGain(Math.floor(row / s.headDim)) });
     if (s.attentionBias) out.push(weight(p + 'self_attn.q_proj.bias', [qDim], 0.1));
     out.push(weight(p + 'self_attn.k_proj.weight', [kvDim, H], proj(H)));
@@ -367,9 +402,11 @@ function planTensors(s: ResolvedSpec): PlannedTensor[] {
     if (s.attentionBias && s.architecture !== 'Qwen2ForCausalLM') out.push(weight(p + 'self_attn.o_proj.bias', [H], 0.1));
     // q/k norms take the scale of the scores (they undo q_proj's head gains): gains around 2 on
     // both keep some heads sharp. Qwen3's are per head [head_dim], OLMo 2's over the projection.
-    if (s.architecture === 'Qwen3ForCausalLM') {
-      out.push(weight(p + 'self_attn.q_norm.weight', [s.headDim], 0.5, 2.5));
-      out.push(weight(p + 'self_attn.k_norm.weight', [s.headDim], 0.5, 2));
+    if (s.architecture === 'Qwen3ForCausalLM' || s.architecture === 'Gemma3ForCausalLM') {
+      // Gemma scales by (1 + w): the same gains, one lower.
+      const offset = s.gemma ? 1 : 0;
+      out.push(weight(p + 'self_attn.q_norm.weight', [s.headDim], 0.5, 2.5 - offset));
+      out.push(weight(p + 'self_attn.k_norm.weight', [s.headDim], 0.5, 2 - offset));
     } else if (olmo) {
       out.push(weight(p + 'self_attn.q_norm.weight', [qDim], 0.5, 2.5));
       out.push(weight(p + 'self_attn.k_norm.weight', [kvDim], 0.5, 2));
@@ -378,7 +415,7 @@ function planTensors(s: ResolvedSpec): PlannedTensor[] {
     out.push(weight(p + 'mlp.gate_proj.weight', [I, H], proj(H)));
     out.push(weight(p + 'mlp.up_proj.weight', [I, H], proj(H)));
     out.push(weight(p + 'mlp.down_proj.weight', [H, I], proj(I)));
-    if (olmo) out.push(norm(p + 'post_feedforward_layernorm.weight'));
+    if (olmo || s.gemma) out.push(norm(p + 'post_feedforward_layernorm.weight'));
   }
   out.push(norm('model.norm.weight'));
   if (!s.tieWordEmbeddings) out.push(weight('lm_head.weight', [s.vocabSize, H], proj(H)));

@@ -173,13 +173,15 @@ export function referenceHeads(model: ReferenceModel, tokens: number[][], option
     // OLMo 2, whose norms follow attention), and the q/k norms' on the projection's output side
     // (Qwen3: gain[r mod head_dim] per head; OLMo 2: gain[r] over the whole projection).
     const p = `model.layers.${l}.`;
-    const gain = c.postNorms ? new Float64Array(H).fill(1) : model.weights.get(`${p}input_layernorm.weight`)!.data;
+    // Gemma's norms scale by (1 + w).
+    const offset = c.gemma ? 1 : 0;
+    const gain = c.postNorms ? new Float64Array(H).fill(1) : model.weights.get(`${p}input_layernorm.weight`)!.data.map((v) => v + offset);
     const Wq = model.weights.get(`${p}self_attn.q_proj.weight`)!.data;
     const Wk = model.weights.get(`${p}self_attn.k_proj.weight`)!.data;
     const outGain = (norm: 'q_norm' | 'k_norm', r: number) => {
       if (c.qkNorm === 'none') return 1;
       const w = model.weights.get(`${p}self_attn.${norm}.weight`)!.data;
-      return c.qkNorm === 'head' ? w[r % d]! : w[r]!;
+      return (c.qkNorm === 'head' ? w[r % d]! : w[r]!) + offset;
     };
     // project(W, row r): Hr[w] = Σ_i E[w][i] · W[r][i] · g[i] · n[r]  (= E · (Wᵀ ⊙ g) column r, times the q/k norm gain)
     const project = (W: Float64Array, r: number, norm: 'q_norm' | 'k_norm') => {

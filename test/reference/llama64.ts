@@ -12,6 +12,14 @@
 //           out = h + post_feedforward_layernorm(mlp(h)).
 //   Sliding windows (Mistral sliding_window; Qwen2/3 use_sliding_window from max_window_layers
 //   on; or layer_types): query i attends to keys j with i - window < j <= i.
+//   Gemma 2/3 (transformers' Gemma2/Gemma3 modelling): every RMSNorm scales by (1 + w); x_0 =
+//     embedding · sqrt(hidden); h = x + post_attention_layernorm(attn(input_layernorm(x)));
+//     out = h + post_feedforward_layernorm(mlp(pre_feedforward_layernorm(h))), mlp with
+//     gelu_pytorch_tanh(gate) = 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3))); scores scaled by
+//     query_pre_attn_scalar^-1/2, then cap·tanh(s/cap) (attn_logit_softcapping) before the mask;
+//     logits cap·tanh(l/cap) (final_logit_softcapping). Gemma 2: even layers slide. Gemma 3:
+//     q_norm/k_norm per head; layer i slides unless (i+1) % sliding_window_pattern == 0; sliding
+//     layers' RoPE base is rope_local_base_freq without rope_scaling.
 //
 //   x_0 = embed_tokens[ids]                   (or opts.inputEmbeds)
 //   per layer:
@@ -26,8 +34,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCheckpointTensors64, type Tensor64 } from './safetensors64';
 
-export type RefArchitecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM' | 'Qwen3ForCausalLM' | 'Olmo2ForCausalLM';
-const REF_ARCHITECTURES: readonly string[] = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Olmo2ForCausalLM'];
+export type RefArchitecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM' | 'Qwen3ForCausalLM' | 'Olmo2ForCausalLM' | 'Gemma2ForCausalLM' | 'Gemma3ForCausalLM';
+const REF_ARCHITECTURES: readonly string[] = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Olmo2ForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM'];
 
 export interface RefRopeScaling {
   type: 'linear' | 'llama3';
@@ -66,6 +74,14 @@ export interface RefConfig {
   qkNorm: 'none' | 'head' | 'projection';
   /** OLMo 2: norms after attention and MLP instead of before. */
   postNorms: boolean;
+  /** Gemma 2/3 (see the file comment); null otherwise. */
+  gemma: {
+    attnScale: number;
+    attnSoftcap: number | null;
+    finalSoftcap: number | null;
+    /** Gemma 3: RoPE theta of the sliding layers. */
+    localTheta: number | null;
+  } | null;
 }
 
 export interface ReferenceModel {
@@ -116,7 +132,8 @@ export function parseRefConfig(json: Record<string, unknown>): RefConfig {
   const numHeads = num(json, 'num_attention_heads');
   const numKvHeads = num(json, 'num_key_value_heads', numHeads);
   // Qwen3Config's head_dim default is 128.
-  const headDim = num(json, 'head_dim', arch === 'Qwen3ForCausalLM' ? 128 : Math.floor(hiddenSize / numHeads));
+  const isGemma = arch === 'Gemma2ForCausalLM' || arch === 'Gemma3ForCausalLM';
+  const headDim = num(json, 'head_dim', arch === 'Qwen3ForCausalLM' ? 128 : isGemma ? 256 : Math.floor(hiddenSize / numHeads));
   if (numHeads % numKvHeads !== 0) throw new Error(`config.json: num_attention_heads ${numHeads} not a multiple of num_key_value_heads ${numKvHeads}`);
   if (headDim % 2 !== 0) throw new Error(`config.json: head_dim ${headDim} is odd`);
 
@@ -147,8 +164,13 @@ export function parseRefConfig(json: Record<string, unknown>): RefConfig {
     const from = num(json, 'max_window_layers', numLayers);
     windows = windows.map((_, l) => (l >= from ? sw : null));
   }
+  if (arch === 'Gemma2ForCausalLM' && sw !== null) windows = windows.map((_, l) => (l % 2 === 0 ? sw : null));
+  if (arch === 'Gemma3ForCausalLM' && sw !== null) {
+    const pattern = num(json, 'sliding_window_pattern', 6);
+    windows = windows.map((_, l) => ((l + 1) % pattern !== 0 ? sw : null));
+  }
   if (Array.isArray(json.layer_types)) windows = (json.layer_types as string[]).map((t) => (t === 'sliding_attention' ? sw : null));
-  const allBias = arch === 'LlamaForCausalLM' || arch === 'Qwen3ForCausalLM' || arch === 'Olmo2ForCausalLM';
+  const allBias = arch !== 'Qwen2ForCausalLM' && arch !== 'MistralForCausalLM';
 
   return {
     architecture: arch as RefArchitecture,
@@ -160,15 +182,23 @@ export function parseRefConfig(json: Record<string, unknown>): RefConfig {
     headDim,
     vocabSize: num(json, 'vocab_size'),
     rmsNormEps: num(json, 'rms_norm_eps', 1e-6),
-    ropeTheta: num(json, 'rope_theta', 10000),
+    ropeTheta: num(json, 'rope_theta', arch === 'Gemma3ForCausalLM' ? 1e6 : 10000),
     ropeScaling,
-    tieWordEmbeddings: json.tie_word_embeddings === true,
+    tieWordEmbeddings: json.tie_word_embeddings === true || (isGemma && json.tie_word_embeddings !== false),
     qkvBias: arch === 'Qwen2ForCausalLM' || (allBias && attentionBias),
     oBias: allBias && attentionBias,
     mlpBias: arch === 'LlamaForCausalLM' && mlpBias,
     windows,
-    qkNorm: arch === 'Qwen3ForCausalLM' ? 'head' : arch === 'Olmo2ForCausalLM' ? 'projection' : 'none',
+    qkNorm: arch === 'Qwen3ForCausalLM' || arch === 'Gemma3ForCausalLM' ? 'head' : arch === 'Olmo2ForCausalLM' ? 'projection' : 'none',
     postNorms: arch === 'Olmo2ForCausalLM',
+    gemma: isGemma
+      ? {
+          attnScale: 1 / Math.sqrt(num(json, 'query_pre_attn_scalar', headDim)),
+          attnSoftcap: typeof json.attn_logit_softcapping === 'number' ? json.attn_logit_softcapping : null,
+          finalSoftcap: typeof json.final_logit_softcapping === 'number' ? json.final_logit_softcapping : null,
+          localTheta: arch === 'Gemma3ForCausalLM' ? num(json, 'rope_local_base_freq', 10000) : null,
+        }
+      : null,
   };
 }
 
@@ -186,7 +216,8 @@ export function expectedTensorShapes(c: RefConfig): Map<string, number[]> {
     const p = `model.layers.${l}.`;
     if (!c.postNorms) m.set(p + 'input_layernorm.weight', [H]);
     m.set(p + 'post_attention_layernorm.weight', [H]);
-    if (c.postNorms) m.set(p + 'post_feedforward_layernorm.weight', [H]);
+    if (c.postNorms || c.gemma) m.set(p + 'post_feedforward_layernorm.weight', [H]);
+    if (c.gemma) m.set(p + 'pre_feedforward_layernorm.weight', [H]);
     if (c.qkNorm === 'head') {
       m.set(p + 'self_attn.q_norm.weight', [c.headDim]);
       m.set(p + 'self_attn.k_norm.weight', [c.headDim]);
@@ -260,6 +291,11 @@ export function linear(W: Float64Array, outDim: number, inDim: number, x: Float6
     y[o] = b ? s + b[o] : s;
   }
   return y;
+}
+
+/** gelu_pytorch_tanh(z) = 0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))). */
+export function geluTanh(z: number): number {
+  return 0.5 * z * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (z + 0.044715 * z * z * z)));
 }
 
 /** silu(z) = z * sigmoid(z) = z / (1 + e^-z). */
@@ -382,7 +418,15 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
   }
 
   const invFreq = ropeInvFreq(c);
-  const scale = 1 / Math.sqrt(d);
+  // Gemma 3's sliding layers: their own base, no scaling.
+  const localInvFreq = c.gemma?.localTheta != null ? ropeInvFreq({ headDim: d, ropeTheta: c.gemma.localTheta, ropeScaling: null }) : invFreq;
+  const scale = c.gemma ? c.gemma.attnScale : 1 / Math.sqrt(d);
+  // Gemma's RMSNorm multiplies by (1 + w).
+  const norm = (row: Float64Array, w: Float64Array) => (c.gemma ? rmsNorm(row, w.map((v) => 1 + v), c.rmsNormEps) : rmsNorm(row, w, c.rmsNormEps));
+  if (c.gemma) {
+    const normalizer = Math.sqrt(H);
+    x = x.map((row) => row.map((v) => v * normalizer));
+  }
   const attentions: Float64Array[][][] | undefined = opts.attentions ? [] : undefined;
   const ffn: Float64Array[][] | undefined = opts.ffn ? [] : undefined;
 
@@ -390,7 +434,8 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
     const p = `model.layers.${l}.`;
     const wIn = c.postNorms ? null : weight(model, p + 'input_layernorm.weight');
     const wPost = weight(model, p + 'post_attention_layernorm.weight');
-    const wPostFfn = c.postNorms ? weight(model, p + 'post_feedforward_layernorm.weight') : null;
+    const wPostFfn = c.postNorms || c.gemma ? weight(model, p + 'post_feedforward_layernorm.weight') : null;
+    const wPreFfn = c.gemma ? weight(model, p + 'pre_feedforward_layernorm.weight') : null;
     const wQn = c.qkNorm !== 'none' ? weight(model, p + 'self_attn.q_norm.weight') : null;
     const wKn = c.qkNorm !== 'none' ? weight(model, p + 'self_attn.k_norm.weight') : null;
     const window = c.windows[l] ?? null;
@@ -410,23 +455,24 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
     const bd = optionalBias(model, p + 'mlp.down_proj.bias', c.mlpBias);
 
     // --- self-attention ---
-    const n = wIn ? x.map((row) => rmsNorm(row, wIn, c.rmsNormEps)) : x;
+    const n = wIn ? x.map((row) => norm(row, wIn)) : x;
     let q = n.map((row) => linear(Wq, qDim, H, row, bq));
     let k = n.map((row) => linear(Wk, kvDim, H, row, bk));
     const v = n.map((row) => linear(Wv, kvDim, H, row, bv));
     if (c.qkNorm === 'projection') {
-      q = q.map((row) => rmsNorm(row, wQn!, c.rmsNormEps));
-      k = k.map((row) => rmsNorm(row, wKn!, c.rmsNormEps));
+      q = q.map((row) => norm(row, wQn!));
+      k = k.map((row) => norm(row, wKn!));
     } else if (c.qkNorm === 'head') {
       for (let pos = 0; pos < S; pos++) {
-        for (let h = 0; h < nH; h++) q[pos].set(rmsNorm(q[pos].subarray(h * d, (h + 1) * d), wQn!, c.rmsNormEps), h * d);
-        for (let h = 0; h < nKV; h++) k[pos].set(rmsNorm(k[pos].subarray(h * d, (h + 1) * d), wKn!, c.rmsNormEps), h * d);
+        for (let h = 0; h < nH; h++) q[pos].set(norm(q[pos].subarray(h * d, (h + 1) * d), wQn!), h * d);
+        for (let h = 0; h < nKV; h++) k[pos].set(norm(k[pos].subarray(h * d, (h + 1) * d), wKn!), h * d);
       }
     }
     // RoPE per head on q and k, at positions 0..S-1
+    const freq = window !== null ? localInvFreq : invFreq;
     for (let pos = 0; pos < S; pos++) {
-      for (let h = 0; h < nH; h++) q[pos].set(applyRope(q[pos].subarray(h * d, (h + 1) * d), pos, invFreq), h * d);
-      for (let h = 0; h < nKV; h++) k[pos].set(applyRope(k[pos].subarray(h * d, (h + 1) * d), pos, invFreq), h * d);
+      for (let h = 0; h < nH; h++) q[pos].set(applyRope(q[pos].subarray(h * d, (h + 1) * d), pos, freq), h * d);
+      for (let h = 0; h < nKV; h++) k[pos].set(applyRope(k[pos].subarray(h * d, (h + 1) * d), pos, freq), h * d);
     }
 
     const attnConcat = Array.from({ length: S }, () => new Float64Array(qDim));
@@ -443,6 +489,8 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
           let s = 0;
           for (let t = 0; t < d; t++) s += q[i][h * d + t] * k[j][kvh * d + t];
           probs[j] = s * scale;
+          const cap = c.gemma?.attnSoftcap;
+          if (cap != null) probs[j] = cap * Math.tanh(probs[j] / cap);
           if (probs[j] > max) max = probs[j];
         }
         let sum = 0;
@@ -464,7 +512,7 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
     if (attentions) attentions.push(layerAttn);
     const afterAttn = x.map((row, pos) => {
       let o = linear(Wo, H, qDim, attnConcat[pos], bo);
-      if (c.postNorms) o = rmsNorm(o, wPost, c.rmsNormEps);
+      if (c.postNorms || c.gemma) o = norm(o, wPost);
       const h = new Float64Array(H);
       for (let t = 0; t < H; t++) h[t] = row[t] + o[t];
       return h;
@@ -473,14 +521,14 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
     // --- MLP ---
     const layerFfn: Float64Array[] = [];
     x = afterAttn.map((h) => {
-      const m = c.postNorms ? h : rmsNorm(h, wPost, c.rmsNormEps);
+      const m = c.postNorms ? h : norm(h, c.gemma ? wPreFfn! : wPost);
       const g = linear(Wg, I, H, m, bg);
       const u = linear(Wu, I, H, m, bu);
       const a = new Float64Array(I);
-      for (let t = 0; t < I; t++) a[t] = silu(g[t]) * u[t];
+      for (let t = 0; t < I; t++) a[t] = (c.gemma ? geluTanh(g[t]) : silu(g[t])) * u[t];
       const f = linear(Wd, H, I, a, bd);
       layerFfn.push(f); // before OLMo 2's post_feedforward_layernorm
-      const added = wPostFfn ? rmsNorm(f, wPostFfn, c.rmsNormEps) : f;
+      const added = wPostFfn ? norm(f, wPostFfn) : f;
       const out = new Float64Array(H);
       for (let t = 0; t < H; t++) out[t] = h[t] + added[t];
       return out;
@@ -489,12 +537,14 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
   }
 
   const wNorm = weight(model, 'model.norm.weight');
-  const hidden = x.map((row) => rmsNorm(row, wNorm, c.rmsNormEps));
+  const hidden = x.map((row) => norm(row, wNorm));
   return { hidden, attentions, ffn };
 }
 
 function logitsOf(model: ReferenceModel, hiddenRow: Float64Array): Float64Array {
-  return linear(lmHead(model), model.config.vocabSize, model.config.hiddenSize, hiddenRow);
+  const logits = linear(lmHead(model), model.config.vocabSize, model.config.hiddenSize, hiddenRow);
+  const cap = model.config.gemma?.finalSoftcap;
+  return cap == null ? logits : logits.map((v) => cap * Math.tanh(v / cap));
 }
 
 /**

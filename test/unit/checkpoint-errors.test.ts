@@ -152,7 +152,7 @@ describe('checkpoint errors name the file and the problem', () => {
   });
 
   it('families not implemented yet are refused by name', () => {
-    for (const architecture of ['Gemma2ForCausalLM', 'Gemma3ForCausalLM', 'Phi3ForCausalLM', 'SmolLM3ForCausalLM', 'GraniteForCausalLM']) {
+    for (const architecture of ['Phi3ForCausalLM', 'SmolLM3ForCausalLM', 'GraniteForCausalLM', 'Gemma3ForConditionalGeneration']) {
       const dir = copy();
       const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
       config.architectures = [architecture];
@@ -169,6 +169,11 @@ describe('checkpoint errors name the file and the problem', () => {
       [{ layer_types: ['full_attention'] }, "'layer_types'"],
       [{ mlp_bias: true }, 'mlp_bias'],
       [{ hidden_act: 'gelu' }, 'hidden_act'],
+      [{ attn_logit_softcapping: 50 }, "'attn_logit_softcapping' is not part of LlamaForCausalLM"],
+      [{ final_logit_softcapping: 30 }, "'final_logit_softcapping'"],
+      [{ query_pre_attn_scalar: 256 }, "'query_pre_attn_scalar'"],
+      [{ architectures: ['Gemma2ForCausalLM'], hidden_activation: 'relu' }, 'hidden_activation "relu"'],
+      [{ architectures: ['Gemma3ForCausalLM'], use_bidirectional_attention: true }, "'use_bidirectional_attention'"],
     ];
     for (const [fields, name] of cases) {
       const dir = copy();

@@ -31,6 +31,13 @@ const VARIANTS: Record<string, SyntheticCheckpointOptions> = {
   'qwen3, sliding window 6 on every layer': { architecture: 'Qwen3ForCausalLM', slidingWindow: 6 },
   'olmo2, post-norms, q/k norm over the projection': { architecture: 'Olmo2ForCausalLM' },
   'olmo2, MHA, BF16': { architecture: 'Olmo2ForCausalLM', numKvHeads: 4, dtype: 'BF16' },
+  'gemma2, tied, attention soft-capping 5 and final 2 (biting), query_pre_attn_scalar 24, sliding 5 on even layers': {
+    architecture: 'Gemma2ForCausalLM', tieWordEmbeddings: true, attnSoftcap: 5, finalSoftcap: 2, queryPreAttnScalar: 24, slidingWindow: 5, numLayers: 3,
+  },
+  'gemma2, realistic caps 50/30, BF16': { architecture: 'Gemma2ForCausalLM', tieWordEmbeddings: true, attnSoftcap: 50, finalSoftcap: 30, slidingWindow: 4, dtype: 'BF16' },
+  'gemma3, q/k norms, local RoPE base 10000 vs global 1e6 linear ×8, sliding 4 with pattern 2': {
+    architecture: 'Gemma3ForCausalLM', tieWordEmbeddings: true, slidingWindow: 4, slidingWindowPattern: 2, numLayers: 4, ropeTheta: 1e6, ropeScaling: { rope_type: 'linear', factor: 8 }, headDim: 32,
+  },
   'llama, BF16 weights': { architecture: 'LlamaForCausalLM', dtype: 'BF16' },
   'llama, F16 weights': { architecture: 'LlamaForCausalLM', dtype: 'F16' },
   'qwen2, BF16, 3 shards': { architecture: 'Qwen2ForCausalLM', dtype: 'BF16', shards: 3 },
