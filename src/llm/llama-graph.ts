@@ -231,8 +231,10 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
       qHeads = qkNorm(qHeads, `${p}self_attn.q_norm.weight`);
       kHeads = qkNorm(kHeads, `${p}self_attn.k_norm.weight`);
     }
-    const q = applyRope(qHeads, tables);
-    let k = applyRope(kHeads, tables);
+    // SmolLM3's NoPE layers use neither position tables.
+    const rope = config.ropeLayers[l] ? (t: string) => applyRope(t, tables) : (t: string) => t;
+    const q = rope(qHeads);
+    let k = rope(kHeads);
     let v = toHeads(vProjected, nKV);
     if (options.kvCache) {
       // The cache is kept in the compute type: half the memory in float16.
@@ -252,7 +254,9 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     const context = g.node('Reshape', [g.node('Transpose', [g.node('MatMul', [toCompute(probs), expandGroups(v)])], { perm: ints([1, 0, 2]) }), g.ints1d([-1, nH * d])]);
     const attnOut = toFloat32(linear(context, `${p}self_attn.o_proj`, config.outputBias));
     const sandwich = config.normPlacement === 'sandwich';
-    const attended = g.node('Add', [x, post || sandwich ? toFloat32(rmsNorm(attnOut, `${p}post_attention_layernorm.weight`)) : attnOut]);
+    // Granite multiplies what each block adds to the residual stream.
+    const residualScale = (v: string) => (config.residualMultiplier === 1 ? v : g.node('Mul', [v, g.scalar(config.residualMultiplier)]));
+    const attended = g.node('Add', [x, residualScale(post || sandwich ? toFloat32(rmsNorm(attnOut, `${p}post_attention_layernorm.weight`)) : attnOut)]);
     const normed2 = post ? toCompute(attended) : rmsNorm(attended, sandwich ? `${p}pre_feedforward_layernorm.weight` : `${p}post_attention_layernorm.weight`);
     const gate = linear(normed2, `${p}mlp.gate_proj`, false);
     const up = linear(normed2, `${p}mlp.up_proj`, false, gate);
@@ -260,7 +264,7 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     // The FFN output is the down-projection's, before any norm that follows it (OLMo 2).
     const down = toFloat32(linear(activated, `${p}mlp.down_proj`, false));
     if (options.ffn) g.output(down, names.ffnOut(l));
-    x = g.node('Add', [attended, post || sandwich ? toFloat32(rmsNorm(down, `${p}post_feedforward_layernorm.weight`)) : down]);
+    x = g.node('Add', [attended, residualScale(post || sandwich ? toFloat32(rmsNorm(down, `${p}post_feedforward_layernorm.weight`)) : down)]);
     residual.push(x);
   }
 
@@ -272,9 +276,14 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
   if (options.logits === 'last') {
     final = g.node('Slice', [final, g.ints1d([-1]), g.ints1d([Number.MAX_SAFE_INTEGER]), g.ints1d([0])]);
   }
-  const logits = head.logits(final);
-  g.output(config.finalSoftcap !== null ? softcap(logits, config.finalSoftcap) : logits, names.logits);
+  g.output(finalLogits(g, config, head.logits(final)), names.logits);
   return { graph: g, embeds, finalHidden, head, residual };
+}
+
+/** The LM head's products z → the logits: Granite's z / logits_scaling, Gemma's cap·tanh(z/cap). */
+export function finalLogits(g: Graph, config: Checkpoint['config'], z: string): string {
+  const scaled = config.logitScale === 1 ? z : g.node('Mul', [z, g.scalar(config.logitScale)]);
+  return config.finalSoftcap === null ? scaled : softcapped(g, scaled, config.finalSoftcap);
 }
 
 /** cap·tanh(v/cap) of a float32 value, as cap·(2σ(2v/cap) − 1): tanh has no differentiation rule of its own here. */

@@ -1,9 +1,11 @@
 import { LensError } from './errors.js';
 import type { WeightDtype } from './safetensors.js';
 
-export const SUPPORTED_ARCHITECTURES = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Olmo2ForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM'] as const;
+export const SUPPORTED_ARCHITECTURES = [
+  'LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Olmo2ForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM', 'SmolLM3ForCausalLM', 'GraniteForCausalLM',
+] as const;
 /** Families people ask for that are recognised but not computed yet: refused by name. */
-export const PLANNED_ARCHITECTURES = ['Phi3ForCausalLM', 'SmolLM3ForCausalLM', 'GraniteForCausalLM', 'Gemma3ForConditionalGeneration'] as const;
+export const PLANNED_ARCHITECTURES = ['Phi3ForCausalLM', 'Gemma3ForConditionalGeneration', 'GraniteMoeForCausalLM'] as const;
 export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
 
 export type RopeScaling =
@@ -66,6 +68,12 @@ export interface ModelConfig {
   finalSoftcap: number | null;
   /** Gemma 3: the sliding-window layers' RoPE (rope_local_base_freq, unscaled); the others use ropeTheta and ropeScaling. */
   localRope: { theta: number; scaling: RopeScaling } | null;
+  /** Per layer: whether RoPE applies (SmolLM3's no_rope_layers: 0 = a NoPE layer). */
+  ropeLayers: boolean[];
+  /** Granite: the attention and MLP outputs are multiplied by residual_multiplier before the residual add (1 elsewhere). */
+  residualMultiplier: number;
+  /** Granite: logits are divided by logits_scaling; this is 1/logits_scaling (1 elsewhere). */
+  logitScale: number;
   torchDtype: WeightDtype | null;
   bosTokenId: number | null;
   eosTokenIds: number[];
@@ -226,6 +234,12 @@ export function parseModelConfig(raw: Record<string, unknown>, file: string): Mo
     if (raw[name] != null) throw new LensError(`${file}: field '${name}' is not part of ${architecture} and is not supported`, file);
   }
   const queryPreAttnScalar = gemma ? get('query_pre_attn_scalar').number({ default: headDim, positive: true, range: [1e-6, 1e9] }) : headDim;
+  const granite = architecture === 'GraniteForCausalLM';
+  const multiplier = (name: string) => (granite ? get(name).number({ default: 1, positive: true, range: [1e-9, 1e9] }) : 1);
+  if (!granite) for (const name of ['embedding_multiplier', 'attention_multiplier', 'residual_multiplier', 'logits_scaling']) {
+    if (raw[name] != null) throw new LensError(`${file}: field '${name}' is not part of ${architecture} and is not supported`, file);
+  }
+  const ropeLayers = parseRopeLayers(raw, architecture, numLayers, file);
   const ropeTheta = get('rope_theta').number({ default: architecture === 'Gemma3ForCausalLM' ? 1_000_000 : 10000, positive: true, range: LIMITS.ropeTheta });
   const localRope = architecture === 'Gemma3ForCausalLM' ? { theta: get('rope_local_base_freq').number({ default: 10000, positive: true, range: LIMITS.ropeTheta }), scaling: { type: 'default' as const } } : null;
   const torchDtype = typeof raw.torch_dtype === 'string' ? (TORCH_DTYPES[raw.torch_dtype] ?? null) : null;
@@ -249,12 +263,15 @@ export function parseModelConfig(raw: Record<string, unknown>, file: string): Mo
     qkNorm: architecture === 'Qwen3ForCausalLM' || architecture === 'Gemma3ForCausalLM' ? 'head' : architecture === 'Olmo2ForCausalLM' ? 'projection' : 'none',
     normPlacement: architecture === 'Olmo2ForCausalLM' ? 'post' : gemma ? 'sandwich' : 'pre',
     normGainOffset: gemma ? 1 : 0,
-    embeddingScale: gemma ? Math.sqrt(hiddenSize) : null,
+    embeddingScale: gemma ? Math.sqrt(hiddenSize) : granite ? multiplier('embedding_multiplier') : null,
     activation,
-    attentionScale: 1 / Math.sqrt(queryPreAttnScalar),
+    attentionScale: granite ? multiplier('attention_multiplier') : 1 / Math.sqrt(queryPreAttnScalar),
     attentionSoftcap: softcap('attn_logit_softcapping'),
     finalSoftcap: softcap('final_logit_softcapping'),
     localRope,
+    ropeLayers,
+    residualMultiplier: multiplier('residual_multiplier'),
+    logitScale: 1 / multiplier('logits_scaling'),
     torchDtype,
     bosTokenId: tokenIds(raw.bos_token_id, file, 'bos_token_id')[0] ?? null,
     eosTokenIds: tokenIds(raw.eos_token_id, file, 'eos_token_id'),
@@ -272,7 +289,7 @@ function parseLayerWindows(raw: Record<string, unknown>, architecture: string, n
   let windows: (number | null)[];
   if (architecture === 'MistralForCausalLM') {
     windows = raw.sliding_window == null ? none : Array.from({ length: numLayers }, window);
-  } else if (architecture === 'Qwen2ForCausalLM' || architecture === 'Qwen3ForCausalLM') {
+  } else if (architecture === 'Qwen2ForCausalLM' || architecture === 'Qwen3ForCausalLM' || architecture === 'SmolLM3ForCausalLM') {
     if (raw.use_sliding_window !== true || raw.sliding_window == null) windows = none;
     else {
       const from = field(raw, file, 'max_window_layers').int({ min: 0, default: numLayers, max: LIMITS.layers });
@@ -298,6 +315,25 @@ function parseLayerWindows(raw: Record<string, unknown>, architecture: string, n
     windows = types.map((t) => (t === 'sliding_attention' ? window() : null));
   }
   return windows;
+}
+
+/** SmolLM3's `no_rope_layers` (1: RoPE, 0: none), else every `no_rope_layer_interval`-th layer (default 4) without. */
+function parseRopeLayers(raw: Record<string, unknown>, architecture: string, numLayers: number, file: string): boolean[] {
+  if (architecture !== 'SmolLM3ForCausalLM') {
+    for (const name of ['no_rope_layers', 'no_rope_layer_interval']) {
+      if (raw[name] != null) throw new LensError(`${file}: field '${name}' is not part of ${architecture} and is not supported`, file);
+    }
+    return Array.from({ length: numLayers }, () => true);
+  }
+  const list = raw.no_rope_layers;
+  if (list != null) {
+    if (!Array.isArray(list) || list.length !== numLayers || !list.every((v) => v === 0 || v === 1)) {
+      throw new LensError(`${file}: field 'no_rope_layers' must list 0 or 1 for each of the ${numLayers} layers`, file);
+    }
+    return list.map((v) => v === 1);
+  }
+  const interval = field(raw, file, 'no_rope_layer_interval').int({ default: 4, max: LIMITS.layers });
+  return Array.from({ length: numLayers }, (_, l) => (l + 1) % interval !== 0);
 }
 
 /**
@@ -326,6 +362,11 @@ export function familyTraits(config: ModelConfig): string[] {
   if (Math.abs(config.attentionScale * Math.sqrt(config.headDim) - 1) > 1e-12) traits.push(`attention scale ${config.attentionScale.toPrecision(6)} (query_pre_attn_scalar)`);
   if (config.attentionSoftcap !== null) traits.push(`attention logits soft-capped at ${config.attentionSoftcap}`);
   if (config.finalSoftcap !== null) traits.push(`final logits soft-capped at ${config.finalSoftcap}`);
+  const nope = config.ropeLayers.filter((r) => !r).length;
+  if (nope > 0) traits.push(`no RoPE on ${nope} of ${config.numLayers} layers (no_rope_layers)`);
+  if (config.architecture === 'GraniteForCausalLM') {
+    traits.push(`multipliers: embedding ${config.embeddingScale}, attention ${config.attentionScale}, residual ${config.residualMultiplier}, logits ÷ ${1 / config.logitScale}`);
+  }
   if (config.localRope) traits.push(`RoPE base ${config.localRope.theta} on sliding layers, ${config.ropeTheta} (${config.ropeScaling.type}) on global layers`);
   const windows = config.layerWindows.filter((w) => w !== null);
   if (windows.length > 0) traits.push(`sliding-window attention (${windows[0]} tokens) on ${windows.length} of ${config.numLayers} layers, masked exactly`);

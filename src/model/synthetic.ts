@@ -18,7 +18,8 @@ import {
   specialTokenId,
 } from './synthetic/tokenizer-builder.js';
 
-export type SyntheticArchitecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM' | 'Qwen3ForCausalLM' | 'Olmo2ForCausalLM' | 'Gemma2ForCausalLM' | 'Gemma3ForCausalLM';
+export type SyntheticArchitecture =
+  | 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM' | 'Qwen3ForCausalLM' | 'Olmo2ForCausalLM' | 'Gemma2ForCausalLM' | 'Gemma3ForCausalLM' | 'SmolLM3ForCausalLM' | 'GraniteForCausalLM';
 export type SyntheticDtype = 'F32' | 'F16' | 'BF16';
 export type SyntheticPresetName = 'tiny' | 'smollm2-135m' | 'qwen2.5-0.5b' | 'llama-3.2-1b' | 'llama-2-7b';
 export type RopeScalingSpec =
@@ -70,6 +71,10 @@ export interface SyntheticCheckpointOptions {
   /** Gemma 3: sliding_window_pattern (default 6) and rope_local_base_freq (default 10000). */
   slidingWindowPattern?: number;
   ropeLocalBaseFreq?: number;
+  /** SmolLM3: no_rope_layer_interval (default 4: every 4th layer without RoPE). */
+  noRopeLayerInterval?: number;
+  /** Granite: embedding_multiplier, attention_multiplier, residual_multiplier, logits_scaling (defaults 12, 1/head_dim, 0.22, 8, as Granite 3's). */
+  graniteMultipliers?: { embedding: number; attention: number; residual: number; logitsScaling: number };
 }
 
 export interface SyntheticCheckpoint {
@@ -192,6 +197,8 @@ interface ResolvedSpec extends SyntheticPresetSpec {
   slidingWindow: number | null;
   maxWindowLayers: number;
   gemma: { attnSoftcap: number | null; finalSoftcap: number | null; queryPreAttnScalar: number; slidingWindowPattern: number; ropeLocalBaseFreq: number } | null;
+  noRopeLayerInterval: number;
+  granite: { embedding: number; attention: number; residual: number; logitsScaling: number } | null;
 }
 
 const MODEL_TYPE: Record<SyntheticArchitecture, string> = {
@@ -202,6 +209,8 @@ const MODEL_TYPE: Record<SyntheticArchitecture, string> = {
   Olmo2ForCausalLM: 'olmo2',
   Gemma2ForCausalLM: 'gemma2',
   Gemma3ForCausalLM: 'gemma3_text',
+  SmolLM3ForCausalLM: 'smollm3',
+  GraniteForCausalLM: 'granite',
 };
 
 const TORCH_DTYPE: Record<SyntheticDtype, string> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
@@ -257,7 +266,7 @@ function resolveSpec(options: SyntheticCheckpointOptions): ResolvedSpec {
 
   const slidingWindow = options.slidingWindow === undefined ? null : positiveInt('slidingWindow', options.slidingWindow);
   const isGemma = architecture === 'Gemma2ForCausalLM' || architecture === 'Gemma3ForCausalLM';
-  if (slidingWindow !== null && !['MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM'].includes(architecture)) {
+  if (slidingWindow !== null && !['MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM', 'SmolLM3ForCausalLM'].includes(architecture)) {
     throw new RangeError(`synthetic checkpoint: ${architecture} has no sliding window`);
   }
   const dtype = options.dtype ?? 'F32';
@@ -300,6 +309,8 @@ function resolveSpec(options: SyntheticCheckpointOptions): ResolvedSpec {
           ropeLocalBaseFreq: options.ropeLocalBaseFreq ?? 10000,
         }
       : null,
+    noRopeLayerInterval: options.noRopeLayerInterval ?? 4,
+    granite: architecture === 'GraniteForCausalLM' ? (options.graniteMultipliers ?? { embedding: 12, attention: 1 / headDim, residual: 0.22, logitsScaling: 8 }) : null,
   };
 }
 
@@ -330,10 +341,17 @@ function buildConfig(s: ResolvedSpec): Record<string, unknown> {
   if (s.explicitHeadDim) config.head_dim = s.headDim;
   if (s.architecture === 'LlamaForCausalLM') Object.assign(config, { attention_bias: s.attentionBias, mlp_bias: false, pretraining_tp: 1 });
   if (s.architecture === 'MistralForCausalLM') config.sliding_window = s.slidingWindow;
-  if (s.architecture === 'Qwen2ForCausalLM' || s.architecture === 'Qwen3ForCausalLM') {
+  if (s.architecture === 'Qwen2ForCausalLM' || s.architecture === 'Qwen3ForCausalLM' || s.architecture === 'SmolLM3ForCausalLM') {
     Object.assign(config, { use_sliding_window: s.slidingWindow !== null, sliding_window: s.slidingWindow, max_window_layers: s.maxWindowLayers });
   }
-  if (s.architecture === 'Qwen3ForCausalLM' || s.architecture === 'Olmo2ForCausalLM' || s.gemma) config.attention_bias = s.attentionBias;
+  if (s.architecture === 'Qwen3ForCausalLM' || s.architecture === 'Olmo2ForCausalLM' || s.gemma || s.granite || s.architecture === 'SmolLM3ForCausalLM') {
+    Object.assign(config, { attention_bias: s.attentionBias, mlp_bias: false });
+  }
+  if (s.architecture === 'SmolLM3ForCausalLM') config.no_rope_layer_interval = s.noRopeLayerInterval;
+  if (s.granite) {
+    const m = s.granite;
+    Object.assign(config, { embedding_multiplier: m.embedding, attention_multiplier: m.attention, residual_multiplier: m.residual, logits_scaling: m.logitsScaling });
+  }
   if (s.gemma) {
     // Gemma's MLP reads hidden_activation; its configs carry both.
     Object.assign(config, {

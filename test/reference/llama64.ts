@@ -20,6 +20,10 @@
 //     logits cap·tanh(l/cap) (final_logit_softcapping). Gemma 2: even layers slide. Gemma 3:
 //     q_norm/k_norm per head; layer i slides unless (i+1) % sliding_window_pattern == 0; sliding
 //     layers' RoPE base is rope_local_base_freq without rope_scaling.
+//   SmolLM3: no RoPE on layer i when no_rope_layers[i] == 0 (default: every no_rope_layer_interval-th,
+//     4); sliding windows as Qwen2. Granite: x_0 = embedding · embedding_multiplier; scores
+//     q·k · attention_multiplier; h = x + residual_multiplier · attn, out = h + residual_multiplier ·
+//     mlp; logits / logits_scaling.
 //
 //   x_0 = embed_tokens[ids]                   (or opts.inputEmbeds)
 //   per layer:
@@ -34,8 +38,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCheckpointTensors64, type Tensor64 } from './safetensors64';
 
-export type RefArchitecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM' | 'Qwen3ForCausalLM' | 'Olmo2ForCausalLM' | 'Gemma2ForCausalLM' | 'Gemma3ForCausalLM';
-const REF_ARCHITECTURES: readonly string[] = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Olmo2ForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM'];
+export type RefArchitecture =
+  | 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM' | 'Qwen3ForCausalLM' | 'Olmo2ForCausalLM' | 'Gemma2ForCausalLM' | 'Gemma3ForCausalLM' | 'SmolLM3ForCausalLM' | 'GraniteForCausalLM';
+const REF_ARCHITECTURES: readonly string[] = [
+  'LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Olmo2ForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM', 'SmolLM3ForCausalLM', 'GraniteForCausalLM',
+];
 
 export interface RefRopeScaling {
   type: 'linear' | 'llama3';
@@ -82,6 +89,10 @@ export interface RefConfig {
     /** Gemma 3: RoPE theta of the sliding layers. */
     localTheta: number | null;
   } | null;
+  /** SmolLM3: per layer, whether RoPE applies. */
+  rope: boolean[];
+  /** Granite's multipliers (all 1 elsewhere). */
+  granite: { embedding: number; attention: number; residual: number; logitsScaling: number } | null;
 }
 
 export interface ReferenceModel {
@@ -160,7 +171,7 @@ export function parseRefConfig(json: Record<string, unknown>): RefConfig {
   const sw = typeof json.sliding_window === 'number' ? json.sliding_window : null;
   let windows: (number | null)[] = Array.from({ length: numLayers }, () => null);
   if (arch === 'MistralForCausalLM' && sw !== null) windows = windows.map(() => sw);
-  if ((arch === 'Qwen2ForCausalLM' || arch === 'Qwen3ForCausalLM') && json.use_sliding_window === true && sw !== null) {
+  if ((arch === 'Qwen2ForCausalLM' || arch === 'Qwen3ForCausalLM' || arch === 'SmolLM3ForCausalLM') && json.use_sliding_window === true && sw !== null) {
     const from = num(json, 'max_window_layers', numLayers);
     windows = windows.map((_, l) => (l >= from ? sw : null));
   }
@@ -191,6 +202,13 @@ export function parseRefConfig(json: Record<string, unknown>): RefConfig {
     windows,
     qkNorm: arch === 'Qwen3ForCausalLM' || arch === 'Gemma3ForCausalLM' ? 'head' : arch === 'Olmo2ForCausalLM' ? 'projection' : 'none',
     postNorms: arch === 'Olmo2ForCausalLM',
+    rope: Array.isArray(json.no_rope_layers)
+      ? (json.no_rope_layers as number[]).map((v) => v === 1)
+      : Array.from({ length: numLayers }, (_, l) => arch !== 'SmolLM3ForCausalLM' || (l + 1) % num(json, 'no_rope_layer_interval', 4) !== 0),
+    granite:
+      arch === 'GraniteForCausalLM'
+        ? { embedding: num(json, 'embedding_multiplier', 1), attention: num(json, 'attention_multiplier', 1), residual: num(json, 'residual_multiplier', 1), logitsScaling: num(json, 'logits_scaling', 1) }
+        : null,
     gemma: isGemma
       ? {
           attnScale: 1 / Math.sqrt(num(json, 'query_pre_attn_scalar', headDim)),
@@ -420,7 +438,12 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
   const invFreq = ropeInvFreq(c);
   // Gemma 3's sliding layers: their own base, no scaling.
   const localInvFreq = c.gemma?.localTheta != null ? ropeInvFreq({ headDim: d, ropeTheta: c.gemma.localTheta, ropeScaling: null }) : invFreq;
-  const scale = c.gemma ? c.gemma.attnScale : 1 / Math.sqrt(d);
+  const scale = c.gemma ? c.gemma.attnScale : c.granite ? c.granite.attention : 1 / Math.sqrt(d);
+  const residual = c.granite ? c.granite.residual : 1;
+  if (c.granite) {
+    const m = c.granite.embedding;
+    x = x.map((row) => row.map((v) => v * m));
+  }
   // Gemma's RMSNorm multiplies by (1 + w).
   const norm = (row: Float64Array, w: Float64Array) => (c.gemma ? rmsNorm(row, w.map((v) => 1 + v), c.rmsNormEps) : rmsNorm(row, w, c.rmsNormEps));
   if (c.gemma) {
@@ -470,7 +493,7 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
     }
     // RoPE per head on q and k, at positions 0..S-1
     const freq = window !== null ? localInvFreq : invFreq;
-    for (let pos = 0; pos < S; pos++) {
+    for (let pos = 0; pos < S && c.rope[l]; pos++) {
       for (let h = 0; h < nH; h++) q[pos].set(applyRope(q[pos].subarray(h * d, (h + 1) * d), pos, freq), h * d);
       for (let h = 0; h < nKV; h++) k[pos].set(applyRope(k[pos].subarray(h * d, (h + 1) * d), pos, freq), h * d);
     }
@@ -514,7 +537,7 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
       let o = linear(Wo, H, qDim, attnConcat[pos], bo);
       if (c.postNorms || c.gemma) o = norm(o, wPost);
       const h = new Float64Array(H);
-      for (let t = 0; t < H; t++) h[t] = row[t] + o[t];
+      for (let t = 0; t < H; t++) h[t] = row[t] + residual * o[t];
       return h;
     });
 
@@ -530,7 +553,7 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
       layerFfn.push(f); // before OLMo 2's post_feedforward_layernorm
       const added = wPostFfn ? norm(f, wPostFfn) : f;
       const out = new Float64Array(H);
-      for (let t = 0; t < H; t++) out[t] = h[t] + added[t];
+      for (let t = 0; t < H; t++) out[t] = h[t] + residual * added[t];
       return out;
     });
     if (ffn) ffn.push(layerFfn);
@@ -544,7 +567,8 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
 function logitsOf(model: ReferenceModel, hiddenRow: Float64Array): Float64Array {
   const logits = linear(lmHead(model), model.config.vocabSize, model.config.hiddenSize, hiddenRow);
   const cap = model.config.gemma?.finalSoftcap;
-  return cap == null ? logits : logits.map((v) => cap * Math.tanh(v / cap));
+  const scaling = model.config.granite?.logitsScaling ?? 1;
+  return logits.map((v) => (cap == null ? v / scaling : cap * Math.tanh(v / cap)));
 }
 
 /**

@@ -35,6 +35,10 @@ const VARIANTS: Record<string, SyntheticCheckpointOptions> = {
     architecture: 'Gemma2ForCausalLM', tieWordEmbeddings: true, attnSoftcap: 5, finalSoftcap: 2, queryPreAttnScalar: 24, slidingWindow: 5, numLayers: 3,
   },
   'gemma2, realistic caps 50/30, BF16': { architecture: 'Gemma2ForCausalLM', tieWordEmbeddings: true, attnSoftcap: 50, finalSoftcap: 30, slidingWindow: 4, dtype: 'BF16' },
+  'smollm3, NoPE on every 2nd layer': { architecture: 'SmolLM3ForCausalLM', noRopeLayerInterval: 2, numLayers: 4 },
+  'smollm3, NoPE every 4th (default), sliding window 5 from layer 2': { architecture: 'SmolLM3ForCausalLM', numLayers: 4, slidingWindow: 5, maxWindowLayers: 2 },
+  'granite, multipliers (embedding 12, attention 1/d, residual 0.22, logits ÷ 8)': { architecture: 'GraniteForCausalLM' },
+  'granite, BF16, tied, attention_bias': { architecture: 'GraniteForCausalLM', dtype: 'BF16', tieWordEmbeddings: true, attentionBias: true, graniteMultipliers: { embedding: 3, attention: 0.05, residual: 0.5, logitsScaling: 2 } },
   'gemma3, q/k norms, local RoPE base 10000 vs global 1e6 linear ×8, sliding 4 with pattern 2': {
     architecture: 'Gemma3ForCausalLM', tieWordEmbeddings: true, slidingWindow: 4, slidingWindowPattern: 2, numLayers: 4, ropeTheta: 1e6, ropeScaling: { rope_type: 'linear', factor: 8 }, headDim: 32,
   },
