@@ -187,10 +187,12 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
 
   // rotate_half(x) = concat(-x[d/2:], x[:d/2]) as a product with a fixed signed permutation:
   // one MatMul, which keeps the op set small for differentiation.
+  // Over the rotary dimensions only (Phi-3's partial rotary: the others pass, cos 1 and sin 0).
   const rotation = new Float32Array(d * d);
-  for (let i = 0; i < d / 2; i++) {
-    rotation[(i + d / 2) * d + i] = -1; // out[i] = -x[i + d/2]
-    rotation[i * d + i + d / 2] = 1; // out[i + d/2] = x[i]
+  const rh = config.rotaryDim / 2;
+  for (let i = 0; i < rh; i++) {
+    rotation[(i + rh) * d + i] = -1; // out[i] = -x[i + r/2]
+    rotation[i * d + i + rh] = 1; // out[i + r/2] = x[i]
   }
   const rotate = toCompute(g.constant('float32', [d, d], rotation, 'rotate_half'));
   const applyRope = (t: string, tables = { cos, sin }) => g.node('Add', [g.node('Mul', [t, tables.cos]), g.node('Mul', [g.node('MatMul', [t, rotate]), tables.sin])]);

@@ -84,6 +84,36 @@ function checkLayerCount(config: ModelConfig, tensors: Map<string, TensorDescrip
   }
 }
 
+/**
+ * Phi-3's qkv_proj [(heads + 2·kv_heads)·head_dim, H] and gate_up_proj [2·I, H] hold q/k/v and
+ * gate/up as consecutive rows, so each part is a contiguous byte range of the file: it becomes a
+ * tensor of its own (q_proj, k_proj, v_proj, gate_proj, up_proj) pointing there, and everything
+ * downstream reads a Llama-shaped layer. Nothing is copied.
+ */
+function splitFusedProjections(config: ModelConfig, tensors: Map<string, TensorDescriptor>, dir: string): void {
+  const { numHeads, numKvHeads, headDim: d, hiddenSize: H, intermediateSize: I } = config;
+  const split = (fused: string, parts: [string, number][]) => {
+    const t = tensors.get(fused);
+    const rows = parts.reduce((n, [, r]) => n + r, 0);
+    if (!t) throw new LensError(`${dir}: the checkpoint lacks tensor '${fused}', which config.json requires`, dir);
+    if (t.shape.length !== 2 || t.shape[0] !== rows || t.shape[1] !== H) {
+      throw new LensError(`${t.file}: tensor '${fused}' has shape [${t.shape.join(', ')}], config.json implies [${rows}, ${H}]`, t.file);
+    }
+    const rowBytes = t.length / rows;
+    let start = 0;
+    for (const [name, r] of parts) {
+      tensors.set(name, { ...t, name, shape: [r, H], offset: t.offset + start * rowBytes, length: r * rowBytes });
+      start += r;
+    }
+    tensors.delete(fused);
+  };
+  for (let l = 0; l < config.numLayers; l++) {
+    const p = `model.layers.${l}.`;
+    split(`${p}self_attn.qkv_proj.weight`, [[`${p}self_attn.q_proj.weight`, numHeads * d], [`${p}self_attn.k_proj.weight`, numKvHeads * d], [`${p}self_attn.v_proj.weight`, numKvHeads * d]]);
+    split(`${p}mlp.gate_up_proj.weight`, [[`${p}mlp.gate_proj.weight`, I], [`${p}mlp.up_proj.weight`, I]]);
+  }
+}
+
 function commonDir(paths: string[]): string {
   let root = dirname(paths[0]!);
   for (const p of paths) {
@@ -200,6 +230,7 @@ function loadModelCheckpoint(spec: string, dir: string): Checkpoint {
     }
   }
   checkLayerCount(config, tensors, configFile);
+  if (config.fusedProjections) splitFusedProjections(config, tensors, dir);
   const expected = expectedTensors(config);
   let weightBytes = 0;
   let parameterCount = 0;

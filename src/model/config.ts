@@ -3,15 +3,21 @@ import type { WeightDtype } from './safetensors.js';
 
 export const SUPPORTED_ARCHITECTURES = [
   'LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Olmo2ForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM', 'SmolLM3ForCausalLM', 'GraniteForCausalLM',
+  'Phi3ForCausalLM',
 ] as const;
 /** Families people ask for that are recognised but not computed yet: refused by name. */
-export const PLANNED_ARCHITECTURES = ['Phi3ForCausalLM', 'Gemma3ForConditionalGeneration', 'GraniteMoeForCausalLM'] as const;
+export const PLANNED_ARCHITECTURES = ['Gemma3ForConditionalGeneration', 'GraniteMoeForCausalLM', 'PhiMoEForCausalLM'] as const;
 export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
 
 export type RopeScaling =
   | { type: 'default' }
   | { type: 'linear'; factor: number }
-  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositionEmbeddings: number };
+  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositionEmbeddings: number }
+  /**
+   * Phi-3's: inv_freq divided per frequency by short_factor, or long_factor once a sequence is longer
+   * than original_max_position_embeddings; cos and sin multiplied by attentionFactor.
+   */
+  | { type: 'longrope'; shortFactor: number[]; longFactor: number[]; originalMaxPositionEmbeddings: number; attentionFactor: number };
 
 /** A validated description of a Llama-family model, from its config.json. */
 export interface ModelConfig {
@@ -74,6 +80,10 @@ export interface ModelConfig {
   residualMultiplier: number;
   /** Granite: logits are divided by logits_scaling; this is 1/logits_scaling (1 elsewhere). */
   logitScale: number;
+  /** The dimensions of each head that RoPE rotates (Phi-3's partial_rotary_factor · head_dim; else head_dim). */
+  rotaryDim: number;
+  /** Phi-3: q/k/v in one qkv_proj and gate/up in one gate_up_proj (read as row ranges of them). */
+  fusedProjections: boolean;
   torchDtype: WeightDtype | null;
   bosTokenId: number | null;
   eosTokenIds: number[];
@@ -126,7 +136,15 @@ function tokenIds(value: unknown, file: string, name: string): number[] {
   return list as number[];
 }
 
-function parseRopeScaling(value: unknown, file: string): RopeScaling {
+/** What longrope needs from the rest of the config (Phi-3 only). */
+interface LongropeContext {
+  raw: Record<string, unknown>;
+  /** Rotary frequencies: rotary dimensions / 2. */
+  frequencies: number;
+  maxPositionEmbeddings: number;
+}
+
+function parseRopeScaling(value: unknown, file: string, longrope: LongropeContext | null = null): RopeScaling {
   if (value === undefined || value === null) return { type: 'default' };
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new LensError(`${file}: field 'rope_scaling' must be an object or null`, file);
@@ -159,8 +177,25 @@ function parseRopeScaling(value: unknown, file: string): RopeScaling {
       }
       return scaling;
     }
+    case 'longrope': {
+      if (!longrope) throw new LensError(`${file}: rope_scaling type "longrope" is supported for Phi3ForCausalLM only`, file);
+      const factors = (name: string) => {
+        const v = r[name];
+        if (!Array.isArray(v) || v.length !== longrope.frequencies || !v.every((f) => typeof f === 'number' && f > 0 && f <= LIMITS.ropeFactor)) {
+          throw new LensError(`${file}: field 'rope_scaling.${name}' must list ${longrope.frequencies} positive factors (one per rotary frequency)`, file);
+        }
+        return v as number[];
+      };
+      // transformers: original_max_position_embeddings from the config's top level, the factor max/original.
+      const original = field(longrope.raw, file, 'original_max_position_embeddings').int({ default: longrope.maxPositionEmbeddings, max: LIMITS.positions });
+      const factor = longrope.maxPositionEmbeddings / original;
+      const given = r.attention_factor;
+      if (given != null && !(typeof given === 'number' && given > 0 && given < 1e3)) throw new LensError(`${file}: field 'rope_scaling.attention_factor' must be a positive number`, file);
+      const attentionFactor = typeof given === 'number' ? given : factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(original));
+      return { type: 'longrope', shortFactor: factors('short_factor'), longFactor: factors('long_factor'), originalMaxPositionEmbeddings: original, attentionFactor };
+    }
     default:
-      throw new LensError(`${file}: rope_scaling type ${JSON.stringify(kind)} is not supported (supported: default, linear, llama3)`, file);
+      throw new LensError(`${file}: rope_scaling type ${JSON.stringify(kind)} is not supported (supported: default, linear, llama3; longrope for Phi-3)`, file);
   }
 }
 
@@ -240,6 +275,11 @@ export function parseModelConfig(raw: Record<string, unknown>, file: string): Mo
     if (raw[name] != null) throw new LensError(`${file}: field '${name}' is not part of ${architecture} and is not supported`, file);
   }
   const ropeLayers = parseRopeLayers(raw, architecture, numLayers, file);
+  const phi3 = architecture === 'Phi3ForCausalLM';
+  if (!phi3 && raw.partial_rotary_factor != null) throw new LensError(`${file}: field 'partial_rotary_factor' is not part of ${architecture} and is not supported`, file);
+  const partial = phi3 ? get('partial_rotary_factor').number({ default: 1, positive: true, range: [1e-6, 1] }) : 1;
+  const rotaryDim = Math.floor(headDim * partial);
+  if (rotaryDim % 2 !== 0 || rotaryDim === 0) throw new LensError(`${file}: partial_rotary_factor ${partial} gives ${rotaryDim} rotary dimensions of head_dim ${headDim}; RoPE needs an even, non-zero count`, file);
   const ropeTheta = get('rope_theta').number({ default: architecture === 'Gemma3ForCausalLM' ? 1_000_000 : 10000, positive: true, range: LIMITS.ropeTheta });
   const localRope = architecture === 'Gemma3ForCausalLM' ? { theta: get('rope_local_base_freq').number({ default: 10000, positive: true, range: LIMITS.ropeTheta }), scaling: { type: 'default' as const } } : null;
   const torchDtype = typeof raw.torch_dtype === 'string' ? (TORCH_DTYPES[raw.torch_dtype] ?? null) : null;
@@ -255,7 +295,7 @@ export function parseModelConfig(raw: Record<string, unknown>, file: string): Mo
     maxPositionEmbeddings,
     rmsNormEps: get('rms_norm_eps').number({ default: 1e-6, positive: true, range: LIMITS.rmsNormEps }),
     ropeTheta,
-    ropeScaling: parseRopeScaling(raw.rope_scaling, file),
+    ropeScaling: parseRopeScaling(raw.rope_scaling, file, phi3 ? { raw, frequencies: rotaryDim / 2, maxPositionEmbeddings } : null),
     tieWordEmbeddings: get('tie_word_embeddings').bool(gemma),
     attentionBias: architecture === 'Qwen2ForCausalLM' ? true : allBias,
     outputBias: allBias,
@@ -272,6 +312,8 @@ export function parseModelConfig(raw: Record<string, unknown>, file: string): Mo
     ropeLayers,
     residualMultiplier: multiplier('residual_multiplier'),
     logitScale: 1 / multiplier('logits_scaling'),
+    rotaryDim,
+    fusedProjections: phi3,
     torchDtype,
     bosTokenId: tokenIds(raw.bos_token_id, file, 'bos_token_id')[0] ?? null,
     eosTokenIds: tokenIds(raw.eos_token_id, file, 'eos_token_id'),
@@ -287,7 +329,7 @@ function parseLayerWindows(raw: Record<string, unknown>, architecture: string, n
   const window = () => field(raw, file, 'sliding_window').int({ max: LIMITS.positions });
   const none = Array.from({ length: numLayers }, () => null);
   let windows: (number | null)[];
-  if (architecture === 'MistralForCausalLM') {
+  if (architecture === 'MistralForCausalLM' || architecture === 'Phi3ForCausalLM') {
     windows = raw.sliding_window == null ? none : Array.from({ length: numLayers }, window);
   } else if (architecture === 'Qwen2ForCausalLM' || architecture === 'Qwen3ForCausalLM' || architecture === 'SmolLM3ForCausalLM') {
     if (raw.use_sliding_window !== true || raw.sliding_window == null) windows = none;
@@ -367,6 +409,9 @@ export function familyTraits(config: ModelConfig): string[] {
   if (config.architecture === 'GraniteForCausalLM') {
     traits.push(`multipliers: embedding ${config.embeddingScale}, attention ${config.attentionScale}, residual ${config.residualMultiplier}, logits ÷ ${1 / config.logitScale}`);
   }
+  if (config.fusedProjections) traits.push('fused qkv_proj and gate_up_proj (read as row ranges, not copied)');
+  if (config.rotaryDim !== config.headDim) traits.push(`RoPE on ${config.rotaryDim} of ${config.headDim} head dimensions (partial_rotary_factor)`);
+  if (config.ropeScaling.type === 'longrope') traits.push(`longrope: short factors up to ${config.ropeScaling.originalMaxPositionEmbeddings} tokens, long factors beyond; attention factor ${config.ropeScaling.attentionFactor.toPrecision(6)}`);
   if (config.localRope) traits.push(`RoPE base ${config.localRope.theta} on sliding layers, ${config.ropeTheta} (${config.ropeScaling.type}) on global layers`);
   const windows = config.layerWindows.filter((w) => w !== null);
   if (windows.length > 0) traits.push(`sliding-window attention (${windows[0]} tokens) on ${windows.length} of ${config.numLayers} layers, masked exactly`);

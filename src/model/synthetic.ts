@@ -19,7 +19,8 @@ import {
 } from './synthetic/tokenizer-builder.js';
 
 export type SyntheticArchitecture =
-  | 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM' | 'Qwen3ForCausalLM' | 'Olmo2ForCausalLM' | 'Gemma2ForCausalLM' | 'Gemma3ForCausalLM' | 'SmolLM3ForCausalLM' | 'GraniteForCausalLM';
+  | 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM' | 'Qwen3ForCausalLM' | 'Olmo2ForCausalLM' | 'Gemma2ForCausalLM' | 'Gemma3ForCausalLM' | 'SmolLM3ForCausalLM' | 'GraniteForCausalLM'
+  | 'Phi3ForCausalLM';
 export type SyntheticDtype = 'F32' | 'F16' | 'BF16';
 export type SyntheticPresetName = 'tiny' | 'smollm2-135m' | 'qwen2.5-0.5b' | 'llama-3.2-1b' | 'llama-2-7b';
 export type RopeScalingSpec =
@@ -75,6 +76,10 @@ export interface SyntheticCheckpointOptions {
   noRopeLayerInterval?: number;
   /** Granite: embedding_multiplier, attention_multiplier, residual_multiplier, logits_scaling (defaults 12, 1/head_dim, 0.22, 8, as Granite 3's). */
   graniteMultipliers?: { embedding: number; attention: number; residual: number; logitsScaling: number };
+  /** Phi-3: partial_rotary_factor (default 1). */
+  partialRotaryFactor?: number;
+  /** Phi-3: rope_scaling longrope with these factors (one per rotary frequency) and original_max_position_embeddings. */
+  longrope?: { shortFactor: number[]; longFactor: number[]; originalMaxPositionEmbeddings: number };
 }
 
 export interface SyntheticCheckpoint {
@@ -199,6 +204,7 @@ interface ResolvedSpec extends SyntheticPresetSpec {
   gemma: { attnSoftcap: number | null; finalSoftcap: number | null; queryPreAttnScalar: number; slidingWindowPattern: number; ropeLocalBaseFreq: number } | null;
   noRopeLayerInterval: number;
   granite: { embedding: number; attention: number; residual: number; logitsScaling: number } | null;
+  phi3: { partialRotaryFactor: number; longrope: SyntheticCheckpointOptions['longrope'] | null } | null;
 }
 
 const MODEL_TYPE: Record<SyntheticArchitecture, string> = {
@@ -211,6 +217,7 @@ const MODEL_TYPE: Record<SyntheticArchitecture, string> = {
   Gemma3ForCausalLM: 'gemma3_text',
   SmolLM3ForCausalLM: 'smollm3',
   GraniteForCausalLM: 'granite',
+  Phi3ForCausalLM: 'phi3',
 };
 
 const TORCH_DTYPE: Record<SyntheticDtype, string> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
@@ -249,6 +256,7 @@ function resolveSpec(options: SyntheticCheckpointOptions): ResolvedSpec {
   // transformers hard-codes these: Qwen2's q/k/v always carry a bias, Mistral's never do.
   const attentionBias = options.attentionBias ?? architecture === 'Qwen2ForCausalLM';
   if (architecture === 'Qwen2ForCausalLM' && !attentionBias) throw new RangeError('synthetic checkpoint: Qwen2ForCausalLM without attention biases is not supported (transformers always has them)');
+  if (architecture === 'Phi3ForCausalLM' && attentionBias) throw new RangeError('synthetic checkpoint: Phi3ForCausalLM has no attention biases');
   if (architecture === 'MistralForCausalLM' && attentionBias) throw new RangeError('synthetic checkpoint: MistralForCausalLM with attention biases is not supported (transformers never has them)');
 
   const maxPositionEmbeddings = positiveInt('maxPositionEmbeddings', options.maxPositionEmbeddings ?? preset.maxPositionEmbeddings);
@@ -266,7 +274,7 @@ function resolveSpec(options: SyntheticCheckpointOptions): ResolvedSpec {
 
   const slidingWindow = options.slidingWindow === undefined ? null : positiveInt('slidingWindow', options.slidingWindow);
   const isGemma = architecture === 'Gemma2ForCausalLM' || architecture === 'Gemma3ForCausalLM';
-  if (slidingWindow !== null && !['MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM', 'SmolLM3ForCausalLM'].includes(architecture)) {
+  if (slidingWindow !== null && !['MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM', 'SmolLM3ForCausalLM', 'Phi3ForCausalLM'].includes(architecture)) {
     throw new RangeError(`synthetic checkpoint: ${architecture} has no sliding window`);
   }
   const dtype = options.dtype ?? 'F32';
@@ -310,6 +318,7 @@ function resolveSpec(options: SyntheticCheckpointOptions): ResolvedSpec {
         }
       : null,
     noRopeLayerInterval: options.noRopeLayerInterval ?? 4,
+    phi3: architecture === 'Phi3ForCausalLM' ? { partialRotaryFactor: options.partialRotaryFactor ?? 1, longrope: options.longrope ?? null } : null,
     granite: architecture === 'GraniteForCausalLM' ? (options.graniteMultipliers ?? { embedding: 12, attention: 1 / headDim, residual: 0.22, logitsScaling: 8 }) : null,
   };
 }
@@ -340,7 +349,15 @@ function buildConfig(s: ResolvedSpec): Record<string, unknown> {
   };
   if (s.explicitHeadDim) config.head_dim = s.headDim;
   if (s.architecture === 'LlamaForCausalLM') Object.assign(config, { attention_bias: s.attentionBias, mlp_bias: false, pretraining_tp: 1 });
-  if (s.architecture === 'MistralForCausalLM') config.sliding_window = s.slidingWindow;
+  if (s.architecture === 'MistralForCausalLM' || s.phi3) config.sliding_window = s.slidingWindow;
+  if (s.phi3) {
+    config.partial_rotary_factor = s.phi3.partialRotaryFactor;
+    const lr = s.phi3.longrope;
+    if (lr) {
+      config.original_max_position_embeddings = lr.originalMaxPositionEmbeddings;
+      config.rope_scaling = { type: 'longrope', short_factor: lr.shortFactor, long_factor: lr.longFactor };
+    }
+  }
   if (s.architecture === 'Qwen2ForCausalLM' || s.architecture === 'Qwen3ForCausalLM' || s.architecture === 'SmolLM3ForCausalLM') {
     Object.assign(config, { use_sliding_window: s.slidingWindow !== null, sliding_window: s.slidingWindow, max_window_layers: s.maxWindowLayers });
   }
@@ -409,12 +426,17 @@ function planTensors(s: ResolvedSpec): PlannedTensor[] {
     const olmo = s.architecture === 'Olmo2ForCausalLM';
     if (!olmo) out.push(norm(p + 'input_layernorm.weight'));
     if (s.gemma) out.push(norm(p + 'pre_feedforward_layernorm.weight'));
-    out.push({ ...weight(p + 'self_attn.q_proj.weight', [qDim, H], proj(H)), rowGain: (row) => headGain(Math.floor(row / s.headDim)) });
-    if (s.attentionBias) out.push(weight(p + 'self_attn.q_proj.bias', [qDim], 0.1));
-    out.push(weight(p + 'self_attn.k_proj.weight', [kvDim, H], proj(H)));
-    if (s.attentionBias) out.push(weight(p + 'self_attn.k_proj.bias', [kvDim], 0.1));
-    out.push(weight(p + 'self_attn.v_proj.weight', [kvDim, H], proj(H)));
-    if (s.attentionBias) out.push(weight(p + 'self_attn.v_proj.bias', [kvDim], 0.1));
+    if (s.phi3) {
+      // Phi-3: q, k and v as consecutive row blocks of one matrix (the query rows with their head gains).
+      out.push({ ...weight(p + 'self_attn.qkv_proj.weight', [qDim + 2 * kvDim, H], proj(H)), rowGain: (row) => (row < qDim ? headGain(Math.floor(row / s.headDim)) : 1) });
+    } else {
+      out.push({ ...weight(p + 'self_attn.q_proj.weight', [qDim, H], proj(H)), rowGain: (row) => headGain(Math.floor(row / s.headDim)) });
+      if (s.attentionBias) out.push(weight(p + 'self_attn.q_proj.bias', [qDim], 0.1));
+      out.push(weight(p + 'self_attn.k_proj.weight', [kvDim, H], proj(H)));
+      if (s.attentionBias) out.push(weight(p + 'self_attn.k_proj.bias', [kvDim], 0.1));
+      out.push(weight(p + 'self_attn.v_proj.weight', [kvDim, H], proj(H)));
+      if (s.attentionBias) out.push(weight(p + 'self_attn.v_proj.bias', [kvDim], 0.1));
+    }
     out.push(weight(p + 'self_attn.o_proj.weight', [H, qDim], proj(qDim)));
     // transformers' LlamaAttention puts attention_bias on o_proj too (Qwen2's o_proj has none).
     if (s.attentionBias && s.architecture !== 'Qwen2ForCausalLM') out.push(weight(p + 'self_attn.o_proj.bias', [H], 0.1));
@@ -430,8 +452,11 @@ function planTensors(s: ResolvedSpec): PlannedTensor[] {
       out.push(weight(p + 'self_attn.k_norm.weight', [kvDim], 0.5, 2));
     }
     out.push(norm(p + 'post_attention_layernorm.weight'));
-    out.push(weight(p + 'mlp.gate_proj.weight', [I, H], proj(H)));
-    out.push(weight(p + 'mlp.up_proj.weight', [I, H], proj(H)));
+    if (s.phi3) out.push(weight(p + 'mlp.gate_up_proj.weight', [2 * I, H], proj(H)));
+    else {
+      out.push(weight(p + 'mlp.gate_proj.weight', [I, H], proj(H)));
+      out.push(weight(p + 'mlp.up_proj.weight', [I, H], proj(H)));
+    }
     out.push(weight(p + 'mlp.down_proj.weight', [H, I], proj(I)));
     if (olmo || s.gemma) out.push(norm(p + 'post_feedforward_layernorm.weight'));
   }

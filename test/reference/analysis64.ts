@@ -176,8 +176,10 @@ export function referenceHeads(model: ReferenceModel, tokens: number[][], option
     // Gemma's norms scale by (1 + w).
     const offset = c.gemma ? 1 : 0;
     const gain = c.postNorms ? new Float64Array(H).fill(1) : model.weights.get(`${p}input_layernorm.weight`)!.data.map((v) => v + offset);
-    const Wq = model.weights.get(`${p}self_attn.q_proj.weight`)!.data;
-    const Wk = model.weights.get(`${p}self_attn.k_proj.weight`)!.data;
+    // Phi-3: W_q and W_k are the first two row blocks of qkv_proj.
+    const qkv = c.phi3 ? model.weights.get(`${p}self_attn.qkv_proj.weight`)!.data : null;
+    const Wq = qkv ? qkv.subarray(0, c.numHeads * d * H) : model.weights.get(`${p}self_attn.q_proj.weight`)!.data;
+    const Wk = qkv ? qkv.subarray(c.numHeads * d * H) : model.weights.get(`${p}self_attn.k_proj.weight`)!.data;
     const outGain = (norm: 'q_norm' | 'k_norm', r: number) => {
       if (c.qkNorm === 'none') return 1;
       const w = model.weights.get(`${p}self_attn.${norm}.weight`)!.data;

@@ -24,6 +24,12 @@
 //     4); sliding windows as Qwen2. Granite: x_0 = embedding · embedding_multiplier; scores
 //     q·k · attention_multiplier; h = x + residual_multiplier · attn, out = h + residual_multiplier ·
 //     mlp; logits / logits_scaling.
+//   Phi-3: q/k/v are consecutive row blocks of qkv_proj, gate/up the two halves of gate_up_proj
+//     (gate first); RoPE on the first partial_rotary_factor·head_dim dimensions of each head only;
+//     longrope: inv_freq[i] = 1 / (ext[i] · theta^(2i/rotary_dim)), ext = long_factor when the
+//     sequence is longer than original_max_position_embeddings else short_factor, and the rotated
+//     part times attention_factor (default sqrt(1 + ln(max/original) / ln(original))); sliding_window
+//     on every layer.
 //
 //   x_0 = embed_tokens[ids]                   (or opts.inputEmbeds)
 //   per layer:
@@ -39,9 +45,11 @@ import { join } from 'node:path';
 import { readCheckpointTensors64, type Tensor64 } from './safetensors64';
 
 export type RefArchitecture =
-  | 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM' | 'Qwen3ForCausalLM' | 'Olmo2ForCausalLM' | 'Gemma2ForCausalLM' | 'Gemma3ForCausalLM' | 'SmolLM3ForCausalLM' | 'GraniteForCausalLM';
+  | 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM' | 'Qwen3ForCausalLM' | 'Olmo2ForCausalLM' | 'Gemma2ForCausalLM' | 'Gemma3ForCausalLM' | 'SmolLM3ForCausalLM' | 'GraniteForCausalLM'
+  | 'Phi3ForCausalLM';
 const REF_ARCHITECTURES: readonly string[] = [
   'LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Olmo2ForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM', 'SmolLM3ForCausalLM', 'GraniteForCausalLM',
+  'Phi3ForCausalLM',
 ];
 
 export interface RefRopeScaling {
@@ -93,6 +101,8 @@ export interface RefConfig {
   rope: boolean[];
   /** Granite's multipliers (all 1 elsewhere). */
   granite: { embedding: number; attention: number; residual: number; logitsScaling: number } | null;
+  /** Phi-3: fused projections, partial rotary, longrope. */
+  phi3: { rotaryDim: number; longrope: { short: number[]; long: number[]; original: number; attention: number } | null } | null;
 }
 
 export interface ReferenceModel {
@@ -132,6 +142,17 @@ function num(json: Record<string, unknown>, key: string, fallback?: number): num
   return v;
 }
 
+function phi3Rope(json: Record<string, unknown>, headDim: number): NonNullable<RefConfig['phi3']> {
+  const rotaryDim = Math.floor(headDim * num(json, 'partial_rotary_factor', 1));
+  const rs = json.rope_scaling as Record<string, unknown> | null | undefined;
+  if (!rs || (rs.rope_type ?? rs.type) !== 'longrope') return { rotaryDim, longrope: null };
+  const max = num(json, 'max_position_embeddings');
+  const original = num(json, 'original_max_position_embeddings', max);
+  const factor = max / original;
+  const attention = typeof rs.attention_factor === 'number' ? rs.attention_factor : factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(original));
+  return { rotaryDim, longrope: { short: rs.short_factor as number[], long: rs.long_factor as number[], original, attention } };
+}
+
 /** Parse a transformers config.json (object) into RefConfig, with transformers' defaults. */
 export function parseRefConfig(json: Record<string, unknown>): RefConfig {
   const archs = json.architectures as string[] | undefined;
@@ -153,6 +174,7 @@ export function parseRefConfig(json: Record<string, unknown>): RefConfig {
   if (rs) {
     const type = (rs.rope_type ?? rs.type) as string | undefined;
     if (type === undefined || type === 'default') ropeScaling = null;
+    else if (type === 'longrope') ropeScaling = null; // Phi-3's: in RefConfig.phi3
     else if (type === 'linear') ropeScaling = { type: 'linear', factor: num(rs, 'factor') };
     else if (type === 'llama3') {
       ropeScaling = {
@@ -171,6 +193,7 @@ export function parseRefConfig(json: Record<string, unknown>): RefConfig {
   const sw = typeof json.sliding_window === 'number' ? json.sliding_window : null;
   let windows: (number | null)[] = Array.from({ length: numLayers }, () => null);
   if (arch === 'MistralForCausalLM' && sw !== null) windows = windows.map(() => sw);
+  if (arch === 'Phi3ForCausalLM' && sw !== null) windows = windows.map(() => sw);
   if ((arch === 'Qwen2ForCausalLM' || arch === 'Qwen3ForCausalLM' || arch === 'SmolLM3ForCausalLM') && json.use_sliding_window === true && sw !== null) {
     const from = num(json, 'max_window_layers', numLayers);
     windows = windows.map((_, l) => (l >= from ? sw : null));
@@ -202,6 +225,7 @@ export function parseRefConfig(json: Record<string, unknown>): RefConfig {
     windows,
     qkNorm: arch === 'Qwen3ForCausalLM' || arch === 'Gemma3ForCausalLM' ? 'head' : arch === 'Olmo2ForCausalLM' ? 'projection' : 'none',
     postNorms: arch === 'Olmo2ForCausalLM',
+    phi3: arch === 'Phi3ForCausalLM' ? phi3Rope(json, headDim) : null,
     rope: Array.isArray(json.no_rope_layers)
       ? (json.no_rope_layers as number[]).map((v) => v === 1)
       : Array.from({ length: numLayers }, (_, l) => arch !== 'SmolLM3ForCausalLM' || (l + 1) % num(json, 'no_rope_layer_interval', 4) !== 0),
@@ -243,9 +267,12 @@ export function expectedTensorShapes(c: RefConfig): Map<string, number[]> {
       m.set(p + 'self_attn.q_norm.weight', [qDim]);
       m.set(p + 'self_attn.k_norm.weight', [kvDim]);
     }
-    m.set(p + 'self_attn.q_proj.weight', [qDim, H]);
-    m.set(p + 'self_attn.k_proj.weight', [kvDim, H]);
-    m.set(p + 'self_attn.v_proj.weight', [kvDim, H]);
+    if (c.phi3) m.set(p + 'self_attn.qkv_proj.weight', [qDim + 2 * kvDim, H]);
+    else {
+      m.set(p + 'self_attn.q_proj.weight', [qDim, H]);
+      m.set(p + 'self_attn.k_proj.weight', [kvDim, H]);
+      m.set(p + 'self_attn.v_proj.weight', [kvDim, H]);
+    }
     m.set(p + 'self_attn.o_proj.weight', [H, qDim]);
     if (c.qkvBias) {
       m.set(p + 'self_attn.q_proj.bias', [qDim]);
@@ -253,8 +280,11 @@ export function expectedTensorShapes(c: RefConfig): Map<string, number[]> {
       m.set(p + 'self_attn.v_proj.bias', [kvDim]);
     }
     if (c.oBias) m.set(p + 'self_attn.o_proj.bias', [H]);
-    m.set(p + 'mlp.gate_proj.weight', [c.intermediateSize, H]);
-    m.set(p + 'mlp.up_proj.weight', [c.intermediateSize, H]);
+    if (c.phi3) m.set(p + 'mlp.gate_up_proj.weight', [2 * c.intermediateSize, H]);
+    else {
+      m.set(p + 'mlp.gate_proj.weight', [c.intermediateSize, H]);
+      m.set(p + 'mlp.up_proj.weight', [c.intermediateSize, H]);
+    }
     m.set(p + 'mlp.down_proj.weight', [H, c.intermediateSize]);
     if (c.mlpBias) {
       m.set(p + 'mlp.gate_proj.bias', [c.intermediateSize]);
@@ -435,8 +465,19 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
     });
   }
 
-  const invFreq = ropeInvFreq(c);
+  let invFreq = ropeInvFreq(c);
   // Gemma 3's sliding layers: their own base, no scaling.
+  // Phi-3: RoPE on the first rd dimensions of each head; longrope's factors by the sequence's length.
+  const rd = c.phi3 ? c.phi3.rotaryDim : d;
+  const longrope = c.phi3?.longrope ?? null;
+  if (c.phi3) {
+    const ext = longrope ? (S > longrope.original ? longrope.long : longrope.short) : null;
+    invFreq = ropeInvFreq({ headDim: rd, ropeTheta: c.ropeTheta, ropeScaling: null }).map((f, i) => (ext ? f / ext[i]! : f));
+  }
+  const rotate = (x: Float64Array, pos: number, freq: Float64Array) => {
+    const out = applyRope(x, pos, freq);
+    return longrope ? out.map((v) => v * longrope.attention) : out;
+  };
   const localInvFreq = c.gemma?.localTheta != null ? ropeInvFreq({ headDim: d, ropeTheta: c.gemma.localTheta, ropeScaling: null }) : invFreq;
   const scale = c.gemma ? c.gemma.attnScale : c.granite ? c.granite.attention : 1 / Math.sqrt(d);
   const residual = c.granite ? c.granite.residual : 1;
@@ -462,16 +503,19 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
     const wQn = c.qkNorm !== 'none' ? weight(model, p + 'self_attn.q_norm.weight') : null;
     const wKn = c.qkNorm !== 'none' ? weight(model, p + 'self_attn.k_norm.weight') : null;
     const window = c.windows[l] ?? null;
-    const Wq = weight(model, p + 'self_attn.q_proj.weight');
-    const Wk = weight(model, p + 'self_attn.k_proj.weight');
-    const Wv = weight(model, p + 'self_attn.v_proj.weight');
+    // Phi-3's fused matrices: row blocks, row-major, so plain subarrays.
+    const qkv = c.phi3 ? weight(model, p + 'self_attn.qkv_proj.weight') : null;
+    const Wq = qkv ? qkv.subarray(0, qDim * H) : weight(model, p + 'self_attn.q_proj.weight');
+    const Wk = qkv ? qkv.subarray(qDim * H, (qDim + kvDim) * H) : weight(model, p + 'self_attn.k_proj.weight');
+    const Wv = qkv ? qkv.subarray((qDim + kvDim) * H) : weight(model, p + 'self_attn.v_proj.weight');
     const Wo = weight(model, p + 'self_attn.o_proj.weight');
     const bq = optionalBias(model, p + 'self_attn.q_proj.bias', c.qkvBias);
     const bk = optionalBias(model, p + 'self_attn.k_proj.bias', c.qkvBias);
     const bv = optionalBias(model, p + 'self_attn.v_proj.bias', c.qkvBias);
     const bo = optionalBias(model, p + 'self_attn.o_proj.bias', c.oBias);
-    const Wg = weight(model, p + 'mlp.gate_proj.weight');
-    const Wu = weight(model, p + 'mlp.up_proj.weight');
+    const gateUp = c.phi3 ? weight(model, p + 'mlp.gate_up_proj.weight') : null;
+    const Wg = gateUp ? gateUp.subarray(0, I * H) : weight(model, p + 'mlp.gate_proj.weight');
+    const Wu = gateUp ? gateUp.subarray(I * H) : weight(model, p + 'mlp.up_proj.weight');
     const Wd = weight(model, p + 'mlp.down_proj.weight');
     const bg = optionalBias(model, p + 'mlp.gate_proj.bias', c.mlpBias);
     const bu = optionalBias(model, p + 'mlp.up_proj.bias', c.mlpBias);
@@ -494,8 +538,8 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
     // RoPE per head on q and k, at positions 0..S-1
     const freq = window !== null ? localInvFreq : invFreq;
     for (let pos = 0; pos < S && c.rope[l]; pos++) {
-      for (let h = 0; h < nH; h++) q[pos].set(applyRope(q[pos].subarray(h * d, (h + 1) * d), pos, freq), h * d);
-      for (let h = 0; h < nKV; h++) k[pos].set(applyRope(k[pos].subarray(h * d, (h + 1) * d), pos, freq), h * d);
+      for (let h = 0; h < nH; h++) q[pos].set(rotate(q[pos].subarray(h * d, h * d + rd), pos, freq), h * d);
+      for (let h = 0; h < nKV; h++) k[pos].set(rotate(k[pos].subarray(h * d, h * d + rd), pos, freq), h * d);
     }
 
     const attnConcat = Array.from({ length: S }, () => new Float64Array(qDim));

@@ -27,6 +27,9 @@ const VARIANTS: Record<string, SyntheticCheckpointOptions> = {
   'q/k norm per head, sliding window 8 (Qwen3)': { architecture: 'Qwen3ForCausalLM', slidingWindow: 8 },
   'post-norms, q/k norm over the projection (OLMo 2)': { architecture: 'Olmo2ForCausalLM' },
   'soft-capping 5/2, sliding 8 (Gemma 2)': { architecture: 'Gemma2ForCausalLM', tieWordEmbeddings: true, attnSoftcap: 5, finalSoftcap: 2, slidingWindow: 8 },
+  'fused projections, partial rotary, longrope (Phi-3)': {
+    architecture: 'Phi3ForCausalLM', partialRotaryFactor: 0.75, longrope: { shortFactor: [1, 1.2, 1.5, 2, 3, 4], longFactor: [1, 2, 4, 8, 16, 32], originalMaxPositionEmbeddings: 8 },
+  },
   'NoPE layers (SmolLM3)': { architecture: 'SmolLM3ForCausalLM', noRopeLayerInterval: 2 },
   'multipliers, logits ÷ 8 (Granite)': { architecture: 'GraniteForCausalLM' },
   'q/k norms, local RoPE, final cap 3 (Gemma 3)': { architecture: 'Gemma3ForCausalLM', tieWordEmbeddings: true, slidingWindow: 8, slidingWindowPattern: 2, finalSoftcap: 3, headDim: 32 },
@@ -36,7 +39,7 @@ const RUNNER_OPTIONS: Record<string, { headBlockBytes?: number }> = {
   'BF16, LM head converted in 8 blocks (Llama)': { headBlockBytes: 16 * 1024 },
 };
 /** Variants whose 200-token prompt is left out (its float64 differences take minutes). */
-const SHORT_ONLY = new Set(['BF16, LM head converted in 8 blocks (Llama)', 'q/k norm per head, sliding window 8 (Qwen3)', 'post-norms, q/k norm over the projection (OLMo 2)', 'soft-capping 5/2, sliding 8 (Gemma 2)', 'q/k norms, local RoPE, final cap 3 (Gemma 3)', 'NoPE layers (SmolLM3)', 'multipliers, logits ÷ 8 (Granite)']);
+const SHORT_ONLY = new Set(['BF16, LM head converted in 8 blocks (Llama)', 'q/k norm per head, sliding window 8 (Qwen3)', 'post-norms, q/k norm over the projection (OLMo 2)', 'soft-capping 5/2, sliding 8 (Gemma 2)', 'q/k norms, local RoPE, final cap 3 (Gemma 3)', 'NoPE layers (SmolLM3)', 'multipliers, logits ÷ 8 (Granite)', 'fused projections, partial rotary, longrope (Phi-3)']);
 /** Prompt and response lengths. The 200-token finite differences dominate the time, so the
  * 200 × 1 case runs for the first variant only; 200 × 64 covers both lengths for every variant. */
 const SHAPES: [number, number][] = [

@@ -152,7 +152,7 @@ describe('checkpoint errors name the file and the problem', () => {
   });
 
   it('families not implemented yet are refused by name', () => {
-    for (const architecture of ['Phi3ForCausalLM', 'Gemma3ForConditionalGeneration', 'GraniteMoeForCausalLM']) {
+    for (const architecture of ['Gemma3ForConditionalGeneration', 'GraniteMoeForCausalLM', 'PhiMoEForCausalLM']) {
       const dir = copy();
       const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
       config.architectures = [architecture];
@@ -178,6 +178,11 @@ describe('checkpoint errors name the file and the problem', () => {
       [{ logits_scaling: 8 }, "'logits_scaling'"],
       [{ no_rope_layers: [1, 0] }, "'no_rope_layers' is not part of LlamaForCausalLM"],
       [{ architectures: ['SmolLM3ForCausalLM'], no_rope_layers: [1] }, "'no_rope_layers' must list"],
+      [{ partial_rotary_factor: 0.5 }, "'partial_rotary_factor' is not part of LlamaForCausalLM"],
+      [{ rope_scaling: { type: 'longrope', short_factor: [1], long_factor: [1] } }, 'longrope" is supported for Phi3ForCausalLM only'],
+      [{ architectures: ['Phi3ForCausalLM'], rope_scaling: { type: 'longrope', short_factor: [1], long_factor: [1] } }, "'rope_scaling.short_factor' must list 8"],
+      [{ architectures: ['Phi3ForCausalLM'], partial_rotary_factor: 0.1 }, 'partial_rotary_factor 0.1 gives 1 rotary dimensions'],
+      [{ architectures: ['Phi3ForCausalLM'] }, "lacks tensor 'model.layers.0.self_attn.qkv_proj.weight'"],
     ];
     for (const [fields, name] of cases) {
       const dir = copy();

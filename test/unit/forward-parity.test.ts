@@ -39,6 +39,14 @@ const VARIANTS: Record<string, SyntheticCheckpointOptions> = {
   'smollm3, NoPE every 4th (default), sliding window 5 from layer 2': { architecture: 'SmolLM3ForCausalLM', numLayers: 4, slidingWindow: 5, maxWindowLayers: 2 },
   'granite, multipliers (embedding 12, attention 1/d, residual 0.22, logits ÷ 8)': { architecture: 'GraniteForCausalLM' },
   'granite, BF16, tied, attention_bias': { architecture: 'GraniteForCausalLM', dtype: 'BF16', tieWordEmbeddings: true, attentionBias: true, graniteMultipliers: { embedding: 3, attention: 0.05, residual: 0.5, logitsScaling: 2 } },
+  'phi3, fused qkv_proj/gate_up_proj, partial rotary 0.5, sliding 6': { architecture: 'Phi3ForCausalLM', partialRotaryFactor: 0.5, slidingWindow: 6 },
+  'phi3, longrope beyond the original context (long factors), partial rotary 0.75, BF16': {
+    architecture: 'Phi3ForCausalLM', partialRotaryFactor: 0.75, dtype: 'BF16',
+    longrope: { shortFactor: [1, 1.2, 1.5, 2, 3, 4], longFactor: [1, 2, 4, 8, 16, 32], originalMaxPositionEmbeddings: 8 },
+  },
+  'phi3, longrope within the original context (short factors)': {
+    architecture: 'Phi3ForCausalLM', longrope: { shortFactor: [1, 1.1, 1.3, 1.6, 2, 2.5, 3, 4], longFactor: [2, 4, 6, 8, 10, 12, 14, 16], originalMaxPositionEmbeddings: 64 },
+  },
   'gemma3, q/k norms, local RoPE base 10000 vs global 1e6 linear ×8, sliding 4 with pattern 2': {
     architecture: 'Gemma3ForCausalLM', tieWordEmbeddings: true, slidingWindow: 4, slidingWindowPattern: 2, numLayers: 4, ropeTheta: 1e6, ropeScaling: { rope_type: 'linear', factor: 8 }, headDim: 32,
   },

@@ -130,6 +130,7 @@ describe('global heads: parity with the float64 reference', { skip: cpuOnly }, (
     ['olmo2 (no input norm; q/k norm gains over the projection folded)', { architecture: 'Olmo2ForCausalLM', dtype: 'BF16' }, ['q_norm/k_norm gains over the projection (output side)']],
     ['granite (input gain; its multipliers are scalars: rankings unchanged)', { architecture: 'GraniteForCausalLM' }, ['input_layernorm gain (input side)']],
     ['smollm3 (NoPE layers: RoPE is ignored anyway)', { architecture: 'SmolLM3ForCausalLM', noRopeLayerInterval: 2 }, ['input_layernorm gain (input side)']],
+    ['phi3 (q/k rows of the fused qkv_proj)', { architecture: 'Phi3ForCausalLM', partialRotaryFactor: 0.5 }, ['input_layernorm gain (input side)']],
     ['gemma2 ((1 + w) input gain folded)', { architecture: 'Gemma2ForCausalLM', tieWordEmbeddings: true, attnSoftcap: 50, finalSoftcap: 30 }, ['input_layernorm gain (1 + w) (input side)']],
     ['gemma3 ((1 + w) input and q/k norm gains folded)', { architecture: 'Gemma3ForCausalLM', tieWordEmbeddings: true, headDim: 32 }, ['input_layernorm gain (1 + w) (input side)', 'q_norm/k_norm gains (1 + w) per head dimension (output side)']],
   ] as const) {

@@ -194,6 +194,13 @@ describe('LoRA adapter folders: base resolution and refusals by name', () => {
     assertLensError(() => loadCheckpoint(dora.adapterDir), 'adapter_model.safetensors', "'model.layers.0.self_attn.rotary'");
     await write([[`${p}.lora_A.weight`, [4, 64]]]);
     assertLensError(() => loadCheckpoint(dora.adapterDir), 'adapter_model.safetensors', 'no lora_B');
+    // Phi-3's fused projections are read as row ranges; a LoRA pair on the fused matrix is refused by name.
+    const phi = await pair({ architecture: 'Phi3ForCausalLM' }, { targetModules: [] });
+    await writeSafetensorsFile(join(phi.adapterDir, 'adapter_model.safetensors'), [
+      { name: 'base_model.model.model.layers.0.self_attn.qkv_proj.lora_A.weight', dtype: 'F32', shape: [4, 64], produce: (out: Float32Array) => out.fill(0.01) },
+      { name: 'base_model.model.model.layers.0.self_attn.qkv_proj.lora_B.weight', dtype: 'F32', shape: [128, 4], produce: (out: Float32Array) => out.fill(0.01) },
+    ]);
+    assertLensError(() => loadCheckpoint(phi.adapterDir), 'adapter_model.safetensors', "'model.layers.0.self_attn.qkv_proj'");
     await write([[`${p}.lora_A.weight`, [4, 64]], [`${p}.lora_B.weight`, [32, 4]]]);
     assertLensError(() => loadCheckpoint(dora.adapterDir), 'adapter_model.safetensors', 'do not fit');
     await write([['base_model.model.lm_head.weight', [4000, 64]]]);
