@@ -188,6 +188,8 @@ export async function compare(
 
 export interface HeadsRequest extends HeadsOptions {
   model: string;
+  /** The base of a LoRA adapter `model` whose adapter_config.json names none that is here (the diffs: the base model). */
+  adapterBase?: string;
   /** The instruction-verb lexicon for Table 3 (default: the built-in one). */
   instructionVerbs?: readonly string[];
   /** A word file, used exactly as given (default: the vocabulary's whole words). */
@@ -197,6 +199,8 @@ export interface HeadsRequest extends HeadsOptions {
 
 export interface FfnRequest extends FfnOptions {
   model: string;
+  /** As HeadsRequest.adapterBase. */
+  adapterBase?: string;
   wordsFile?: string;
   provider?: ProviderSetting;
 }
@@ -209,13 +213,13 @@ export interface GlobalRunOptions<P> {
 }
 
 export async function headsGlobal(pool: ModelPool, request: HeadsRequest, options: GlobalRunOptions<HeadsProgress> = {}): Promise<GlobalHeadsResult> {
-  const { checkpoint } = await pool.get(request.model);
+  const { checkpoint } = await pool.get(request.model, undefined, request.adapterBase);
   const list = await buildWordList(checkpoint, request.wordsFile !== undefined ? { file: request.wordsFile } : {});
   return analyzeHeadsGlobal(checkpoint, list, request, { provider: request.provider ?? 'cpu', ...options });
 }
 
 export async function ffnGlobal(pool: ModelPool, request: FfnRequest, options: GlobalRunOptions<FfnProgress> = {}): Promise<GlobalFfnResult> {
-  const { checkpoint } = await pool.get(request.model);
+  const { checkpoint } = await pool.get(request.model, undefined, request.adapterBase);
   const list = await buildWordList(checkpoint, request.wordsFile !== undefined ? { file: request.wordsFile } : {});
   return analyzeFfnGlobal(checkpoint, list, request, { provider: request.provider ?? 'cpu', ...options });
 }
@@ -239,7 +243,7 @@ type DiffRequest<T> = Omit<T, 'model'> & { base: string; tuned: string };
 
 export async function headsDiff(pool: ModelPool, request: DiffRequest<HeadsRequest>, options: GlobalRunOptions<{ role: 'base' | 'tuned'; progress: HeadsProgress }> = {}): Promise<HeadsDiffResult> {
   const one = (role: 'base' | 'tuned') =>
-    headsGlobal(pool, { ...request, model: request[role] }, { ...options, onProgress: (progress) => options.onProgress?.({ role, progress }) });
+    headsGlobal(pool, { ...request, model: request[role], adapterBase: role === 'tuned' ? request.base : undefined }, { ...options, onProgress: (progress) => options.onProgress?.({ role, progress }) });
   const base = await one('base');
   const tuned = await one('tuned');
   return {
@@ -252,7 +256,7 @@ export async function headsDiff(pool: ModelPool, request: DiffRequest<HeadsReque
 
 export async function ffnDiff(pool: ModelPool, request: DiffRequest<FfnRequest>, options: GlobalRunOptions<{ role: 'base' | 'tuned'; progress: FfnProgress }> = {}): Promise<FfnDiffResult> {
   const one = (role: 'base' | 'tuned') =>
-    ffnGlobal(pool, { ...request, model: request[role] }, { ...options, onProgress: (progress) => options.onProgress?.({ role, progress }) });
+    ffnGlobal(pool, { ...request, model: request[role], adapterBase: role === 'tuned' ? request.base : undefined }, { ...options, onProgress: (progress) => options.onProgress?.({ role, progress }) });
   const base = await one('base');
   const tuned = await one('tuned');
   return {
