@@ -44,7 +44,8 @@ Commands:
   evaluate-report DIR... [--out DIR]           merge shards into report.json and report.html (Table 2, plots)
 
 Common options:
-  --model M            a model folder or a Hugging Face hub id from the local cache
+  --model M            a model folder, a PEFT LoRA adapter folder (over its base_model_name_or_path;
+                       compare: else --base) or a Hugging Face hub id from the local cache
                        (default: the embedded demo model)
   --prompt TEXT        the prompt; or --prompt-file FILE
   --format F           raw (default) or chat-template

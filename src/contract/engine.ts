@@ -110,6 +110,10 @@ export interface CompareRequest extends Omit<AttributionRequest, 'response' | 'f
 export interface ModelInfo {
   path: string;
   architecture: string;
+  /** What is special about the family (q/k norms, norm placement, sliding windows, biases). */
+  family: string[];
+  /** A LoRA adapter over the base (the model was given as an adapter folder). */
+  adapter: { base: string; rank: number; alpha: number; rslora: boolean; modules: number; replaced: string[] } | null;
   parameters: number;
   dtype: string;
   weightBytes: number;

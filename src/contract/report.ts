@@ -155,6 +155,8 @@ export interface ResolvedHeadsOptions {
   /** Words of the list that have a GloVe vector (with `glove`). */
   vectorsCoverage?: number;
   layers: number[];
+  /** The per-dimension gains folded into W_q and W_k for this model's family (heads.ts, headsFoldedGains). */
+  folded?: string[];
 }
 
 export interface HeadPair {

@@ -1,4 +1,5 @@
 import { loadCheckpoint, type Checkpoint } from '../model/checkpoint.js';
+import { familyTraits } from '../model/config.js';
 import { LlamaRunner, type PrecisionSetting } from '../llm/runner.js';
 import type { ProviderSetting } from '../runtime/session.js';
 import type { ModelInfo } from '../contract/engine.js';
@@ -15,11 +16,12 @@ export class ModelPool {
 
   constructor(private readonly options: { provider?: ProviderSetting; precision?: PrecisionSetting; log?: (line: string) => void } = {}) {}
 
-  async get(spec: string, provider: ProviderSetting = this.options.provider ?? 'auto'): Promise<LlamaRunner> {
-    const key = `${spec}\u0000${provider}`;
+  /** `adapterBase`: the base of a LoRA adapter `spec` whose adapter_config.json names none that is here (compare: the base model). */
+  async get(spec: string, provider: ProviderSetting = this.options.provider ?? 'auto', adapterBase?: string): Promise<LlamaRunner> {
+    const key = `${spec}\u0000${provider}\u0000${adapterBase ?? ''}`;
     let runner = this.runners.get(key);
     if (!runner) {
-      runner = Promise.resolve().then(() => new LlamaRunner(loadCheckpoint(spec), { provider, precision: this.options.precision, log: this.options.log }));
+      runner = Promise.resolve().then(() => new LlamaRunner(loadCheckpoint(spec, process.env, { adapterBase }), { provider, precision: this.options.precision, log: this.options.log }));
       this.runners.set(key, runner);
       runner.catch(() => this.runners.delete(key));
     }
@@ -46,6 +48,10 @@ export function describeCheckpoint(checkpoint: Checkpoint): ModelInfo {
   return {
     path: checkpoint.dir,
     architecture: c.architecture,
+    family: familyTraits(c),
+    adapter: checkpoint.adapter
+      ? { base: checkpoint.adapter.baseSpec, rank: checkpoint.adapter.rank, alpha: checkpoint.adapter.alpha, rslora: checkpoint.adapter.rslora, modules: checkpoint.adapter.modules.size, replaced: checkpoint.adapter.replaced }
+      : null,
     parameters: checkpoint.parameterCount,
     dtype: checkpoint.dtype,
     weightBytes: checkpoint.weightBytes,

@@ -115,7 +115,7 @@ export async function compare(
   // local analyses, then the attribution graph.
   const run = async (role: 'base' | 'tuned') => {
     const spec = role === 'base' ? request.base : request.tuned;
-    const runner = await pool.get(spec);
+    const runner = await pool.get(spec, undefined, role === 'tuned' ? request.base : undefined);
     const result = await attributeAndProbe(
       runner,
       spec,
@@ -158,6 +158,8 @@ export async function compare(
 
 export interface HeadsRequest extends HeadsOptions {
   model: string;
+  /** The base of a LoRA adapter `model` whose adapter_config.json names none that is here (the diffs: the base model). */
+  adapterBase?: string;
   /** The instruction-verb lexicon for Table 3 (default: the built-in one). */
   instructionVerbs?: readonly string[];
   /** A word file, used exactly as given (default: the vocabulary's whole words). */
@@ -167,6 +169,8 @@ export interface HeadsRequest extends HeadsOptions {
 
 export interface FfnRequest extends FfnOptions {
   model: string;
+  /** As HeadsRequest.adapterBase. */
+  adapterBase?: string;
   wordsFile?: string;
   provider?: ProviderSetting;
 }
@@ -179,8 +183,8 @@ export interface GlobalRunOptions<P> {
 }
 
 /** One analysis's global part for one model, on the request's word file or the vocabulary's words. */
-async function globalOf<O, P, G>(analysis: ModelAnalysis<O, P, G, unknown, unknown, unknown>, pool: ModelPool, request: O & { model: string; wordsFile?: string; provider?: ProviderSetting }, options: GlobalRunOptions<P>): Promise<G> {
-  const { checkpoint } = await pool.get(request.model);
+async function globalOf<O, P, G>(analysis: ModelAnalysis<O, P, G, unknown, unknown, unknown>, pool: ModelPool, request: O & { model: string; adapterBase?: string; wordsFile?: string; provider?: ProviderSetting }, options: GlobalRunOptions<P>): Promise<G> {
+  const { checkpoint } = await pool.get(request.model, undefined, request.adapterBase);
   const list = await buildWordList(checkpoint, request.wordsFile !== undefined ? { file: request.wordsFile } : {});
   return analysis.global(checkpoint, list, request, { provider: request.provider ?? 'cpu', ...options });
 }
@@ -218,7 +222,7 @@ async function diffOf<O, P, G, D>(
   options: GlobalRunOptions<{ role: 'base' | 'tuned'; progress: P }>,
 ): Promise<{ base: G; tuned: G; diff: D }> {
   const one = (role: 'base' | 'tuned') =>
-    globalOf(analysis, pool, { ...request, model: request[role] } as O & { model: string }, { ...options, onProgress: (progress: P) => options.onProgress?.({ role, progress }) });
+    globalOf(analysis, pool, { ...request, model: request[role], adapterBase: role === 'tuned' ? request.base : undefined } as O & { model: string }, { ...options, onProgress: (progress: P) => options.onProgress?.({ role, progress }) });
   const base = await one('base');
   const tuned = await one('tuned');
   return { base, tuned, diff: analysis.diff(base, tuned, request.instructionVerbs) };

@@ -39,7 +39,10 @@ const readAt = (fd: number, position: number, length: number): Buffer => readExa
 /** A hash of the checkpoint's content (see the file comment), read afresh each time (a few MiB at most). */
 export function checkpointFingerprint(checkpoint: Checkpoint): string {
   const h = createHash('sha256');
-  h.update(readFileBounded(join(checkpoint.dir, 'config.json'), 'the model config', MAX_CONFIG_JSON_BYTES));
+  const adapter = checkpoint.adapter;
+  h.update(readFileBounded(join(adapter?.baseDir ?? checkpoint.dir, 'config.json'), 'the model config', MAX_CONFIG_JSON_BYTES));
+  // An adapter's constants (r, alpha, rsLoRA) change the model as much as its tensors do.
+  if (adapter) h.update(readFileBounded(adapter.configFile, 'the adapter config', MAX_CONFIG_JSON_BYTES));
   const byFile = new Map<string, { offset: number; length: number; name: string }[]>();
   for (const t of checkpoint.tensors.values()) {
     const list = byFile.get(t.file) ?? [];

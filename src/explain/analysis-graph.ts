@@ -6,7 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import type { Checkpoint } from '../model/checkpoint.js';
 import { CancelledError } from '../model/errors.js';
-import { externalWeight } from '../llm/weights.js';
+import { externalWeight, mergedLoraWeight } from '../llm/weights.js';
 import { Graph, int, ints } from '../onnx/graph.js';
 import { serializeModel } from '../onnx/serialize.js';
 import { openSession, type ProviderSetting } from '../runtime/session.js';
@@ -27,13 +27,20 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 
 /** A checkpoint weight in a graph: an external initializer into its .safetensors file, cast to `type` when stored otherwise. */
 export function weightValue(g: Graph, checkpoint: Checkpoint, name: string, type: 'float32' | 'float64' = 'float32'): string {
+  const merged = mergedLoraWeight(g, checkpoint, name, type);
+  if (merged) return merged;
   const raw = externalWeight(g, checkpoint, name);
   if (checkpoint.tensors.get(name)!.dtype === 'F32' && type === 'float32') return raw;
   return g.node('Cast', [raw], { to: int(type === 'float32' ? 1 : 11) });
 }
 
-/** The raw (stored-type) initializer, for gathering rows before casting them. */
+/**
+ * The raw (stored-type) initializer, for gathering rows before casting them; W + s·B·A in float64
+ * when a LoRA adapter adapts it (rankings are decided in float64, so the merge is too).
+ */
 export function rawWeightValue(g: Graph, checkpoint: Checkpoint, name: string): { value: string; f32: boolean } {
+  const merged = mergedLoraWeight(g, checkpoint, name, 'float64');
+  if (merged) return { value: merged, f32: false };
   return { value: externalWeight(g, checkpoint, name), f32: checkpoint.tensors.get(name)!.dtype === 'F32' };
 }
 

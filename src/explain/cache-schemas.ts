@@ -27,6 +27,7 @@ const heads = {
         vectorsDims: count,
         vectorsCoverage: { type: 'number' },
         layers: integers,
+        folded: { type: 'array', items: { type: 'string' } },
       },
     },
     layers: {

@@ -18,13 +18,29 @@ import { rawWeightValue } from './analysis-graph.js';
  */
 function layerWeights(g: Graph, checkpoint: Checkpoint, layer: number) {
   const p = `model.layers.${layer}.`;
-  const gainRaw = rawWeightValue(g, checkpoint, `${p}input_layernorm.weight`);
+  const { config } = checkpoint;
+  // Every per-dimension gain between the embedding and q·k (headsFoldedGains): the input norm's
+  // on W's input side, the q/k norms' on its output side (their RMS scalars are ignored, like RoPE).
+  const gainRaw = config.normPlacement !== 'post' ? rawWeightValue(g, checkpoint, `${p}input_layernorm.weight`) : null;
+  /** A norm's gain as it scales: w, or Gemma's 1 + w. */
+  const gainOf = (v: string, type: 'float32' | 'float64') => (config.normGainOffset ? g.node('Add', [v, g.constant(type, [], [1], 'one')]) : v);
   const raw = { q: rawWeightValue(g, checkpoint, `${p}self_attn.q_proj.weight`), k: rawWeightValue(g, checkpoint, `${p}self_attn.k_proj.weight`) };
+  const outGain = config.qkNorm === 'none' ? null : { q: rawWeightValue(g, checkpoint, `${p}self_attn.q_norm.weight`), k: rawWeightValue(g, checkpoint, `${p}self_attn.k_norm.weight`) };
   const rows = (which: 'q' | 'k', rowsIn: string, type: 'float32' | 'float64') => {
     const w = g.node('Gather', [raw[which].value, rowsIn], { axis: int(0) }); // [m, H], stored type
     const to = type === 'float32' ? 1 : 11;
     const cast = (x: string, f32: boolean) => (f32 && type === 'float32' ? x : g.node('Cast', [x], { to: int(to) }));
-    return g.node('Mul', [cast(w, raw[which].f32), cast(gainRaw.value, gainRaw.f32)]); // (g ⊙ W[r]) per row
+    let folded = cast(w, raw[which].f32);
+    if (gainRaw) folded = g.node('Mul', [folded, gainOf(cast(gainRaw.value, gainRaw.f32), type)]); // (g ⊙ W[r]) per row
+    if (outGain) {
+      // Qwen3's gain [head_dim] applies to each head's dimension r mod head_dim; OLMo 2's to row r.
+      const rowCount = (which === 'q' ? config.numHeads : config.numKvHeads) * config.headDim;
+      const dimOfRow = () => g.constant('int64', [rowCount], Array.from({ length: rowCount }, (_, r) => r % config.headDim), 'dim_of_row');
+      const index = config.qkNorm === 'head' ? g.node('Gather', [dimOfRow(), rowsIn], { axis: int(0) }) : rowsIn;
+      const n = g.node('Unsqueeze', [g.node('Gather', [outGain[which].value, index], { axis: int(0) }), g.ints1d([1])]); // [m, 1]
+      folded = g.node('Mul', [folded, gainOf(cast(n, outGain[which].f32), type)]);
+    }
+    return folded;
   };
   return rows;
 }

@@ -202,7 +202,6 @@ async function wordStatistics(
 }
 
 /**
-/**
  * Every word pair's float32 similarity, [N, N], when it fits the memory allowance: the pair
  * similarities are the same for every layer (they are the words' vectors, not the heads'), so one
  * N × N product per model replaces a [K, K] product per head dimension and layer (at Llama-2-7B
@@ -601,9 +600,19 @@ export function resolveHeadsOptions(checkpoint: Checkpoint, list: WordList, opti
   const dims = Math.min(positive(options.dims, headDim, 'dims'), headDim);
   const baselineWords = positive(options.baselineWords, DEFAULT_BASELINE_WORDS, 'baseline words');
   const layers = resolveLayers(options.layers, numLayers);
+  const folded = headsFoldedGains(checkpoint.config);
   return options.vectors !== undefined
-    ? { topK, dims, baselineWords, similarity: 'glove', vectorsFile: options.vectors, layers }
-    : { topK, dims, baselineWords, similarity: 'input-embeddings', layers };
+    ? { topK, dims, baselineWords, similarity: 'glove', vectorsFile: options.vectors, layers, folded }
+    : { topK, dims, baselineWords, similarity: 'input-embeddings', layers, folded };
+}
+
+/** What the global head analysis folds into W_q and W_k for a model's family (DESIGN.md: every per-dimension gain between the embedding and q·k). */
+export function headsFoldedGains(config: Checkpoint['config']): string[] {
+  const gain = config.normGainOffset ? ' (1 + w)' : '';
+  const folded = config.normPlacement !== 'post' ? [`input_layernorm gain${gain} (input side)`] : [];
+  if (config.qkNorm === 'head') folded.push(`q_norm/k_norm gains${gain} per head dimension (output side)`);
+  if (config.qkNorm === 'projection') folded.push('q_norm/k_norm gains over the projection (output side)');
+  return folded;
 }
 
 /** The global head analysis of one model on a word list (cached on disk). */

@@ -2,7 +2,7 @@ import type { Checkpoint } from '../model/checkpoint.js';
 import { differentiate } from '../onnx/autodiff.js';
 import { checkpointedRecompute } from '../onnx/remat.js';
 import { int, type Graph } from '../onnx/graph.js';
-import { buildLlamaGraphParts } from './llama-graph.js';
+import { buildLlamaGraphParts, finalLogits } from './llama-graph.js';
 
 export type Objective = 'prob' | 'logprob';
 
@@ -48,16 +48,24 @@ export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective,
   const seedMask = g.input(gradientNames.seedMask, 'float32', ['responses', 'sequence']);
 
   const hidden = g.node('Gather', [finalHidden, positions], { axis: int(0) }); // [R, H]
-  const logits = head.logits(hidden); // [R, V]
+  const z = head.logits(hidden); // [R, V]
+  // logits = f(z), f = Granite's z·s and/or Gemma's c·tanh(z/c): ∂ log p(y)/∂h = Σ_v (δ_vy − p_v)·f'_v·W[v],
+  // with f'_v = s·(1 − (logits_v/c)²), still from [R, V] and [R, H] values only.
+  const { finalSoftcap: cap, logitScale } = checkpoint.config;
+  const logits = finalLogits(g, checkpoint.config, z);
   const probs = g.node('Softmax', [logits], { axis: int(-1) });
   const column = g.node('Unsqueeze', [ids, g.ints1d([-1])]); // [R, 1]
   const targetProb = g.node('GatherElements', [probs, column], { axis: int(1) }); // [R, 1]
-  const targetRows = head.rows(ids); // [R, H]
-  const expectedRow = head.weightedRows(probs); // [R, H]
+  const capSlope = cap === null ? null : g.node('Sub', [g.scalar(1), g.node('Mul', [g.node('Mul', [logits, logits]), g.scalar(1 / (cap * cap))])]); // [R, V]
+  const slope = capSlope === null ? null : logitScale === 1 ? capSlope : g.node('Mul', [capSlope, g.scalar(logitScale)]);
+  const targetRows = slope === null ? head.rows(ids) : g.node('Mul', [head.rows(ids), g.node('GatherElements', [slope, column], { axis: int(1) })]); // [R, H]
+  const expectedRow = head.weightedRows(slope === null ? probs : g.node('Mul', [probs, slope])); // [R, H]
   // The backward carries ∂ log p(y_j); for o_j = p(y_j) the result is multiplied by p(y_j) in
   // float32 at the end (∂p = p·∂log p). Seeded with p·∂log p instead, the cotangents of a small
   // probability underflow in float16.
-  const seedVector = g.node('Sub', [targetRows, expectedRow]); // ∂ log p(y_j) / ∂h
+  const difference = g.node('Sub', [targetRows, expectedRow]);
+  // A constant slope (Granite's scale alone) applies once, to the difference.
+  const seedVector = slope === null && logitScale !== 1 ? g.node('Mul', [difference, g.scalar(logitScale)]) : difference; // ∂ log p(y_j) / ∂h
   // In float16 the cotangents of a small model's early layers fall below float16's normal range
   // (6e-5) and lose their digits (measured on the demo pair: 39 % error in raw without scaling).
   // The backward is linear in the seed: scale it by a power of two, exact in both types, and

@@ -1,4 +1,5 @@
 import type { Checkpoint } from '../model/checkpoint.js';
+import { hasSlidingWindow } from '../model/config.js';
 import { Graph, int, ints } from '../onnx/graph.js';
 import { sequencedAfter } from '../onnx/remat.js';
 import { externalWeight, externalWeightRows } from './weights.js';
@@ -40,7 +41,12 @@ export const names = {
   inputsEmbeds: 'inputs_embeds',
   ropeCos: 'rope_cos',
   ropeSin: 'rope_sin',
+  /** Gemma 3's sliding layers' RoPE tables (only in graphs of models that have them). */
+  ropeCosLocal: 'rope_cos_local',
+  ropeSinLocal: 'rope_sin_local',
   attentionBias: 'attention_bias',
+  /** The mask of sliding-window layers (only in graphs of models that have them). */
+  attentionBiasLocal: 'attention_bias_local',
   logits: 'logits',
   pastKey: (l: number) => `past_key_${l}`,
   pastValue: (l: number) => `past_value_${l}`,
@@ -131,16 +137,28 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
    * runs (the session must not fold these Casts into constants: see runtime/session.ts).
    */
   const weight = (name: string, after: string): string => (stored(name) ? rawWeight(name) : convert(rawWeight(name), after));
-  /** x·Wᵀ (+ b); the weight is converted once `after` exists (default x). */
-  const linear = (x: string, prefix: string, bias: boolean, after = x) =>
-    g.node('Gemm', bias ? [x, weight(`${prefix}.weight`, after), weight(`${prefix}.bias`, after)] : [x, weight(`${prefix}.weight`, after)], { transB: int(1) });
+  const adapter = checkpoint.adapter;
+  /**
+   * x·Wᵀ (+ b); the weight is converted once `after` exists (default x). A LoRA adapter's module
+   * adds s·(x·Aᵀ)·Bᵀ: the low-rank product is applied in the graph, no merged W + s·B·A exists.
+   */
+  const linear = (x: string, prefix: string, bias: boolean, after = x) => {
+    const y = g.node('Gemm', bias ? [x, weight(`${prefix}.weight`, after), weight(`${prefix}.bias`, after)] : [x, weight(`${prefix}.weight`, after)], { transB: int(1) });
+    const lora = adapter?.modules.get(prefix);
+    if (!lora) return y;
+    const down = g.node('Gemm', [x, weight(lora.a, y)], { transB: int(1) });
+    const scaled = g.node('Mul', [down, toCompute(g.scalar(lora.scale))]);
+    return g.node('Add', [y, g.node('Gemm', [scaled, weight(lora.b, scaled)], { transB: int(1) })]);
+  };
   const eps = g.scalar(config.rmsNormEps);
   /** x (float32) → RMSNorm(x) in the compute type; the statistic stays float32. */
-  const rmsNorm = (x: string, weightName: string) => {
+  const rmsNorm = (x: string, weightName: string): string => {
     const meanSquare = g.node('ReduceMean', [g.node('Mul', [x, x])], { axes: ints([-1]), keepdims: int(1) });
     const inverse = g.node('Reciprocal', [g.node('Sqrt', [g.node('Add', [meanSquare, eps])])]);
     const normalized = toCompute(g.node('Mul', [x, inverse]));
-    return g.node('Mul', [normalized, weight(weightName, normalized)]);
+    const gain = weight(weightName, normalized);
+    // Gemma scales by (1 + w).
+    return g.node('Mul', [normalized, config.normGainOffset ? g.node('Add', [gain, toCompute(g.scalar(1))]) : gain]);
   };
 
   // --- inputs
@@ -155,36 +173,70 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     x = g.input(names.inputsEmbeds, 'float32', ['sequence', H]);
   }
   const embeds = x;
+  // Gemma multiplies the embeddings (given ones too) by √hidden_size; gradient × input is the same
+  // whether taken before or after this constant factor.
+  if (config.embeddingScale !== null) x = g.node('Mul', [x, g.scalar(config.embeddingScale)]);
   const residual = [x];
   const cos = toCompute(g.input(names.ropeCos, 'float32', ['sequence', d]));
   const sin = toCompute(g.input(names.ropeSin, 'float32', ['sequence', d]));
+  const local = config.localRope
+    ? { cos: toCompute(g.input(names.ropeCosLocal, 'float32', ['sequence', d])), sin: toCompute(g.input(names.ropeSinLocal, 'float32', ['sequence', d])) }
+    : null;
   const bias = g.input(names.attentionBias, 'float32', ['sequence', 'total']);
+  const localBias = hasSlidingWindow(config) ? g.input(names.attentionBiasLocal, 'float32', ['sequence', 'total']) : null;
 
   // rotate_half(x) = concat(-x[d/2:], x[:d/2]) as a product with a fixed signed permutation:
   // one MatMul, which keeps the op set small for differentiation.
+  // Over the rotary dimensions only (Phi-3's partial rotary: the others pass, cos 1 and sin 0).
   const rotation = new Float32Array(d * d);
-  for (let i = 0; i < d / 2; i++) {
-    rotation[(i + d / 2) * d + i] = -1; // out[i] = -x[i + d/2]
-    rotation[i * d + i + d / 2] = 1; // out[i + d/2] = x[i]
+  const rh = config.rotaryDim / 2;
+  for (let i = 0; i < rh; i++) {
+    rotation[(i + rh) * d + i] = -1; // out[i] = -x[i + r/2]
+    rotation[i * d + i + rh] = 1; // out[i + r/2] = x[i]
   }
   const rotate = toCompute(g.constant('float32', [d, d], rotation, 'rotate_half'));
-  const applyRope = (t: string) => g.node('Add', [g.node('Mul', [t, cos]), g.node('Mul', [g.node('MatMul', [t, rotate]), sin])]);
+  const applyRope = (t: string, tables = { cos, sin }) => g.node('Add', [g.node('Mul', [t, tables.cos]), g.node('Mul', [g.node('MatMul', [t, rotate]), tables.sin])]);
   const toHeads = (t: string, heads: number) => g.node('Transpose', [g.node('Reshape', [t, g.ints1d([-1, heads, d])])], { perm: ints([1, 0, 2]) });
   const expandGroups = (t: string) =>
     group === 1
       ? t
       : g.node('Reshape', [g.node('Expand', [g.node('Reshape', [t, g.ints1d([nKV, 1, -1, d])]), g.ints1d([nKV, group, 1, 1])]), g.ints1d([nH, -1, d])]);
-  const scale = toCompute(g.scalar(1 / Math.sqrt(d)));
+  const scale = toCompute(g.scalar(config.attentionScale));
+  const softcap = (v: string, cap: number) => softcapped(g, v, cap);
+  /** GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))) = x·σ(2√(2/π)(x + 0.044715x³)). */
+  const geluTanh = (v: string) => {
+    const cube = g.node('Mul', [g.node('Mul', [v, v]), v]);
+    const inner = g.node('Add', [v, g.node('Mul', [cube, toCompute(g.scalar(0.044715))])]);
+    return g.node('Mul', [v, g.node('Sigmoid', [g.node('Mul', [inner, toCompute(g.scalar(2 * Math.sqrt(2 / Math.PI)))])])]);
+  };
+
+  const post = config.normPlacement === 'post';
+  /** q/k norms (Qwen3 per head on [heads, S, d], OLMo 2 over the projection [S, heads·d]); the statistic in float32. */
+  const qkNorm = (t: string, weightName: string) => rmsNorm(toFloat32(t), weightName);
 
   for (let l = 0; l < config.numLayers; l++) {
     const p = `model.layers.${l}.`;
-    const normed = rmsNorm(x, `${p}input_layernorm.weight`);
+    // OLMo 2 has no norm before attention and MLP: its norms follow them (below).
+    const normed = post ? toCompute(x) : rmsNorm(x, `${p}input_layernorm.weight`);
+    const tables = local && config.layerWindows[l] !== null ? local : { cos, sin };
     // Each projection's weight is converted after the previous product: one converted weight at a time.
-    const qProjected = linear(normed, `${p}self_attn.q_proj`, config.attentionBias);
-    const kProjected = linear(normed, `${p}self_attn.k_proj`, config.attentionBias, qProjected);
+    let qProjected = linear(normed, `${p}self_attn.q_proj`, config.attentionBias);
+    let kProjected = linear(normed, `${p}self_attn.k_proj`, config.attentionBias, qProjected);
     const vProjected = linear(normed, `${p}self_attn.v_proj`, config.attentionBias, kProjected);
-    const q = applyRope(toHeads(qProjected, nH));
-    let k = applyRope(toHeads(kProjected, nKV));
+    if (config.qkNorm === 'projection') {
+      qProjected = qkNorm(qProjected, `${p}self_attn.q_norm.weight`);
+      kProjected = qkNorm(kProjected, `${p}self_attn.k_norm.weight`);
+    }
+    let qHeads = toHeads(qProjected, nH);
+    let kHeads = toHeads(kProjected, nKV);
+    if (config.qkNorm === 'head') {
+      qHeads = qkNorm(qHeads, `${p}self_attn.q_norm.weight`);
+      kHeads = qkNorm(kHeads, `${p}self_attn.k_norm.weight`);
+    }
+    // SmolLM3's NoPE layers use neither position tables.
+    const rope = config.ropeLayers[l] ? (t: string) => applyRope(t, tables) : (t: string) => t;
+    const q = rope(qHeads);
+    let k = rope(kHeads);
     let v = toHeads(vProjected, nKV);
     if (options.kvCache) {
       // The cache is kept in the compute type: half the memory in float16.
@@ -195,18 +247,26 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     }
     const keysT = g.node('Transpose', [expandGroups(k)], { perm: ints([0, 2, 1]) });
     // The mask and the softmax are float32: -1e30 has no float16 form, and float32 normalizes better.
-    const scores = g.node('Add', [toFloat32(g.node('Mul', [g.node('MatMul', [q, keysT]), scale])), bias]);
+    const mask = config.layerWindows[l] !== null ? localBias! : bias;
+    let rawScores = toFloat32(g.node('Mul', [g.node('MatMul', [q, keysT]), scale]));
+    if (config.attentionSoftcap !== null) rawScores = softcap(rawScores, config.attentionSoftcap);
+    const scores = g.node('Add', [rawScores, mask]);
     const probs = g.node('Softmax', [scores], { axis: int(-1) });
     if (options.attentions) g.output(probs, names.attnProbs(l));
     const context = g.node('Reshape', [g.node('Transpose', [g.node('MatMul', [toCompute(probs), expandGroups(v)])], { perm: ints([1, 0, 2]) }), g.ints1d([-1, nH * d])]);
-    const attended = g.node('Add', [x, toFloat32(linear(context, `${p}self_attn.o_proj`, config.outputBias))]);
-    const normed2 = rmsNorm(attended, `${p}post_attention_layernorm.weight`);
+    const attnOut = toFloat32(linear(context, `${p}self_attn.o_proj`, config.outputBias));
+    const sandwich = config.normPlacement === 'sandwich';
+    // Granite multiplies what each block adds to the residual stream.
+    const residualScale = (v: string) => (config.residualMultiplier === 1 ? v : g.node('Mul', [v, g.scalar(config.residualMultiplier)]));
+    const attended = g.node('Add', [x, residualScale(post || sandwich ? toFloat32(rmsNorm(attnOut, `${p}post_attention_layernorm.weight`)) : attnOut)]);
+    const normed2 = post ? toCompute(attended) : rmsNorm(attended, sandwich ? `${p}pre_feedforward_layernorm.weight` : `${p}post_attention_layernorm.weight`);
     const gate = linear(normed2, `${p}mlp.gate_proj`, false);
     const up = linear(normed2, `${p}mlp.up_proj`, false, gate);
-    const activated = g.node('Mul', [g.node('Mul', [gate, g.node('Sigmoid', [gate])]), up]);
+    const activated = g.node('Mul', [config.activation === 'gelu_tanh' ? geluTanh(gate) : g.node('Mul', [gate, g.node('Sigmoid', [gate])]), up]);
+    // The FFN output is the down-projection's, before any norm that follows it (OLMo 2).
     const down = toFloat32(linear(activated, `${p}mlp.down_proj`, false));
     if (options.ffn) g.output(down, names.ffnOut(l));
-    x = g.node('Add', [attended, down]);
+    x = g.node('Add', [attended, residualScale(post || sandwich ? toFloat32(rmsNorm(down, `${p}post_feedforward_layernorm.weight`)) : down)]);
     residual.push(x);
   }
 
@@ -218,8 +278,19 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
   if (options.logits === 'last') {
     final = g.node('Slice', [final, g.ints1d([-1]), g.ints1d([Number.MAX_SAFE_INTEGER]), g.ints1d([0])]);
   }
-  g.output(head.logits(final), names.logits);
+  g.output(finalLogits(g, config, head.logits(final)), names.logits);
   return { graph: g, embeds, finalHidden, head, residual };
+}
+
+/** The LM head's products z → the logits: Granite's z / logits_scaling, Gemma's cap·tanh(z/cap). */
+export function finalLogits(g: Graph, config: Checkpoint['config'], z: string): string {
+  const scaled = config.logitScale === 1 ? z : g.node('Mul', [z, g.scalar(config.logitScale)]);
+  return config.finalSoftcap === null ? scaled : softcapped(g, scaled, config.finalSoftcap);
+}
+
+/** cap·tanh(v/cap) of a float32 value, as cap·(2σ(2v/cap) − 1): tanh has no differentiation rule of its own here. */
+export function softcapped(g: Graph, v: string, cap: number): string {
+  return g.node('Mul', [g.node('Sub', [g.node('Mul', [g.node('Sigmoid', [g.node('Mul', [v, g.scalar(2 / cap)])]), g.scalar(2)]), g.scalar(1)]), g.scalar(cap)]);
 }
 
 type Conversion = (value: string) => string;

@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import type { Checkpoint } from '../model/checkpoint.js';
 import type { WeightDtype } from '../model/safetensors.js';
-import type { ElementType, Graph } from '../onnx/graph.js';
+import { int, type ElementType, type Graph } from '../onnx/graph.js';
 
 export const ONNX_WEIGHT_TYPE: Record<WeightDtype, ElementType> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
 
@@ -39,4 +39,18 @@ export function externalWeightRows(g: Graph, checkpoint: Checkpoint, name: strin
     offset: t.offset + start * rowBytes,
     length: (end - start) * rowBytes,
   });
+}
+
+/**
+ * A weight with its LoRA adapter merged, W + s·B·A, as `type` — for the global analyses, which read
+ * a few whole matrices (W_q, W_k, down_proj): only those are merged, inside their graph, and only
+ * while it runs. null when no adapter adapts `name`.
+ */
+export function mergedLoraWeight(g: Graph, checkpoint: Checkpoint, name: string, type: 'float32' | 'float64'): string | null {
+  const lora = checkpoint.adapter?.modules.get(name.replace(/\.weight$/, ''));
+  if (!lora || !name.endsWith('.weight')) return null;
+  const to = int(type === 'float32' ? 1 : 11);
+  const cast = (n: string) => g.node('Cast', [externalWeight(g, checkpoint, n)], { to });
+  const delta = g.node('MatMul', [cast(lora.b), cast(lora.a)]); // [out, in]
+  return g.node('Add', [cast(name), g.node('Mul', [delta, g.constant(type, [], [lora.scale], 'lora_scale')])]);
 }

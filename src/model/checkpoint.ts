@@ -6,6 +6,7 @@ import { resolveModelPath } from './hub.js';
 import { readJsonObject } from './json-file.js';
 import { readSafetensorsHeader, type TensorDescriptor, type WeightDtype } from './safetensors.js';
 import { loadTokenizerFiles, type TokenizerFiles } from './tokenizer-files.js';
+import { isAdapterFolder, readAdapterConfig, readAdapterTensors, type LoraAdapter } from './lora.js';
 
 /** A Hugging Face checkpoint folder, validated, with its weights located but not read. */
 export interface Checkpoint {
@@ -23,6 +24,13 @@ export interface Checkpoint {
   parameterCount: number;
   tokenizer: TokenizerFiles;
   contextLength: number;
+  /** A LoRA adapter over the base weights (the spec named an adapter folder). */
+  adapter?: LoraAdapter;
+}
+
+export interface LoadCheckpointOptions {
+  /** The base of a LoRA adapter when its adapter_config.json names none, or names one that is not here. */
+  adapterBase?: string;
 }
 
 function realFile(path: string): string {
@@ -76,6 +84,36 @@ function checkLayerCount(config: ModelConfig, tensors: Map<string, TensorDescrip
   }
 }
 
+/**
+ * Phi-3's qkv_proj [(heads + 2·kv_heads)·head_dim, H] and gate_up_proj [2·I, H] hold q/k/v and
+ * gate/up as consecutive rows, so each part is a contiguous byte range of the file: it becomes a
+ * tensor of its own (q_proj, k_proj, v_proj, gate_proj, up_proj) pointing there, and everything
+ * downstream reads a Llama-shaped layer. Nothing is copied.
+ */
+function splitFusedProjections(config: ModelConfig, tensors: Map<string, TensorDescriptor>, dir: string): void {
+  const { numHeads, numKvHeads, headDim: d, hiddenSize: H, intermediateSize: I } = config;
+  const split = (fused: string, parts: [string, number][]) => {
+    const t = tensors.get(fused);
+    const rows = parts.reduce((n, [, r]) => n + r, 0);
+    if (!t) throw new LensError(`${dir}: the checkpoint lacks tensor '${fused}', which config.json requires`, dir);
+    if (t.shape.length !== 2 || t.shape[0] !== rows || t.shape[1] !== H) {
+      throw new LensError(`${t.file}: tensor '${fused}' has shape [${t.shape.join(', ')}], config.json implies [${rows}, ${H}]`, t.file);
+    }
+    const rowBytes = t.length / rows;
+    let start = 0;
+    for (const [name, r] of parts) {
+      tensors.set(name, { ...t, name, shape: [r, H], offset: t.offset + start * rowBytes, length: r * rowBytes });
+      start += r;
+    }
+    tensors.delete(fused);
+  };
+  for (let l = 0; l < config.numLayers; l++) {
+    const p = `model.layers.${l}.`;
+    split(`${p}self_attn.qkv_proj.weight`, [[`${p}self_attn.q_proj.weight`, numHeads * d], [`${p}self_attn.k_proj.weight`, numKvHeads * d], [`${p}self_attn.v_proj.weight`, numKvHeads * d]]);
+    split(`${p}mlp.gate_up_proj.weight`, [[`${p}mlp.gate_proj.weight`, I], [`${p}mlp.up_proj.weight`, I]]);
+  }
+}
+
 function commonDir(paths: string[]): string {
   let root = dirname(paths[0]!);
   for (const p of paths) {
@@ -88,8 +126,89 @@ function commonDir(paths: string[]): string {
  * Loads and validates a checkpoint: config, weights (headers only), tokenizer files. Every tensor
  * the config needs must be present with the right shape; nothing is read beyond the headers.
  */
-export function loadCheckpoint(spec: string, env: NodeJS.ProcessEnv = process.env): Checkpoint {
+export function loadCheckpoint(spec: string, env: NodeJS.ProcessEnv = process.env, options: LoadCheckpointOptions = {}): Checkpoint {
   const dir = resolveModelPath(spec, env);
+  if (isAdapterFolder(dir)) return loadAdapterCheckpoint(spec, dir, env, options);
+  return loadModelCheckpoint(spec, dir);
+}
+
+/**
+ * A PEFT LoRA adapter over its base: the base from base_model_name_or_path (a folder or a hub id
+ * in the local cache), else the given base. The adapter's tensors join the base's (external data
+ * into adapter_model.safetensors); tensors it saves whole replace the base's; a resized embedding
+ * sets the vocabulary size, and the adapter folder's tokenizer is used when it has one.
+ */
+function loadAdapterCheckpoint(spec: string, dir: string, env: NodeJS.ProcessEnv, options: LoadCheckpointOptions): Checkpoint {
+  const settings = readAdapterConfig(dir);
+  let baseSpec = settings.baseSpec;
+  let base: Checkpoint | null = null;
+  if (baseSpec !== null) {
+    try {
+      base = loadModelCheckpoint(baseSpec, resolveModelPath(baseSpec, env));
+    } catch (e) {
+      if (options.adapterBase === undefined) {
+        throw new LensError(`${settings.configFile}: base_model_name_or_path '${baseSpec}' cannot be loaded (${(e as Error).message}); give the base model explicitly`, settings.configFile);
+      }
+    }
+  }
+  if (!base) {
+    if (options.adapterBase === undefined) throw new LensError(`${settings.configFile}: field 'base_model_name_or_path' is missing; give the base model explicitly`, settings.configFile);
+    baseSpec = options.adapterBase;
+    const baseDir = resolveModelPath(baseSpec, env);
+    if (isAdapterFolder(baseDir)) throw new LensError(`${baseDir}: the base of an adapter cannot itself be an adapter`, baseDir);
+    base = loadModelCheckpoint(baseSpec, baseDir);
+  }
+  const baseShapes = expectedTensors(base.config);
+  const adapter = readAdapterTensors(dir, settings, baseShapes);
+  const tensors = new Map(base.tensors);
+  for (const [name, t] of adapter.loraTensors) tensors.set(name, t);
+  // A resized embedding (new tokens) changes the vocabulary: every tensor of the new size must come with the adapter.
+  const embed = adapter.replacements.get('model.embed_tokens.weight') ?? adapter.replacements.get('lm_head.weight');
+  const config: ModelConfig = embed ? { ...base.config, vocabSize: embed.shape[0]! } : base.config;
+  const shapes = expectedTensors(config);
+  let weightBytes = base.weightBytes;
+  for (const [name, t] of adapter.replacements) {
+    const shape = shapes.get(name)!;
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new LensError(`${t.file}: tensor '${t.name}' has shape [${t.shape.join(', ')}], the adapted model needs [${shape.join(', ')}]`, t.file);
+    }
+    weightBytes -= base.tensors.get(name)!.length;
+    tensors.set(name, t);
+  }
+  for (const [name, shape] of shapes) {
+    const t = tensors.get(name)!;
+    if (t.shape.some((d, i) => d !== shape[i])) {
+      throw new LensError(`${adapter.file}: the adapter resizes the vocabulary to ${config.vocabSize} but does not hold '${name}' (the base's has ${t.shape[0]} rows)`, adapter.file);
+    }
+  }
+  weightBytes += adapter.bytes;
+  const weightsRoot = commonDir([...new Set([...tensors.values()].map((t) => t.file))]);
+  const tokenizer = existsSync(join(dir, 'tokenizer.json')) ? loadTokenizerFiles(dir, config) : config === base.config ? base.tokenizer : loadTokenizerFiles(base.dir, config);
+  return {
+    ...base,
+    spec,
+    dir,
+    config,
+    tensors,
+    weightsRoot,
+    weightBytes,
+    tokenizer,
+    adapter: {
+      dir,
+      configFile: settings.configFile,
+      modules: adapter.modules,
+      replaced: [...adapter.replacements.keys()],
+      bytes: adapter.bytes,
+      baseSpec: baseSpec!,
+      baseDir: base.dir,
+      rank: settings.rank,
+      alpha: settings.alpha,
+      rslora: settings.rslora,
+    },
+  };
+}
+
+function loadModelCheckpoint(spec: string, dir: string): Checkpoint {
   const configFile = join(dir, 'config.json');
   const config = parseModelConfig(readJsonObject(configFile, 'Model config (config.json)'), configFile);
   const { files, weightMap } = weightFiles(dir);
@@ -111,6 +230,7 @@ export function loadCheckpoint(spec: string, env: NodeJS.ProcessEnv = process.en
     }
   }
   checkLayerCount(config, tensors, configFile);
+  if (config.fusedProjections) splitFusedProjections(config, tensors, dir);
   const expected = expectedTensors(config);
   let weightBytes = 0;
   let parameterCount = 0;

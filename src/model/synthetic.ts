@@ -18,7 +18,9 @@ import {
   specialTokenId,
 } from './synthetic/tokenizer-builder.js';
 
-export type SyntheticArchitecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM';
+export type SyntheticArchitecture =
+  | 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM' | 'Qwen3ForCausalLM' | 'Olmo2ForCausalLM' | 'Gemma2ForCausalLM' | 'Gemma3ForCausalLM' | 'SmolLM3ForCausalLM' | 'GraniteForCausalLM'
+  | 'Phi3ForCausalLM';
 export type SyntheticDtype = 'F32' | 'F16' | 'BF16';
 export type SyntheticPresetName = 'tiny' | 'smollm2-135m' | 'qwen2.5-0.5b' | 'llama-3.2-1b' | 'llama-2-7b';
 export type RopeScalingSpec =
@@ -58,6 +60,26 @@ export interface SyntheticCheckpointOptions {
   initScale?: number;
   /** Default true: tokenizer_config.json gets a ChatML chat_template, and eos is <|im_end|>. */
   chatTemplate?: boolean;
+  /** Mistral: sliding_window on every layer; Qwen2/Qwen3: use_sliding_window with this window. */
+  slidingWindow?: number;
+  /** Qwen2/Qwen3: the first layer with the sliding window (config max_window_layers; default 0). */
+  maxWindowLayers?: number;
+  /** Gemma: attn_logit_softcapping / final_logit_softcapping (default none). */
+  attnSoftcap?: number;
+  finalSoftcap?: number;
+  /** Gemma: query_pre_attn_scalar (default head_dim). */
+  queryPreAttnScalar?: number;
+  /** Gemma 3: sliding_window_pattern (default 6) and rope_local_base_freq (default 10000). */
+  slidingWindowPattern?: number;
+  ropeLocalBaseFreq?: number;
+  /** SmolLM3: no_rope_layer_interval (default 4: every 4th layer without RoPE). */
+  noRopeLayerInterval?: number;
+  /** Granite: embedding_multiplier, attention_multiplier, residual_multiplier, logits_scaling (defaults 12, 1/head_dim, 0.22, 8, as Granite 3's). */
+  graniteMultipliers?: { embedding: number; attention: number; residual: number; logitsScaling: number };
+  /** Phi-3: partial_rotary_factor (default 1). */
+  partialRotaryFactor?: number;
+  /** Phi-3: rope_scaling longrope with these factors (one per rotary frequency) and original_max_position_embeddings. */
+  longrope?: { shortFactor: number[]; longFactor: number[]; originalMaxPositionEmbeddings: number };
 }
 
 export interface SyntheticCheckpoint {
@@ -177,12 +199,25 @@ interface ResolvedSpec extends SyntheticPresetSpec {
   seed: number;
   initScale: number;
   chatTemplate: boolean;
+  slidingWindow: number | null;
+  maxWindowLayers: number;
+  gemma: { attnSoftcap: number | null; finalSoftcap: number | null; queryPreAttnScalar: number; slidingWindowPattern: number; ropeLocalBaseFreq: number } | null;
+  noRopeLayerInterval: number;
+  granite: { embedding: number; attention: number; residual: number; logitsScaling: number } | null;
+  phi3: { partialRotaryFactor: number; longrope: SyntheticCheckpointOptions['longrope'] | null } | null;
 }
 
 const MODEL_TYPE: Record<SyntheticArchitecture, string> = {
   LlamaForCausalLM: 'llama',
   MistralForCausalLM: 'mistral',
   Qwen2ForCausalLM: 'qwen2',
+  Qwen3ForCausalLM: 'qwen3',
+  Olmo2ForCausalLM: 'olmo2',
+  Gemma2ForCausalLM: 'gemma2',
+  Gemma3ForCausalLM: 'gemma3_text',
+  SmolLM3ForCausalLM: 'smollm3',
+  GraniteForCausalLM: 'granite',
+  Phi3ForCausalLM: 'phi3',
 };
 
 const TORCH_DTYPE: Record<SyntheticDtype, string> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
@@ -221,6 +256,7 @@ function resolveSpec(options: SyntheticCheckpointOptions): ResolvedSpec {
   // transformers hard-codes these: Qwen2's q/k/v always carry a bias, Mistral's never do.
   const attentionBias = options.attentionBias ?? architecture === 'Qwen2ForCausalLM';
   if (architecture === 'Qwen2ForCausalLM' && !attentionBias) throw new RangeError('synthetic checkpoint: Qwen2ForCausalLM without attention biases is not supported (transformers always has them)');
+  if (architecture === 'Phi3ForCausalLM' && attentionBias) throw new RangeError('synthetic checkpoint: Phi3ForCausalLM has no attention biases');
   if (architecture === 'MistralForCausalLM' && attentionBias) throw new RangeError('synthetic checkpoint: MistralForCausalLM with attention biases is not supported (transformers never has them)');
 
   const maxPositionEmbeddings = positiveInt('maxPositionEmbeddings', options.maxPositionEmbeddings ?? preset.maxPositionEmbeddings);
@@ -236,6 +272,11 @@ function resolveSpec(options: SyntheticCheckpointOptions): ResolvedSpec {
     throw new RangeError(`synthetic checkpoint: unsupported rope_type '${(ropeScaling as { rope_type: string }).rope_type}'`);
   }
 
+  const slidingWindow = options.slidingWindow === undefined ? null : positiveInt('slidingWindow', options.slidingWindow);
+  const isGemma = architecture === 'Gemma2ForCausalLM' || architecture === 'Gemma3ForCausalLM';
+  if (slidingWindow !== null && !['MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM', 'SmolLM3ForCausalLM', 'Phi3ForCausalLM'].includes(architecture)) {
+    throw new RangeError(`synthetic checkpoint: ${architecture} has no sliding window`);
+  }
   const dtype = options.dtype ?? 'F32';
   if (!(dtype in TORCH_DTYPE)) throw new RangeError(`synthetic checkpoint: unsupported dtype '${dtype}'`);
   const seed = options.seed ?? 1;
@@ -251,7 +292,8 @@ function resolveSpec(options: SyntheticCheckpointOptions): ResolvedSpec {
     numHeads,
     numKvHeads,
     headDim,
-    explicitHeadDim: givenHeadDim !== undefined,
+    // Qwen3's head_dim defaults to 128 in transformers, so its config always says it.
+    explicitHeadDim: givenHeadDim !== undefined || architecture === 'Qwen3ForCausalLM' || isGemma,
     vocabSize,
     maxPositionEmbeddings,
     ropeTheta: positiveNumber('ropeTheta', options.ropeTheta ?? preset.ropeTheta),
@@ -264,6 +306,20 @@ function resolveSpec(options: SyntheticCheckpointOptions): ResolvedSpec {
     seed,
     initScale,
     chatTemplate: options.chatTemplate ?? true,
+    slidingWindow,
+    maxWindowLayers: options.maxWindowLayers ?? 0,
+    gemma: isGemma
+      ? {
+          attnSoftcap: options.attnSoftcap ?? null,
+          finalSoftcap: options.finalSoftcap ?? null,
+          queryPreAttnScalar: options.queryPreAttnScalar ?? headDim,
+          slidingWindowPattern: options.slidingWindowPattern ?? 6,
+          ropeLocalBaseFreq: options.ropeLocalBaseFreq ?? 10000,
+        }
+      : null,
+    noRopeLayerInterval: options.noRopeLayerInterval ?? 4,
+    phi3: architecture === 'Phi3ForCausalLM' ? { partialRotaryFactor: options.partialRotaryFactor ?? 1, longrope: options.longrope ?? null } : null,
+    granite: architecture === 'GraniteForCausalLM' ? (options.graniteMultipliers ?? { embedding: 12, attention: 1 / headDim, residual: 0.22, logitsScaling: 8 }) : null,
   };
 }
 
@@ -293,8 +349,38 @@ function buildConfig(s: ResolvedSpec): Record<string, unknown> {
   };
   if (s.explicitHeadDim) config.head_dim = s.headDim;
   if (s.architecture === 'LlamaForCausalLM') Object.assign(config, { attention_bias: s.attentionBias, mlp_bias: false, pretraining_tp: 1 });
-  if (s.architecture === 'MistralForCausalLM') config.sliding_window = null;
-  if (s.architecture === 'Qwen2ForCausalLM') config.use_sliding_window = false;
+  if (s.architecture === 'MistralForCausalLM' || s.phi3) config.sliding_window = s.slidingWindow;
+  if (s.phi3) {
+    config.partial_rotary_factor = s.phi3.partialRotaryFactor;
+    const lr = s.phi3.longrope;
+    if (lr) {
+      config.original_max_position_embeddings = lr.originalMaxPositionEmbeddings;
+      config.rope_scaling = { type: 'longrope', short_factor: lr.shortFactor, long_factor: lr.longFactor };
+    }
+  }
+  if (s.architecture === 'Qwen2ForCausalLM' || s.architecture === 'Qwen3ForCausalLM' || s.architecture === 'SmolLM3ForCausalLM') {
+    Object.assign(config, { use_sliding_window: s.slidingWindow !== null, sliding_window: s.slidingWindow, max_window_layers: s.maxWindowLayers });
+  }
+  if (s.architecture === 'Qwen3ForCausalLM' || s.architecture === 'Olmo2ForCausalLM' || s.gemma || s.granite || s.architecture === 'SmolLM3ForCausalLM') {
+    Object.assign(config, { attention_bias: s.attentionBias, mlp_bias: false });
+  }
+  if (s.architecture === 'SmolLM3ForCausalLM') config.no_rope_layer_interval = s.noRopeLayerInterval;
+  if (s.granite) {
+    const m = s.granite;
+    Object.assign(config, { embedding_multiplier: m.embedding, attention_multiplier: m.attention, residual_multiplier: m.residual, logits_scaling: m.logitsScaling });
+  }
+  if (s.gemma) {
+    // Gemma's MLP reads hidden_activation; its configs carry both.
+    Object.assign(config, {
+      hidden_act: 'gelu_pytorch_tanh',
+      hidden_activation: 'gelu_pytorch_tanh',
+      attn_logit_softcapping: s.gemma.attnSoftcap,
+      final_logit_softcapping: s.gemma.finalSoftcap,
+      query_pre_attn_scalar: s.gemma.queryPreAttnScalar,
+      sliding_window: s.slidingWindow,
+    });
+    if (s.architecture === 'Gemma3ForCausalLM') Object.assign(config, { sliding_window_pattern: s.gemma.slidingWindowPattern, rope_local_base_freq: s.gemma.ropeLocalBaseFreq });
+  }
   // transformers writes config.json with sorted keys; so do we, for familiar diffs.
   return Object.fromEntries(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
@@ -325,7 +411,8 @@ function planTensors(s: ResolvedSpec): PlannedTensor[] {
   const dtype = s.dtype;
   const proj = (fanIn: number) => s.initScale / Math.sqrt(fanIn);
   const weight = (name: string, shape: number[], std: number, mean = 0): PlannedTensor => ({ name, shape, dtype, mean, std });
-  const norm = (name: string) => weight(name, [H], 0.1, 1);
+  // Gemma's norms scale by (1 + w): its gains are stored around 0.
+  const norm = (name: string) => weight(name, [H], 0.1, s.gemma ? 0 : 1);
 
   // Query gain per head, geometric from 2 to 8. With plain 1/√H scales every head's scores have
   // std ≈ 1, all heads attend almost uniformly, positions blur into one another layer after
@@ -336,20 +423,42 @@ function planTensors(s: ResolvedSpec): PlannedTensor[] {
   const out: PlannedTensor[] = [weight('model.embed_tokens.weight', [s.vocabSize, H], embedStd)];
   for (let i = 0; i < s.numLayers; i++) {
     const p = `model.layers.${i}.`;
-    out.push(norm(p + 'input_layernorm.weight'));
-    out.push({ ...weight(p + 'self_attn.q_proj.weight', [qDim, H], proj(H)), rowGain: (row) => headGain(Math.floor(row / s.headDim)) });
-    if (s.attentionBias) out.push(weight(p + 'self_attn.q_proj.bias', [qDim], 0.1));
-    out.push(weight(p + 'self_attn.k_proj.weight', [kvDim, H], proj(H)));
-    if (s.attentionBias) out.push(weight(p + 'self_attn.k_proj.bias', [kvDim], 0.1));
-    out.push(weight(p + 'self_attn.v_proj.weight', [kvDim, H], proj(H)));
-    if (s.attentionBias) out.push(weight(p + 'self_attn.v_proj.bias', [kvDim], 0.1));
+    const olmo = s.architecture === 'Olmo2ForCausalLM';
+    if (!olmo) out.push(norm(p + 'input_layernorm.weight'));
+    if (s.gemma) out.push(norm(p + 'pre_feedforward_layernorm.weight'));
+    if (s.phi3) {
+      // Phi-3: q, k and v as consecutive row blocks of one matrix (the query rows with their head gains).
+      out.push({ ...weight(p + 'self_attn.qkv_proj.weight', [qDim + 2 * kvDim, H], proj(H)), rowGain: (row) => (row < qDim ? headGain(Math.floor(row / s.headDim)) : 1) });
+    } else {
+      out.push({ ...weight(p + 'self_attn.q_proj.weight', [qDim, H], proj(H)), rowGain: (row) => headGain(Math.floor(row / s.headDim)) });
+      if (s.attentionBias) out.push(weight(p + 'self_attn.q_proj.bias', [qDim], 0.1));
+      out.push(weight(p + 'self_attn.k_proj.weight', [kvDim, H], proj(H)));
+      if (s.attentionBias) out.push(weight(p + 'self_attn.k_proj.bias', [kvDim], 0.1));
+      out.push(weight(p + 'self_attn.v_proj.weight', [kvDim, H], proj(H)));
+      if (s.attentionBias) out.push(weight(p + 'self_attn.v_proj.bias', [kvDim], 0.1));
+    }
     out.push(weight(p + 'self_attn.o_proj.weight', [H, qDim], proj(qDim)));
     // transformers' LlamaAttention puts attention_bias on o_proj too (Qwen2's o_proj has none).
-    if (s.attentionBias && s.architecture === 'LlamaForCausalLM') out.push(weight(p + 'self_attn.o_proj.bias', [H], 0.1));
+    if (s.attentionBias && s.architecture !== 'Qwen2ForCausalLM') out.push(weight(p + 'self_attn.o_proj.bias', [H], 0.1));
+    // q/k norms take the scale of the scores (they undo q_proj's head gains): gains around 2 on
+    // both keep some heads sharp. Qwen3's are per head [head_dim], OLMo 2's over the projection.
+    if (s.architecture === 'Qwen3ForCausalLM' || s.architecture === 'Gemma3ForCausalLM') {
+      // Gemma scales by (1 + w): the same gains, one lower.
+      const offset = s.gemma ? 1 : 0;
+      out.push(weight(p + 'self_attn.q_norm.weight', [s.headDim], 0.5, 2.5 - offset));
+      out.push(weight(p + 'self_attn.k_norm.weight', [s.headDim], 0.5, 2 - offset));
+    } else if (olmo) {
+      out.push(weight(p + 'self_attn.q_norm.weight', [qDim], 0.5, 2.5));
+      out.push(weight(p + 'self_attn.k_norm.weight', [kvDim], 0.5, 2));
+    }
     out.push(norm(p + 'post_attention_layernorm.weight'));
-    out.push(weight(p + 'mlp.gate_proj.weight', [I, H], proj(H)));
-    out.push(weight(p + 'mlp.up_proj.weight', [I, H], proj(H)));
+    if (s.phi3) out.push(weight(p + 'mlp.gate_up_proj.weight', [2 * I, H], proj(H)));
+    else {
+      out.push(weight(p + 'mlp.gate_proj.weight', [I, H], proj(H)));
+      out.push(weight(p + 'mlp.up_proj.weight', [I, H], proj(H)));
+    }
     out.push(weight(p + 'mlp.down_proj.weight', [H, I], proj(I)));
+    if (olmo || s.gemma) out.push(norm(p + 'post_feedforward_layernorm.weight'));
   }
   out.push(norm('model.norm.weight'));
   if (!s.tieWordEmbeddings) out.push(weight('lm_head.weight', [s.vocabSize, H], proj(H)));
@@ -476,4 +585,100 @@ export async function writeSyntheticCheckpoint(dir: string, options: SyntheticCh
   }
   await writeJsonAtomic(join(dir, 'config.json'), config);
   return { dir, config, weightBytes, tensorNames: shards.flat().map((t) => t.name) };
+}
+
+export interface SyntheticAdapterOptions {
+  /** The base model's options (as given to writeSyntheticCheckpoint): the adapter's shapes follow them. */
+  base: SyntheticCheckpointOptions;
+  /** Written as base_model_name_or_path (default: none). */
+  baseModelNameOrPath?: string;
+  /** Default 4. */
+  rank?: number;
+  /** Default 8. */
+  alpha?: number;
+  useRslora?: boolean;
+  /** Module names adapted in every layer (default q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj). */
+  targetModules?: string[];
+  /** Saved whole: 'lm_head' and/or 'embed_tokens' (written as modules_to_save). */
+  modulesToSave?: ('lm_head' | 'embed_tokens')[];
+  /** The vocabulary of the saved embedding / LM head (a resized embedding; default the base's). */
+  resizedVocab?: number;
+  /** Default 'F32'. */
+  dtype?: SyntheticDtype;
+  seed?: number;
+  /** Extra adapter_config.json fields (to test refusals). */
+  extraConfig?: Record<string, unknown>;
+}
+
+const LORA_MODULES: Record<string, 'self_attn' | 'mlp'> = {
+  q_proj: 'self_attn', k_proj: 'self_attn', v_proj: 'self_attn', o_proj: 'self_attn',
+  gate_proj: 'mlp', up_proj: 'mlp', down_proj: 'mlp',
+};
+
+/**
+ * Writes a PEFT LoRA adapter folder (adapter_config.json, adapter_model.safetensors) for a
+ * synthetic base, as PEFT saves one: tensors `base_model.model.<module>.lora_A.weight` [r, in] and
+ * `lora_B.weight` [out, r] (B non-zero, unlike a fresh adapter, so that it changes the model), and
+ * modules_to_save as `base_model.model.<name>.weight`. A resized vocabulary also gets its tokenizer.
+ */
+export async function writeSyntheticAdapter(dir: string, options: SyntheticAdapterOptions): Promise<{ dir: string; weightBytes: number; config: Record<string, unknown> }> {
+  const s = resolveSpec(options.base);
+  const rank = positiveInt('rank', options.rank ?? 4);
+  const alpha = positiveNumber('alpha', options.alpha ?? 8);
+  const targets = options.targetModules ?? Object.keys(LORA_MODULES);
+  const dtype = options.dtype ?? 'F32';
+  const H = s.hiddenSize;
+  const dims: Record<string, [number, number]> = {
+    q_proj: [s.numHeads * s.headDim, H], k_proj: [s.numKvHeads * s.headDim, H], v_proj: [s.numKvHeads * s.headDim, H], o_proj: [H, s.numHeads * s.headDim],
+    gate_proj: [s.intermediateSize, H], up_proj: [s.intermediateSize, H], down_proj: [H, s.intermediateSize],
+  };
+  const planned: PlannedTensor[] = [];
+  for (let l = 0; l < s.numLayers; l++) {
+    for (const m of targets) {
+      const kind = LORA_MODULES[m];
+      if (!kind) throw new RangeError(`synthetic adapter: unknown target module '${m}'`);
+      const [out, inDim] = dims[m]!;
+      const p = `base_model.model.model.layers.${l}.${kind}.${m}`;
+      planned.push({ name: `${p}.lora_A.weight`, shape: [rank, inDim], dtype, mean: 0, std: 1 / Math.sqrt(inDim) });
+      // B·A adds about a tenth of W's scale: large enough to change the greedy tokens.
+      planned.push({ name: `${p}.lora_B.weight`, shape: [out, rank], dtype, mean: 0, std: (0.3 * s.initScale) / Math.sqrt(inDim) / (alpha / rank) });
+    }
+  }
+  const vocab = options.resizedVocab ?? s.vocabSize;
+  for (const m of options.modulesToSave ?? []) {
+    const name = m === 'lm_head' ? 'lm_head' : 'model.embed_tokens';
+    planned.push({ name: `base_model.model.${name}.weight`, shape: [vocab, H], dtype, mean: 0, std: m === 'lm_head' ? 1 / Math.sqrt(H) : 1 });
+  }
+  await mkdir(dir, { recursive: true });
+  const seed = options.seed ?? 1;
+  const weightBytes = await writeSafetensorsFile(
+    join(dir, 'adapter_model.safetensors'),
+    planned.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, produce: rowScaledProducer(t, new NormalStream(hashSeed(seed, t.name))) })),
+  );
+  if (vocab !== s.vocabSize) await writeSyntheticTokenizer(dir, vocab, { chatTemplate: s.chatTemplate, modelMaxLength: s.maxPositionEmbeddings });
+  const config: Record<string, unknown> = {
+    alpha_pattern: {},
+    auto_mapping: null,
+    base_model_name_or_path: options.baseModelNameOrPath ?? null,
+    bias: 'none',
+    fan_in_fan_out: false,
+    inference_mode: true,
+    init_lora_weights: true,
+    layers_pattern: null,
+    layers_to_transform: null,
+    lora_alpha: alpha,
+    lora_dropout: 0.05,
+    modules_to_save: options.modulesToSave?.length ? options.modulesToSave : null,
+    peft_type: 'LORA',
+    r: rank,
+    rank_pattern: {},
+    revision: null,
+    target_modules: targets,
+    task_type: 'CAUSAL_LM',
+    use_dora: false,
+    use_rslora: options.useRslora ?? false,
+    ...options.extraConfig,
+  };
+  await writeJsonAtomic(join(dir, 'adapter_config.json'), config);
+  return { dir, weightBytes, config };
 }

@@ -7,6 +7,10 @@ export function formatModelInfo(info: ModelInfo): string {
   return [
     `model          ${info.path}`,
     `architecture   ${info.architecture}`,
+    ...info.family.map((trait) => `  special      ${trait}`),
+    ...(info.adapter
+      ? [`adapter        LoRA r=${info.adapter.rank} alpha=${info.adapter.alpha}${info.adapter.rslora ? ' (rsLoRA)' : ''} on ${info.adapter.modules} modules over ${info.adapter.base}${info.adapter.replaced.length ? `; replaces ${info.adapter.replaced.join(', ')}` : ''}`]
+      : []),
     `parameters     ${millions(info.parameters)} (${info.dtype}, ${mib(info.weightBytes)})`,
     `layers         ${info.layers}`,
     `heads          ${info.heads} query, ${info.kvHeads} key/value (head_dim ${info.headDim})`,

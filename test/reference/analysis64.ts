@@ -169,20 +169,36 @@ export function referenceHeads(model: ReferenceModel, tokens: number[][], option
   const layers: RefHeadDim[][][] = [];
   for (let l = 0; l < c.numLayers; l++) {
     if (options.layers && !options.layers.includes(l)) continue;
-    const gain = model.weights.get(`model.layers.${l}.input_layernorm.weight`)!.data;
-    const Wq = model.weights.get(`model.layers.${l}.self_attn.q_proj.weight`)!.data;
-    const Wk = model.weights.get(`model.layers.${l}.self_attn.k_proj.weight`)!.data;
-    // project(W, row r): Hr[w] = Σ_i E[w][i] · W[r][i] · g[i]  (= E · (Wᵀ ⊙ g) column r)
-    const project = (W: Float64Array, r: number) => input.map((e) => {
-      let s = 0;
-      for (let i = 0; i < H; i++) s += e[i]! * W[r * H + i]! * gain[i]!;
-      return s;
-    });
+    // Every per-dimension gain between the embedding and q·k is folded: the input norm's (none in
+    // OLMo 2, whose norms follow attention), and the q/k norms' on the projection's output side
+    // (Qwen3: gain[r mod head_dim] per head; OLMo 2: gain[r] over the whole projection).
+    const p = `model.layers.${l}.`;
+    // Gemma's norms scale by (1 + w).
+    const offset = c.gemma ? 1 : 0;
+    const gain = c.postNorms ? new Float64Array(H).fill(1) : model.weights.get(`${p}input_layernorm.weight`)!.data.map((v) => v + offset);
+    // Phi-3: W_q and W_k are the first two row blocks of qkv_proj.
+    const qkv = c.phi3 ? model.weights.get(`${p}self_attn.qkv_proj.weight`)!.data : null;
+    const Wq = qkv ? qkv.subarray(0, c.numHeads * d * H) : model.weights.get(`${p}self_attn.q_proj.weight`)!.data;
+    const Wk = qkv ? qkv.subarray(c.numHeads * d * H) : model.weights.get(`${p}self_attn.k_proj.weight`)!.data;
+    const outGain = (norm: 'q_norm' | 'k_norm', r: number) => {
+      if (c.qkNorm === 'none') return 1;
+      const w = model.weights.get(`${p}self_attn.${norm}.weight`)!.data;
+      return (c.qkNorm === 'head' ? w[r % d]! : w[r]!) + offset;
+    };
+    // project(W, row r): Hr[w] = Σ_i E[w][i] · W[r][i] · g[i] · n[r]  (= E · (Wᵀ ⊙ g) column r, times the q/k norm gain)
+    const project = (W: Float64Array, r: number, norm: 'q_norm' | 'k_norm') => {
+      const n = outGain(norm, r);
+      return input.map((e) => {
+        let s = 0;
+        for (let i = 0; i < H; i++) s += e[i]! * W[r * H + i]! * gain[i]!;
+        return s * n;
+      });
+    };
     const heads: RefHeadDim[][] = [];
     for (let h = 0; h < c.numHeads; h++) {
       const kv = Math.floor(h / (c.numHeads / c.numKvHeads));
-      const Hq = Array.from({ length: d }, (_, r) => project(Wq, h * d + r));
-      const Hk = Array.from({ length: d }, (_, r) => project(Wk, kv * d + r));
+      const Hq = Array.from({ length: d }, (_, r) => project(Wq, h * d + r, 'q_norm'));
+      const Hk = Array.from({ length: d }, (_, r) => project(Wk, kv * d + r, 'k_norm'));
       const energy = Array.from({ length: d }, (_, r) => dot(Hq[r]!, Hq[r]!) + dot(Hk[r]!, Hk[r]!));
       const dims = topIndices(energy, Math.min(options.dims, d));
       heads.push(dims.map((r) => {

@@ -2,8 +2,34 @@
 //
 // This is the ORACLE for parity tests of the engine's onnxruntime graphs. It is deliberately
 // independent of src/ (no imports from it), written for obviousness rather than speed, and
-// follows Hugging Face transformers' LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM
-// (eager attention, batch of one, no KV cache, positions 0..S-1), everything in float64.
+// follows Hugging Face transformers' LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM /
+// Qwen3ForCausalLM / Olmo2ForCausalLM (eager attention, batch of one, no KV cache, positions
+// 0..S-1), everything in float64.
+//
+//   Qwen3: q_norm / k_norm (RMSNorm, gain [head_dim]) on each head of q and k before RoPE.
+//   OLMo 2: q_norm / k_norm over the whole q / k projection (gains [heads·head_dim]) before RoPE;
+//           no norm before attention or MLP: h = x + post_attention_layernorm(attn(x)),
+//           out = h + post_feedforward_layernorm(mlp(h)).
+//   Sliding windows (Mistral sliding_window; Qwen2/3 use_sliding_window from max_window_layers
+//   on; or layer_types): query i attends to keys j with i - window < j <= i.
+//   Gemma 2/3 (transformers' Gemma2/Gemma3 modelling): every RMSNorm scales by (1 + w); x_0 =
+//     embedding · sqrt(hidden); h = x + post_attention_layernorm(attn(input_layernorm(x)));
+//     out = h + post_feedforward_layernorm(mlp(pre_feedforward_layernorm(h))), mlp with
+//     gelu_pytorch_tanh(gate) = 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3))); scores scaled by
+//     query_pre_attn_scalar^-1/2, then cap·tanh(s/cap) (attn_logit_softcapping) before the mask;
+//     logits cap·tanh(l/cap) (final_logit_softcapping). Gemma 2: even layers slide. Gemma 3:
+//     q_norm/k_norm per head; layer i slides unless (i+1) % sliding_window_pattern == 0; sliding
+//     layers' RoPE base is rope_local_base_freq without rope_scaling.
+//   SmolLM3: no RoPE on layer i when no_rope_layers[i] == 0 (default: every no_rope_layer_interval-th,
+//     4); sliding windows as Qwen2. Granite: x_0 = embedding · embedding_multiplier; scores
+//     q·k · attention_multiplier; h = x + residual_multiplier · attn, out = h + residual_multiplier ·
+//     mlp; logits / logits_scaling.
+//   Phi-3: q/k/v are consecutive row blocks of qkv_proj, gate/up the two halves of gate_up_proj
+//     (gate first); RoPE on the first partial_rotary_factor·head_dim dimensions of each head only;
+//     longrope: inv_freq[i] = 1 / (ext[i] · theta^(2i/rotary_dim)), ext = long_factor when the
+//     sequence is longer than original_max_position_embeddings else short_factor, and the rotated
+//     part times attention_factor (default sqrt(1 + ln(max/original) / ln(original))); sliding_window
+//     on every layer.
 //
 //   x_0 = embed_tokens[ids]                   (or opts.inputEmbeds)
 //   per layer:
@@ -18,7 +44,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCheckpointTensors64, type Tensor64 } from './safetensors64';
 
-export type RefArchitecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM';
+export type RefArchitecture =
+  | 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM' | 'Qwen3ForCausalLM' | 'Olmo2ForCausalLM' | 'Gemma2ForCausalLM' | 'Gemma3ForCausalLM' | 'SmolLM3ForCausalLM' | 'GraniteForCausalLM'
+  | 'Phi3ForCausalLM';
+const REF_ARCHITECTURES: readonly string[] = [
+  'LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Olmo2ForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM', 'SmolLM3ForCausalLM', 'GraniteForCausalLM',
+  'Phi3ForCausalLM',
+];
 
 export interface RefRopeScaling {
   type: 'linear' | 'llama3';
@@ -51,12 +83,26 @@ export interface RefConfig {
   oBias: boolean;
   /** gate/up/down_proj have a bias: Llama when mlp_bias. */
   mlpBias: boolean;
-  /**
-   * Attention window when the checkpoint uses one (Mistral `sliding_window`, Qwen2 with
-   * `use_sliding_window`), else null. The reference refuses sequences longer than the window
-   * rather than guess the mask convention of a particular transformers version.
-   */
-  slidingWindow: number | null;
+  /** Per layer: the attention window (query i sees keys i-window < j <= i), or null for full causal attention. */
+  windows: (number | null)[];
+  /** q_norm/k_norm: 'head' (Qwen3, per head), 'projection' (OLMo 2, whole projection), or 'none'. */
+  qkNorm: 'none' | 'head' | 'projection';
+  /** OLMo 2: norms after attention and MLP instead of before. */
+  postNorms: boolean;
+  /** Gemma 2/3 (see the file comment); null otherwise. */
+  gemma: {
+    attnScale: number;
+    attnSoftcap: number | null;
+    finalSoftcap: number | null;
+    /** Gemma 3: RoPE theta of the sliding layers. */
+    localTheta: number | null;
+  } | null;
+  /** SmolLM3: per layer, whether RoPE applies. */
+  rope: boolean[];
+  /** Granite's multipliers (all 1 elsewhere). */
+  granite: { embedding: number; attention: number; residual: number; logitsScaling: number } | null;
+  /** Phi-3: fused projections, partial rotary, longrope. */
+  phi3: { rotaryDim: number; longrope: { short: number[]; long: number[]; original: number; attention: number } | null } | null;
 }
 
 export interface ReferenceModel {
@@ -96,17 +142,30 @@ function num(json: Record<string, unknown>, key: string, fallback?: number): num
   return v;
 }
 
+function phi3Rope(json: Record<string, unknown>, headDim: number): NonNullable<RefConfig['phi3']> {
+  const rotaryDim = Math.floor(headDim * num(json, 'partial_rotary_factor', 1));
+  const rs = json.rope_scaling as Record<string, unknown> | null | undefined;
+  if (!rs || (rs.rope_type ?? rs.type) !== 'longrope') return { rotaryDim, longrope: null };
+  const max = num(json, 'max_position_embeddings');
+  const original = num(json, 'original_max_position_embeddings', max);
+  const factor = max / original;
+  const attention = typeof rs.attention_factor === 'number' ? rs.attention_factor : factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(original));
+  return { rotaryDim, longrope: { short: rs.short_factor as number[], long: rs.long_factor as number[], original, attention } };
+}
+
 /** Parse a transformers config.json (object) into RefConfig, with transformers' defaults. */
 export function parseRefConfig(json: Record<string, unknown>): RefConfig {
   const archs = json.architectures as string[] | undefined;
   const arch = archs?.[0];
-  if (arch !== 'LlamaForCausalLM' && arch !== 'MistralForCausalLM' && arch !== 'Qwen2ForCausalLM') {
+  if (arch === undefined || !REF_ARCHITECTURES.includes(arch)) {
     throw new Error(`config.json: unsupported architecture ${String(arch)}`);
   }
   const hiddenSize = num(json, 'hidden_size');
   const numHeads = num(json, 'num_attention_heads');
   const numKvHeads = num(json, 'num_key_value_heads', numHeads);
-  const headDim = num(json, 'head_dim', Math.floor(hiddenSize / numHeads));
+  // Qwen3Config's head_dim default is 128.
+  const isGemma = arch === 'Gemma2ForCausalLM' || arch === 'Gemma3ForCausalLM';
+  const headDim = num(json, 'head_dim', arch === 'Qwen3ForCausalLM' ? 128 : isGemma ? 256 : Math.floor(hiddenSize / numHeads));
   if (numHeads % numKvHeads !== 0) throw new Error(`config.json: num_attention_heads ${numHeads} not a multiple of num_key_value_heads ${numKvHeads}`);
   if (headDim % 2 !== 0) throw new Error(`config.json: head_dim ${headDim} is odd`);
 
@@ -115,6 +174,7 @@ export function parseRefConfig(json: Record<string, unknown>): RefConfig {
   if (rs) {
     const type = (rs.rope_type ?? rs.type) as string | undefined;
     if (type === undefined || type === 'default') ropeScaling = null;
+    else if (type === 'longrope') ropeScaling = null; // Phi-3's: in RefConfig.phi3
     else if (type === 'linear') ropeScaling = { type: 'linear', factor: num(rs, 'factor') };
     else if (type === 'llama3') {
       ropeScaling = {
@@ -129,27 +189,58 @@ export function parseRefConfig(json: Record<string, unknown>): RefConfig {
 
   const attentionBias = json.attention_bias === true;
   const mlpBias = json.mlp_bias === true;
-  let slidingWindow: number | null = null;
-  if (arch === 'MistralForCausalLM' && typeof json.sliding_window === 'number') slidingWindow = json.sliding_window;
-  if (arch === 'Qwen2ForCausalLM' && json.use_sliding_window === true && typeof json.sliding_window === 'number') slidingWindow = json.sliding_window;
+  const numLayers = num(json, 'num_hidden_layers');
+  const sw = typeof json.sliding_window === 'number' ? json.sliding_window : null;
+  let windows: (number | null)[] = Array.from({ length: numLayers }, () => null);
+  if (arch === 'MistralForCausalLM' && sw !== null) windows = windows.map(() => sw);
+  if (arch === 'Phi3ForCausalLM' && sw !== null) windows = windows.map(() => sw);
+  if ((arch === 'Qwen2ForCausalLM' || arch === 'Qwen3ForCausalLM' || arch === 'SmolLM3ForCausalLM') && json.use_sliding_window === true && sw !== null) {
+    const from = num(json, 'max_window_layers', numLayers);
+    windows = windows.map((_, l) => (l >= from ? sw : null));
+  }
+  if (arch === 'Gemma2ForCausalLM' && sw !== null) windows = windows.map((_, l) => (l % 2 === 0 ? sw : null));
+  if (arch === 'Gemma3ForCausalLM' && sw !== null) {
+    const pattern = num(json, 'sliding_window_pattern', 6);
+    windows = windows.map((_, l) => ((l + 1) % pattern !== 0 ? sw : null));
+  }
+  if (Array.isArray(json.layer_types)) windows = (json.layer_types as string[]).map((t) => (t === 'sliding_attention' ? sw : null));
+  const allBias = arch !== 'Qwen2ForCausalLM' && arch !== 'MistralForCausalLM';
 
   return {
-    architecture: arch,
+    architecture: arch as RefArchitecture,
     hiddenSize,
     intermediateSize: num(json, 'intermediate_size'),
-    numLayers: num(json, 'num_hidden_layers'),
+    numLayers,
     numHeads,
     numKvHeads,
     headDim,
     vocabSize: num(json, 'vocab_size'),
     rmsNormEps: num(json, 'rms_norm_eps', 1e-6),
-    ropeTheta: num(json, 'rope_theta', 10000),
+    ropeTheta: num(json, 'rope_theta', arch === 'Gemma3ForCausalLM' ? 1e6 : 10000),
     ropeScaling,
-    tieWordEmbeddings: json.tie_word_embeddings === true,
-    qkvBias: arch === 'Qwen2ForCausalLM' || (arch === 'LlamaForCausalLM' && attentionBias),
-    oBias: arch === 'LlamaForCausalLM' && attentionBias,
+    tieWordEmbeddings: json.tie_word_embeddings === true || (isGemma && json.tie_word_embeddings !== false),
+    qkvBias: arch === 'Qwen2ForCausalLM' || (allBias && attentionBias),
+    oBias: allBias && attentionBias,
     mlpBias: arch === 'LlamaForCausalLM' && mlpBias,
-    slidingWindow,
+    windows,
+    qkNorm: arch === 'Qwen3ForCausalLM' || arch === 'Gemma3ForCausalLM' ? 'head' : arch === 'Olmo2ForCausalLM' ? 'projection' : 'none',
+    postNorms: arch === 'Olmo2ForCausalLM',
+    phi3: arch === 'Phi3ForCausalLM' ? phi3Rope(json, headDim) : null,
+    rope: Array.isArray(json.no_rope_layers)
+      ? (json.no_rope_layers as number[]).map((v) => v === 1)
+      : Array.from({ length: numLayers }, (_, l) => arch !== 'SmolLM3ForCausalLM' || (l + 1) % num(json, 'no_rope_layer_interval', 4) !== 0),
+    granite:
+      arch === 'GraniteForCausalLM'
+        ? { embedding: num(json, 'embedding_multiplier', 1), attention: num(json, 'attention_multiplier', 1), residual: num(json, 'residual_multiplier', 1), logitsScaling: num(json, 'logits_scaling', 1) }
+        : null,
+    gemma: isGemma
+      ? {
+          attnScale: 1 / Math.sqrt(num(json, 'query_pre_attn_scalar', headDim)),
+          attnSoftcap: typeof json.attn_logit_softcapping === 'number' ? json.attn_logit_softcapping : null,
+          finalSoftcap: typeof json.final_logit_softcapping === 'number' ? json.final_logit_softcapping : null,
+          localTheta: arch === 'Gemma3ForCausalLM' ? num(json, 'rope_local_base_freq', 10000) : null,
+        }
+      : null,
   };
 }
 
@@ -165,11 +256,23 @@ export function expectedTensorShapes(c: RefConfig): Map<string, number[]> {
   m.set('model.embed_tokens.weight', [c.vocabSize, H]);
   for (let l = 0; l < c.numLayers; l++) {
     const p = `model.layers.${l}.`;
-    m.set(p + 'input_layernorm.weight', [H]);
+    if (!c.postNorms) m.set(p + 'input_layernorm.weight', [H]);
     m.set(p + 'post_attention_layernorm.weight', [H]);
-    m.set(p + 'self_attn.q_proj.weight', [qDim, H]);
-    m.set(p + 'self_attn.k_proj.weight', [kvDim, H]);
-    m.set(p + 'self_attn.v_proj.weight', [kvDim, H]);
+    if (c.postNorms || c.gemma) m.set(p + 'post_feedforward_layernorm.weight', [H]);
+    if (c.gemma) m.set(p + 'pre_feedforward_layernorm.weight', [H]);
+    if (c.qkNorm === 'head') {
+      m.set(p + 'self_attn.q_norm.weight', [c.headDim]);
+      m.set(p + 'self_attn.k_norm.weight', [c.headDim]);
+    } else if (c.qkNorm === 'projection') {
+      m.set(p + 'self_attn.q_norm.weight', [qDim]);
+      m.set(p + 'self_attn.k_norm.weight', [kvDim]);
+    }
+    if (c.phi3) m.set(p + 'self_attn.qkv_proj.weight', [qDim + 2 * kvDim, H]);
+    else {
+      m.set(p + 'self_attn.q_proj.weight', [qDim, H]);
+      m.set(p + 'self_attn.k_proj.weight', [kvDim, H]);
+      m.set(p + 'self_attn.v_proj.weight', [kvDim, H]);
+    }
     m.set(p + 'self_attn.o_proj.weight', [H, qDim]);
     if (c.qkvBias) {
       m.set(p + 'self_attn.q_proj.bias', [qDim]);
@@ -177,8 +280,11 @@ export function expectedTensorShapes(c: RefConfig): Map<string, number[]> {
       m.set(p + 'self_attn.v_proj.bias', [kvDim]);
     }
     if (c.oBias) m.set(p + 'self_attn.o_proj.bias', [H]);
-    m.set(p + 'mlp.gate_proj.weight', [c.intermediateSize, H]);
-    m.set(p + 'mlp.up_proj.weight', [c.intermediateSize, H]);
+    if (c.phi3) m.set(p + 'mlp.gate_up_proj.weight', [2 * c.intermediateSize, H]);
+    else {
+      m.set(p + 'mlp.gate_proj.weight', [c.intermediateSize, H]);
+      m.set(p + 'mlp.up_proj.weight', [c.intermediateSize, H]);
+    }
     m.set(p + 'mlp.down_proj.weight', [H, c.intermediateSize]);
     if (c.mlpBias) {
       m.set(p + 'mlp.gate_proj.bias', [c.intermediateSize]);
@@ -233,6 +339,11 @@ export function linear(W: Float64Array, outDim: number, inDim: number, x: Float6
     y[o] = b ? s + b[o] : s;
   }
   return y;
+}
+
+/** gelu_pytorch_tanh(z) = 0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))). */
+export function geluTanh(z: number): number {
+  return 0.5 * z * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (z + 0.044715 * z * z * z)));
 }
 
 /** silu(z) = z * sigmoid(z) = z / (1 + e^-z). */
@@ -337,9 +448,6 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
   const I = c.intermediateSize;
   const S = inputIds.length;
   if (S === 0) throw new Error('referenceForward: empty input');
-  if (c.slidingWindow !== null && S > c.slidingWindow) {
-    throw new Error(`referenceForward: sequence of ${S} exceeds sliding_window ${c.slidingWindow} (not supported by the reference)`);
-  }
 
   // embeddings
   const embed = weight(model, 'model.embed_tokens.weight');
@@ -357,39 +465,81 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
     });
   }
 
-  const invFreq = ropeInvFreq(c);
-  const scale = 1 / Math.sqrt(d);
+  let invFreq = ropeInvFreq(c);
+  // Gemma 3's sliding layers: their own base, no scaling.
+  // Phi-3: RoPE on the first rd dimensions of each head; longrope's factors by the sequence's length.
+  const rd = c.phi3 ? c.phi3.rotaryDim : d;
+  const longrope = c.phi3?.longrope ?? null;
+  if (c.phi3) {
+    const ext = longrope ? (S > longrope.original ? longrope.long : longrope.short) : null;
+    invFreq = ropeInvFreq({ headDim: rd, ropeTheta: c.ropeTheta, ropeScaling: null }).map((f, i) => (ext ? f / ext[i]! : f));
+  }
+  const rotate = (x: Float64Array, pos: number, freq: Float64Array) => {
+    const out = applyRope(x, pos, freq);
+    return longrope ? out.map((v) => v * longrope.attention) : out;
+  };
+  const localInvFreq = c.gemma?.localTheta != null ? ropeInvFreq({ headDim: d, ropeTheta: c.gemma.localTheta, ropeScaling: null }) : invFreq;
+  const scale = c.gemma ? c.gemma.attnScale : c.granite ? c.granite.attention : 1 / Math.sqrt(d);
+  const residual = c.granite ? c.granite.residual : 1;
+  if (c.granite) {
+    const m = c.granite.embedding;
+    x = x.map((row) => row.map((v) => v * m));
+  }
+  // Gemma's RMSNorm multiplies by (1 + w).
+  const norm = (row: Float64Array, w: Float64Array) => (c.gemma ? rmsNorm(row, w.map((v) => 1 + v), c.rmsNormEps) : rmsNorm(row, w, c.rmsNormEps));
+  if (c.gemma) {
+    const normalizer = Math.sqrt(H);
+    x = x.map((row) => row.map((v) => v * normalizer));
+  }
   const attentions: Float64Array[][][] | undefined = opts.attentions ? [] : undefined;
   const ffn: Float64Array[][] | undefined = opts.ffn ? [] : undefined;
 
   for (let l = 0; l < c.numLayers; l++) {
     const p = `model.layers.${l}.`;
-    const wIn = weight(model, p + 'input_layernorm.weight');
+    const wIn = c.postNorms ? null : weight(model, p + 'input_layernorm.weight');
     const wPost = weight(model, p + 'post_attention_layernorm.weight');
-    const Wq = weight(model, p + 'self_attn.q_proj.weight');
-    const Wk = weight(model, p + 'self_attn.k_proj.weight');
-    const Wv = weight(model, p + 'self_attn.v_proj.weight');
+    const wPostFfn = c.postNorms || c.gemma ? weight(model, p + 'post_feedforward_layernorm.weight') : null;
+    const wPreFfn = c.gemma ? weight(model, p + 'pre_feedforward_layernorm.weight') : null;
+    const wQn = c.qkNorm !== 'none' ? weight(model, p + 'self_attn.q_norm.weight') : null;
+    const wKn = c.qkNorm !== 'none' ? weight(model, p + 'self_attn.k_norm.weight') : null;
+    const window = c.windows[l] ?? null;
+    // Phi-3's fused matrices: row blocks, row-major, so plain subarrays.
+    const qkv = c.phi3 ? weight(model, p + 'self_attn.qkv_proj.weight') : null;
+    const Wq = qkv ? qkv.subarray(0, qDim * H) : weight(model, p + 'self_attn.q_proj.weight');
+    const Wk = qkv ? qkv.subarray(qDim * H, (qDim + kvDim) * H) : weight(model, p + 'self_attn.k_proj.weight');
+    const Wv = qkv ? qkv.subarray((qDim + kvDim) * H) : weight(model, p + 'self_attn.v_proj.weight');
     const Wo = weight(model, p + 'self_attn.o_proj.weight');
     const bq = optionalBias(model, p + 'self_attn.q_proj.bias', c.qkvBias);
     const bk = optionalBias(model, p + 'self_attn.k_proj.bias', c.qkvBias);
     const bv = optionalBias(model, p + 'self_attn.v_proj.bias', c.qkvBias);
     const bo = optionalBias(model, p + 'self_attn.o_proj.bias', c.oBias);
-    const Wg = weight(model, p + 'mlp.gate_proj.weight');
-    const Wu = weight(model, p + 'mlp.up_proj.weight');
+    const gateUp = c.phi3 ? weight(model, p + 'mlp.gate_up_proj.weight') : null;
+    const Wg = gateUp ? gateUp.subarray(0, I * H) : weight(model, p + 'mlp.gate_proj.weight');
+    const Wu = gateUp ? gateUp.subarray(I * H) : weight(model, p + 'mlp.up_proj.weight');
     const Wd = weight(model, p + 'mlp.down_proj.weight');
     const bg = optionalBias(model, p + 'mlp.gate_proj.bias', c.mlpBias);
     const bu = optionalBias(model, p + 'mlp.up_proj.bias', c.mlpBias);
     const bd = optionalBias(model, p + 'mlp.down_proj.bias', c.mlpBias);
 
     // --- self-attention ---
-    const n = x.map((row) => rmsNorm(row, wIn, c.rmsNormEps));
-    const q = n.map((row) => linear(Wq, qDim, H, row, bq));
-    const k = n.map((row) => linear(Wk, kvDim, H, row, bk));
+    const n = wIn ? x.map((row) => norm(row, wIn)) : x;
+    let q = n.map((row) => linear(Wq, qDim, H, row, bq));
+    let k = n.map((row) => linear(Wk, kvDim, H, row, bk));
     const v = n.map((row) => linear(Wv, kvDim, H, row, bv));
+    if (c.qkNorm === 'projection') {
+      q = q.map((row) => norm(row, wQn!));
+      k = k.map((row) => norm(row, wKn!));
+    } else if (c.qkNorm === 'head') {
+      for (let pos = 0; pos < S; pos++) {
+        for (let h = 0; h < nH; h++) q[pos].set(norm(q[pos].subarray(h * d, (h + 1) * d), wQn!), h * d);
+        for (let h = 0; h < nKV; h++) k[pos].set(norm(k[pos].subarray(h * d, (h + 1) * d), wKn!), h * d);
+      }
+    }
     // RoPE per head on q and k, at positions 0..S-1
-    for (let pos = 0; pos < S; pos++) {
-      for (let h = 0; h < nH; h++) q[pos].set(applyRope(q[pos].subarray(h * d, (h + 1) * d), pos, invFreq), h * d);
-      for (let h = 0; h < nKV; h++) k[pos].set(applyRope(k[pos].subarray(h * d, (h + 1) * d), pos, invFreq), h * d);
+    const freq = window !== null ? localInvFreq : invFreq;
+    for (let pos = 0; pos < S && c.rope[l]; pos++) {
+      for (let h = 0; h < nH; h++) q[pos].set(rotate(q[pos].subarray(h * d, h * d + rd), pos, freq), h * d);
+      for (let h = 0; h < nKV; h++) k[pos].set(rotate(k[pos].subarray(h * d, h * d + rd), pos, freq), h * d);
     }
 
     const attnConcat = Array.from({ length: S }, () => new Float64Array(qDim));
@@ -398,24 +548,27 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
       const kvh = Math.floor(h / group); // GQA: query head h reads kv head floor(h / (nH/nKV))
       const headAttn: Float64Array[] = [];
       for (let i = 0; i < S; i++) {
-        // scores over keys j <= i (causal); keys j > i get probability exactly 0
+        // scores over keys j <= i (causal), and j > i - window in a sliding layer; other keys get probability exactly 0
         const probs = new Float64Array(S);
+        const first = window === null ? 0 : Math.max(0, i - window + 1);
         let max = -Infinity;
-        for (let j = 0; j <= i; j++) {
+        for (let j = first; j <= i; j++) {
           let s = 0;
           for (let t = 0; t < d; t++) s += q[i][h * d + t] * k[j][kvh * d + t];
           probs[j] = s * scale;
+          const cap = c.gemma?.attnSoftcap;
+          if (cap != null) probs[j] = cap * Math.tanh(probs[j] / cap);
           if (probs[j] > max) max = probs[j];
         }
         let sum = 0;
-        for (let j = 0; j <= i; j++) {
+        for (let j = first; j <= i; j++) {
           probs[j] = Math.exp(probs[j] - max);
           sum += probs[j];
         }
-        for (let j = 0; j <= i; j++) probs[j] /= sum;
+        for (let j = first; j <= i; j++) probs[j] /= sum;
         // weighted sum of values
         const out = attnConcat[i];
-        for (let j = 0; j <= i; j++) {
+        for (let j = first; j <= i; j++) {
           const pj = probs[j];
           for (let t = 0; t < d; t++) out[h * d + t] += pj * v[j][kvh * d + t];
         }
@@ -425,36 +578,41 @@ function runTrunk(model: ReferenceModel, inputIds: number[], opts: ReferenceForw
     }
     if (attentions) attentions.push(layerAttn);
     const afterAttn = x.map((row, pos) => {
-      const o = linear(Wo, H, qDim, attnConcat[pos], bo);
+      let o = linear(Wo, H, qDim, attnConcat[pos], bo);
+      if (c.postNorms || c.gemma) o = norm(o, wPost);
       const h = new Float64Array(H);
-      for (let t = 0; t < H; t++) h[t] = row[t] + o[t];
+      for (let t = 0; t < H; t++) h[t] = row[t] + residual * o[t];
       return h;
     });
 
     // --- MLP ---
     const layerFfn: Float64Array[] = [];
     x = afterAttn.map((h) => {
-      const m = rmsNorm(h, wPost, c.rmsNormEps);
+      const m = c.postNorms ? h : norm(h, c.gemma ? wPreFfn! : wPost);
       const g = linear(Wg, I, H, m, bg);
       const u = linear(Wu, I, H, m, bu);
       const a = new Float64Array(I);
-      for (let t = 0; t < I; t++) a[t] = silu(g[t]) * u[t];
+      for (let t = 0; t < I; t++) a[t] = (c.gemma ? geluTanh(g[t]) : silu(g[t])) * u[t];
       const f = linear(Wd, H, I, a, bd);
-      layerFfn.push(f);
+      layerFfn.push(f); // before OLMo 2's post_feedforward_layernorm
+      const added = wPostFfn ? norm(f, wPostFfn) : f;
       const out = new Float64Array(H);
-      for (let t = 0; t < H; t++) out[t] = h[t] + f[t];
+      for (let t = 0; t < H; t++) out[t] = h[t] + residual * added[t];
       return out;
     });
     if (ffn) ffn.push(layerFfn);
   }
 
   const wNorm = weight(model, 'model.norm.weight');
-  const hidden = x.map((row) => rmsNorm(row, wNorm, c.rmsNormEps));
+  const hidden = x.map((row) => norm(row, wNorm));
   return { hidden, attentions, ffn };
 }
 
 function logitsOf(model: ReferenceModel, hiddenRow: Float64Array): Float64Array {
-  return linear(lmHead(model), model.config.vocabSize, model.config.hiddenSize, hiddenRow);
+  const logits = linear(lmHead(model), model.config.vocabSize, model.config.hiddenSize, hiddenRow);
+  const cap = model.config.gemma?.finalSoftcap;
+  const scaling = model.config.granite?.logitsScaling ?? 1;
+  return logits.map((v) => (cap == null ? v / scaling : cap * Math.tanh(v / cap)));
 }
 
 /**

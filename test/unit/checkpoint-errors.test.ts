@@ -151,6 +151,60 @@ describe('checkpoint errors name the file and the problem', () => {
     assertLensError(() => loadCheckpoint(dir), 'config.json', 'GPT2LMHeadModel is not supported');
   });
 
+  it('families not implemented yet are refused by name', () => {
+    for (const architecture of ['Gemma3ForConditionalGeneration', 'GraniteMoeForCausalLM', 'PhiMoEForCausalLM']) {
+      const dir = copy();
+      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+      config.architectures = [architecture];
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+      assertLensError(() => loadCheckpoint(dir), 'config.json', `${architecture} is not supported yet`);
+    }
+  });
+
+  it('computation-changing fields the engine does not implement are refused by name', () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ clip_qkv: 8 }, "'clip_qkv'"],
+      [{ pretraining_tp: 2 }, "'pretraining_tp'"],
+      [{ sliding_window: 16 }, "'sliding_window'"], // Llama has none: not silently ignored
+      [{ layer_types: ['full_attention'] }, "'layer_types'"],
+      [{ mlp_bias: true }, 'mlp_bias'],
+      [{ hidden_act: 'gelu' }, 'hidden_act'],
+      [{ attn_logit_softcapping: 50 }, "'attn_logit_softcapping' is not part of LlamaForCausalLM"],
+      [{ final_logit_softcapping: 30 }, "'final_logit_softcapping'"],
+      [{ query_pre_attn_scalar: 256 }, "'query_pre_attn_scalar'"],
+      [{ architectures: ['Gemma2ForCausalLM'], hidden_activation: 'relu' }, 'hidden_activation "relu"'],
+      [{ architectures: ['Gemma3ForCausalLM'], use_bidirectional_attention: true }, "'use_bidirectional_attention'"],
+      [{ residual_multiplier: 0.2 }, "'residual_multiplier' is not part of LlamaForCausalLM"],
+      [{ logits_scaling: 8 }, "'logits_scaling'"],
+      [{ no_rope_layers: [1, 0] }, "'no_rope_layers' is not part of LlamaForCausalLM"],
+      [{ architectures: ['SmolLM3ForCausalLM'], no_rope_layers: [1] }, "'no_rope_layers' must list"],
+      [{ partial_rotary_factor: 0.5 }, "'partial_rotary_factor' is not part of LlamaForCausalLM"],
+      [{ rope_scaling: { type: 'longrope', short_factor: [1], long_factor: [1] } }, 'longrope" is supported for Phi3ForCausalLM only'],
+      [{ architectures: ['Phi3ForCausalLM'], rope_scaling: { type: 'longrope', short_factor: [1], long_factor: [1] } }, "'rope_scaling.short_factor' must list 8"],
+      [{ architectures: ['Phi3ForCausalLM'], partial_rotary_factor: 0.1 }, 'partial_rotary_factor 0.1 gives 1 rotary dimensions'],
+      [{ architectures: ['Phi3ForCausalLM'] }, "lacks tensor 'model.layers.0.self_attn.qkv_proj.weight'"],
+    ];
+    for (const [fields, name] of cases) {
+      const dir = copy();
+      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, ...fields }));
+      assertLensError(() => loadCheckpoint(dir), 'config.json', name);
+    }
+  });
+
+  it('sliding windows are per layer and do not limit the context', () => {
+    const dir = copy();
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, architectures: ['MistralForCausalLM'], sliding_window: 8 }));
+    const mistral = loadCheckpoint(dir);
+    assert.deepEqual(mistral.config.layerWindows, [8, 8]);
+    assert.equal(mistral.contextLength, config.max_position_embeddings);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, architectures: ['Qwen2ForCausalLM'], attention_bias: undefined, use_sliding_window: true, sliding_window: 8, max_window_layers: 1 }));
+    assert.throws(() => loadCheckpoint(dir), /q_proj.bias/); // Qwen2 has q/k/v biases; the window parses first
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, architectures: ['MistralForCausalLM'], sliding_window: 8, layer_types: ['sliding_attention', 'full_attention'] }));
+    assert.deepEqual(loadCheckpoint(dir).config.layerWindows, [8, null]);
+  });
+
   it('unsupported rope scaling is refused by name', () => {
     const dir = copy();
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));

@@ -110,6 +110,17 @@ describe('global FFN: parity with the float64 reference', { skip: cpuOnly }, () 
     assertFfnMatch(actual, referenceFfn(loadReferenceModel(dir), list.tokens, { components: 10, words: 20, layers: [1, 2] }), list.words, 'qwen2');
   });
 
+  for (const architecture of ['Qwen3ForCausalLM', 'Olmo2ForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM'] as const) {
+    it(`${architecture}: the down-projection's value vectors and the LM head's words, as for every family`, async () => {
+      const dir = join(root, architecture);
+      await writeSyntheticCheckpoint(dir, { preset: 'tiny', seed: 18, architecture, tieWordEmbeddings: architecture.startsWith('Gemma'), headDim: 32 });
+      const checkpoint = loadCheckpoint(dir);
+      const list = await buildWordList(checkpoint);
+      const actual = await analyzeFfnGlobal(checkpoint, list, { components: 6, wordsPerComponent: 15 }, noCache);
+      assertFfnMatch(actual, referenceFfn(loadReferenceModel(dir), list.tokens, { components: 6, words: 15 }), list.words, architecture);
+    });
+  }
+
   it('exact ties (words in triples with identical lm_head rows) are broken by word position', async () => {
     const dir = join(root, 'ties');
     await writeSyntheticCheckpoint(dir, { preset: 'tiny', seed: 17 });

@@ -126,6 +126,28 @@ describe('global heads: parity with the float64 reference', { skip: cpuOnly }, (
     assert.ok(pairs > 50);
   });
 
+  for (const [family, options, folded] of [
+    ['qwen3 (q/k norm gains per head dimension folded)', { architecture: 'Qwen3ForCausalLM', headDim: 24 }, ['input_layernorm gain (input side)', 'q_norm/k_norm gains per head dimension (output side)']],
+    ['olmo2 (no input norm; q/k norm gains over the projection folded)', { architecture: 'Olmo2ForCausalLM', dtype: 'BF16' }, ['q_norm/k_norm gains over the projection (output side)']],
+    ['granite (input gain; its multipliers are scalars: rankings unchanged)', { architecture: 'GraniteForCausalLM' }, ['input_layernorm gain (input side)']],
+    ['smollm3 (NoPE layers: RoPE is ignored anyway)', { architecture: 'SmolLM3ForCausalLM', noRopeLayerInterval: 2 }, ['input_layernorm gain (input side)']],
+    ['phi3 (q/k rows of the fused qkv_proj)', { architecture: 'Phi3ForCausalLM', partialRotaryFactor: 0.5 }, ['input_layernorm gain (input side)']],
+    ['gemma2 ((1 + w) input gain folded)', { architecture: 'Gemma2ForCausalLM', tieWordEmbeddings: true, attnSoftcap: 50, finalSoftcap: 30 }, ['input_layernorm gain (1 + w) (input side)']],
+    ['gemma3 ((1 + w) input and q/k norm gains folded)', { architecture: 'Gemma3ForCausalLM', tieWordEmbeddings: true, headDim: 32 }, ['input_layernorm gain (1 + w) (input side)', 'q_norm/k_norm gains (1 + w) per head dimension (output side)']],
+  ] as const) {
+    it(family, async () => {
+      const dir = join(root, family.slice(0, 7));
+      await writeSyntheticCheckpoint(dir, { preset: 'tiny', seed: 10, ...options });
+      const checkpoint = loadCheckpoint(dir);
+      const list = await buildWordList(checkpoint);
+      const actual = await analyzeHeadsGlobal(checkpoint, list, { topK: 50, dims: 6, baselineWords: 300 }, noCache);
+      assert.deepEqual(actual.options.folded, folded);
+      const ref = referenceHeads(loadReferenceModel(dir), list.tokens, { topK: 50, dims: 6, baseline: 300 });
+      const { pairs } = assertHeadsMatch(actual, ref, list.words, family);
+      assert.ok(pairs > 20, `${family}: ${pairs} pairs`);
+    });
+  }
+
   it('exact ties (words in triples with identical embedding rows) are broken by word position', async () => {
     const dir = join(root, 'ties');
     await writeSyntheticCheckpoint(dir, { preset: 'tiny', seed: 7 });

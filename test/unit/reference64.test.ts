@@ -611,8 +611,20 @@ test('Qwen2 q/k/v bias and Llama attention_bias; Mistral == Llama', () => {
 
   const mistral = referenceForward(save({ ...randCfg, architectures: ['MistralForCausalLM'], sliding_window: 4096 }, wPlain), ids).logits;
   assert.deepEqual(mistral, llama);
+  // A window of 4: query i attends to keys i-3..i only, each row still a distribution; the first 4 positions are unchanged.
   const small = save({ ...randCfg, architectures: ['MistralForCausalLM'], sliding_window: 4 }, wPlain);
-  assert.throws(() => referenceForward(small, ids), /sliding_window/);
+  const windowed = referenceForward(small, ids, { attentions: true });
+  assert.ok(ids.length > 4);
+  for (const layer of windowed.attentions!) {
+    for (const head of layer) {
+      head.forEach((row, i) => {
+        row.forEach((p, j) => (j <= i - 4 || j > i ? assert.equal(p, 0, `query ${i} key ${j}`) : assert.ok(p > 0)));
+        assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-12);
+      });
+    }
+  }
+  for (let p = 0; p < 4; p++) assert.deepEqual(windowed.logits[p], llama[p]);
+  assert.ok(Math.abs(windowed.logits.at(-1)![0]! - llama.at(-1)![0]!) > 1e-9);
 });
 
 test('shape mismatches are refused', () => {
