@@ -16,7 +16,7 @@ import type { Objective } from '../llm/gradient-graph.js';
 import { renderHtml } from '../report/html.js';
 import { renderTerminal, supportsColor } from '../report/terminal.js';
 import { parseProviderSetting } from '../runtime/session.js';
-import { parsePrecisionSetting } from '../llm/runner.js';
+import { ATTRIBUTION_MODES, parsePrecisionSetting, type AttributionMode } from '../llm/runner.js';
 import { formatModelInfo } from '../shared/model-info.js';
 import { writeOutput, writesToStdout } from '../model/write-file.js';
 import { MAX_WORDS_FILE_BYTES, checkInputFile, fileError, readTextFileBounded } from '../model/read-file.js';
@@ -32,7 +32,7 @@ Commands:
   inspect   [--model M] --prompt TEXT --json OUT [--attentions] [--ffn]
                                                logits (and attention probabilities, FFN outputs)
   attribute [--model M] --prompt TEXT [--response TEXT] [--max-new-tokens N]
-            [--objective prob|logprob] --json OUT
+            [--objective prob|logprob] [--mode auto|forward|reverse] --json OUT
                                                one model: which prompt tokens drove each response token
   compare   [--base M1] [--tuned M2] --prompt TEXT [--response-base T] [--response-tuned T]
             [--json OUT] [--html OUT]          both models side by side (table in the terminal)
@@ -54,6 +54,8 @@ Common options:
   --format F           raw (default) or chat-template
   --provider P         auto (default: CUDA, then WebGPU, then CPU), cuda, webgpu or cpu
   --precision P        auto (default: float16 on a GPU for F16/BF16 checkpoints), fp32 or fp16; the CPU computes in fp32
+  --mode M             attribute/compare: auto (default: the cheaper for this prompt and response), forward
+                       (one pass per prompt token) or reverse (one pass per response token); same numbers
   --instruction TEXT   mark TEXT (each occurrence in the prompt) as instruction; repeatable
                        (default: sentences with an imperative instruction verb are detected)
   --L N --b N --p N    the paper's sparsification levels, threshold and norm (10, 7, 4)
@@ -81,6 +83,7 @@ const OPTIONS = {
   'response-base': { type: 'string' },
   'response-tuned': { type: 'string' },
   objective: { type: 'string' },
+  mode: { type: 'string' },
   base: { type: 'string' },
   tuned: { type: 'string' },
   html: { type: 'string' },
@@ -139,6 +142,12 @@ async function modelOf(values: Values, option: 'model' | 'base' | 'tuned' = 'mod
   const fallback = await defaultModel(option === 'tuned' ? 'tuned' : 'base');
   process.stderr.write(`${fallback.note}\n`);
   return fallback.path;
+}
+
+function modeOf(values: Values): AttributionMode {
+  const mode = values.mode ?? 'auto';
+  if (!(ATTRIBUTION_MODES as readonly string[]).includes(mode)) throw new UsageError(`--mode must be one of ${ATTRIBUTION_MODES.join(', ')}, got '${mode}'`);
+  return mode as AttributionMode;
 }
 
 function objectiveOf(values: Values): Objective {
@@ -332,6 +341,7 @@ export async function main(argv: string[]): Promise<number> {
             format: formatOf(values),
             maxNewTokens: positiveInt(values['max-new-tokens'], '--max-new-tokens', DEFAULT_MAX_NEW_TOKENS),
             objective: objectiveOf(values),
+            mode: modeOf(values),
             importance: importanceOf(values),
             instructionSpans: instructionSpansOf(values, prompt),
             instructionVerbs: verbsOf(values),
@@ -402,6 +412,7 @@ export async function main(argv: string[]): Promise<number> {
             formatTuned: format,
             maxNewTokens: positiveInt(values['max-new-tokens'], '--max-new-tokens', DEFAULT_MAX_NEW_TOKENS),
             objective: objectiveOf(values),
+            mode: modeOf(values),
             importance: importanceOf(values),
             instructionSpans: instructionSpansOf(values, prompt),
             heads: !values['no-heads'],
