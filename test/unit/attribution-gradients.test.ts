@@ -158,7 +158,8 @@ for (const target of parityTargets()) describe(`attribution gradients against fl
           const modeGap = Math.max(...fwd.map((v, k) => Math.abs(v - rev[k]!))) / Math.max(...rev.map(Math.abs));
           t.diagnostic(`max|Δ|/max|ref|: reverse ${(maxAbsDiff / maxRef).toExponential(2)}, forward ${(f.maxAbsDiff / f.maxRef).toExponential(2)}; forward vs reverse ${modeGap.toExponential(2)}`);
           assertClose(fwd, rev, MODES_AGREE, `${variant} forward vs reverse`);
-          assertClose(forward.probabilities, got.probabilities, 1e-6, `${variant} probabilities, forward vs reverse`);
+          // The same forward in two graphs whose kernels see other shapes (webgpu: 1.4e-6 measured).
+          assertClose(forward.probabilities, got.probabilities, 1e-5, `${variant} probabilities, forward vs reverse`);
           // Response positions get gradients too (later response tokens depend on earlier ones), and
           // positions after t_j − 1 none: causality, checked on the last objective's row.
           if (responseLength > 1) assert.equal(got.raw[(responseLength - 2) * S + S - 1], 0);
