@@ -116,7 +116,7 @@ export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective,
  * ∂ log p(y_j)/∂h (the reverse mode's seed vector, from the same blocked head) is ∂ log p(y_j)/∂α.
  */
 export function buildForwardGradientGraph(checkpoint: Checkpoint, objective: Objective, options: { headBlockBytes?: number } = {}): Graph {
-  const { graph: g, embeds, finalHidden, head } = buildLlamaGraphParts(checkpoint, {
+  const { graph: g, embeds, finalHidden, head, residual } = buildLlamaGraphParts(checkpoint, {
     input: 'ids',
     kvCache: false,
     logits: 'none',
@@ -130,7 +130,7 @@ export function buildForwardGradientGraph(checkpoint: Checkpoint, objective: Obj
   const mask = g.input(gradientNames.tangentMask, 'float32', ['tangents', 'sequence']);
   const reconvert = weightReconversion(g);
   const tangent = g.node('Mul', [g.node('Unsqueeze', [mask, g.ints1d([-1])]), embeds]); // [T, S, H]
-  const tangents = linearize(g, { tangents: [[embeds, tangent]], batch: 1, reread: reconvert });
+  const tangents = linearize(g, { tangents: [[embeds, tangent]], batch: 1, reread: reconvert, sync: residual });
   const hiddenTangent = tangents.get(finalHidden)!; // [T, S, H]
   const { targetProb, seedVector } = objectiveParts(g, finalHidden, head, positions, ids);
   const atTargets = g.node('Gather', [hiddenTangent, positions], { axis: int(1) }); // [T, R, H]

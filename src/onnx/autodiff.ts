@@ -1,5 +1,6 @@
 import { int, type Dim, type Graph, type NodeDef } from './graph.js';
 import { isFloat } from './shapes.js';
+import { sequencedAfter } from './remat.js';
 import { JVP_RULES, type JvpContext } from './jvp.js';
 import { VJP_RULES, type VjpContext } from './vjp.js';
 
@@ -122,6 +123,12 @@ export interface LinearizeOptions {
    * starts from exists (onnx/remat.ts weightReconversion: a converted F16/BF16 weight), or null.
    */
   reread?: (value: string, after: string) => string | null;
+  /**
+   * Values (a Llama graph's residual stream between layers) whose forward consumers wait for their
+   * tangent: onnxruntime would otherwise run the forward ahead through every layer, and each
+   * forward value a JVP rule reads would stay alive until the tangents reach it.
+   */
+  sync?: Iterable<string>;
 }
 
 /**
@@ -137,7 +144,27 @@ export function linearize(g: Graph, options: LinearizeOptions): Map<string, stri
   g.nodes.length = 0;
   const tangents = new Map<string, string>(options.tangents);
   const ctx: JvpContext = { g, batch: options.batch, scalar: (value, like) => g.scalar(value, g.info(like).type) };
+  const sync = new Set(options.sync ?? []);
+  const waited = new Map<string, string>();
+  // The nodes that make the seeds' tangents must not wait for them.
+  const producers = new Map<string, NodeDef>();
+  for (const node of forward) for (const o of node.outputs) producers.set(o, node);
+  const seedNodes = new Set<NodeDef>();
+  const stack = options.tangents.map(([, t]) => t);
+  while (stack.length) {
+    const node = producers.get(stack.pop()!);
+    if (!node || seedNodes.has(node)) continue;
+    seedNodes.add(node);
+    stack.push(...node.inputs.filter((v) => v !== ''));
+  }
   for (const node of forward) {
+    if (!seedNodes.has(node)) node.inputs.forEach((input, i) => {
+      const tangent = sync.has(input) ? tangents.get(input) : undefined;
+      if (!tangent) return;
+      if (!waited.has(input)) waited.set(input, sequencedAfter(g, input, tangent));
+      node.inputs[i] = waited.get(input)!;
+      tangents.set(node.inputs[i]!, tangent);
+    });
     g.nodes.push(node);
     const inputTangents = node.inputs.map((i) => (i === '' ? null : (tangents.get(i) ?? null)));
     if (!inputTangents.some((t) => t !== null)) continue;
