@@ -27,7 +27,6 @@ export type JvpRule = (ctx: JvpContext, node: NodeDef, inputTangents: (string | 
 
 const info = (ctx: JvpContext, v: string): TensorInfo => ctx.g.info(v);
 
-
 /**
  * A batched tangent of a value of rank `from` made to broadcast like that value against values of
  * rank `to`: its missing leading axes inserted after the batch axis (numpy aligns from the right,
