@@ -8,6 +8,11 @@
  *                                      and seconds per layer of a Llama-2-7B shape (bench-results/bench-real-size.json)
  *   npm run bench -- --analysis-scale  heads and FFN at Llama-3.2-1B and Llama-2-7B shapes (a few layers
  *                                      each, extrapolated to the whole model; bench-results/bench-scale.json)
+ *   npm run bench -- --modes [16x256,64x32,256x16,memory]
+ *                                      attribution's forward and reverse modes on the SmolLM2-135M shape:
+ *                                      per prompt × response row, reverse mode against auto (and the paper's
+ *                                      loop at 64 × 32); `memory`: each mode's peak RSS within a given budget
+ *                                      (bench-results/bench-modes.json)
  *
  * The global analyses (heads, FFN) run on the SmolLM2-shaped model with a 20,000-word list over 4
  * of its 30 layers (the full run is extrapolated from them); their products' achieved GFLOP/s come
@@ -27,7 +32,7 @@ import * as ort from 'onnxruntime-node';
 import { loadCheckpoint } from '../src/model/checkpoint.js';
 import { median, medianMs } from './timing.js';
 import { SYNTHETIC_PRESETS, writeSyntheticCheckpoint, type SyntheticCheckpointOptions } from '../src/model/synthetic.js';
-import { LlamaRunner } from '../src/llm/runner.js';
+import { LlamaRunner, type AttributionOptions } from '../src/llm/runner.js';
 import { analyzeFfnGlobal } from '../src/explain/ffn.js';
 import { analyzeHeadsGlobal } from '../src/explain/heads.js';
 import { buildWordList } from '../src/explain/wordlist.js';
@@ -438,7 +443,131 @@ async function measureRealSize(): Promise<{ rows: RealSizeRow[]; sevenB: Record<
   return { rows, sevenB: { secondsPerLayer: perLayer, fixedSeconds: fixed, attributeFullModelSeconds: full, comparePairSeconds: 2 * full } };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Attribution modes: forward (one tangent per prompt token) against reverse (one cotangent per
+// response token), on the SmolLM2-135M shape, one run each (the long rows take minutes).
+
+/** The working-memory budget the mode rows give both modes (chunks of tangents or cotangents within it). */
+const MODES_BUDGET = 256 * 2 ** 20;
+/** The memory rows' budget: small enough that both modes need several chunks at 64 × 32. */
+const MEMORY_BUDGET = 32 * 2 ** 20;
+
+interface ModeRow {
+  prompt: number;
+  response: number;
+  reverseMs: number;
+  autoMs: number;
+  autoMode: string;
+  /** reverseMs ÷ autoMs. */
+  autoSpeedup: number;
+  /** The paper's loop: R × one full backward with weight gradients (64 × 32 only). */
+  paperStyleMs?: number;
+  paperOverAuto?: number;
+}
+
+interface ModeMemoryRow {
+  mode: 'forward' | 'reverse';
+  budgetBytes: number;
+  /** Peak RSS of a process that attributed 64 × 32 within the budget. */
+  peakRssBytes: number;
+  /** The same with one tangent or cotangent per run (the least working memory the mode can use). */
+  oneAtATimePeakRssBytes: number;
+  /** peak − one-at-a-time peak: what the chunks took beyond the least; must be ≤ the budget. */
+  chunkBytes: number;
+}
+
+function modeSequence(vocab: number, prompt: number, response: number): number[] {
+  return Array.from({ length: prompt + response }, (_, i) => (i * 7919 + 13) % vocab);
+}
+
+/** Child mode: attribute prompt × response in one mode with the given options, report peak RSS. */
+async function modeMemoryProbe(dir: string, mode: 'forward' | 'reverse', options: AttributionOptions): Promise<void> {
+  const checkpoint = loadCheckpoint(dir);
+  const runner = new LlamaRunner(checkpoint, { provider: 'cpu' });
+  const ids = modeSequence(checkpoint.config.vocabSize, 64, 32);
+  const result = await runner.attribute(ids, 64, { ...options, mode });
+  if (result.mode !== mode) throw new Error(`asked for ${mode}, ran ${result.mode}`);
+  process.stdout.write(JSON.stringify({ peak: process.resourceUsage().maxRSS * 1024 }) + '\n');
+  await runner.dispose();
+}
+
+async function measureModes(dir: string, rows: string[]): Promise<{ rows: ModeRow[]; memory: ModeMemoryRow[] }> {
+  const checkpoint = loadCheckpoint(dir);
+  const runner = new LlamaRunner(checkpoint, { provider: 'cpu' });
+  const out: ModeRow[] = [];
+  const memory: ModeMemoryRow[] = [];
+  try {
+    for (const row of rows.filter((r) => r !== 'memory')) {
+      const [prompt, response] = row.split('x').map(Number) as [number, number];
+      const ids = modeSequence(checkpoint.config.vocabSize, prompt, response);
+      const timedOnce = async (options: AttributionOptions) => {
+        // The session of the mode opens on a two-token run first: opening is not attribution.
+        await runner.attribute(ids.slice(0, prompt + 2), prompt, { ...options, chunkSize: 1 });
+        const started = performance.now();
+        const result = await runner.attribute(ids, prompt, { memoryBudget: MODES_BUDGET, ...options });
+        return { ms: performance.now() - started, mode: result.mode };
+      };
+      const reverse = await timedOnce({ mode: 'reverse' });
+      const auto = await timedOnce({ mode: 'auto' });
+      const entry: ModeRow = { prompt, response, reverseMs: reverse.ms, autoMs: auto.ms, autoMode: auto.mode, autoSpeedup: reverse.ms / auto.ms };
+      process.stderr.write(`modes ${prompt} × ${response}: reverse ${(reverse.ms / 1000).toFixed(1)} s, auto (${auto.mode}) ${(auto.ms / 1000).toFixed(1)} s: ×${entry.autoSpeedup.toFixed(2)}\n`);
+      if (prompt === 64 && response === 32) {
+        // The paper's loop: one full backward (weight gradients included) per response token.
+        // (Its session opens on a first run, not timed.)
+        await runner.attribute(ids.slice(0, prompt + 1), prompt, { weightGradients: true });
+        const started = performance.now();
+        for (let t = prompt; t < ids.length; t++) await runner.attribute(ids.slice(0, t + 1), t, { weightGradients: true });
+        entry.paperStyleMs = performance.now() - started;
+        entry.paperOverAuto = entry.paperStyleMs / auto.ms;
+        process.stderr.write(`  paper's loop ${(entry.paperStyleMs / 1000).toFixed(1)} s: auto ×${entry.paperOverAuto.toFixed(2)} faster\n`);
+      }
+      out.push(entry);
+    }
+  } finally {
+    await runner.dispose();
+  }
+  if (rows.includes('memory')) {
+    const probe = (mode: string, options: AttributionOptions) => {
+      const run = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--mode-memory-probe', dir, mode, JSON.stringify(options)], { encoding: 'utf8', cwd: ROOT });
+      if (run.status !== 0) throw new Error(`mode memory probe failed: ${run.stderr}`);
+      return (JSON.parse(run.stdout.trim().split('\n').pop()!) as { peak: number }).peak;
+    };
+    for (const mode of ['forward', 'reverse'] as const) {
+      const peakRssBytes = probe(mode, { memoryBudget: MEMORY_BUDGET });
+      const oneAtATimePeakRssBytes = probe(mode, { chunkSize: 1 });
+      const row = { mode, budgetBytes: MEMORY_BUDGET, peakRssBytes, oneAtATimePeakRssBytes, chunkBytes: peakRssBytes - oneAtATimePeakRssBytes };
+      memory.push(row);
+      process.stderr.write(`memory ${mode}: peak ${(peakRssBytes / 2 ** 20).toFixed(0)} MiB, one at a time ${(oneAtATimePeakRssBytes / 2 ** 20).toFixed(0)} MiB: chunks ${(row.chunkBytes / 2 ** 20).toFixed(1)} MiB of a ${(MEMORY_BUDGET / 2 ** 20).toFixed(0)} MiB budget\n`);
+    }
+  }
+  return { rows: out, memory };
+}
+
 async function main(): Promise<void> {
+  const modeProbeAt = process.argv.indexOf('--mode-memory-probe');
+  if (modeProbeAt >= 0) {
+    const [dir, mode, options] = process.argv.slice(modeProbeAt + 1);
+    return modeMemoryProbe(dir!, mode as 'forward' | 'reverse', JSON.parse(options!) as AttributionOptions);
+  }
+  const modesAt = process.argv.indexOf('--modes');
+  if (modesAt >= 0) {
+    const list = process.argv[modesAt + 1] && !process.argv[modesAt + 1]!.startsWith('--') ? process.argv[modesAt + 1]!.split(',') : ['16x256', '64x32', '256x16', 'memory'];
+    const dir = await ensureCheckpoint('smollm2-135m-f32', { preset: 'smollm2-135m', dtype: 'F32', seed: 1 });
+    const { rows, memory } = await measureModes(dir, list);
+    console.log(`\nattribution modes on smollm2-135m-f32, CPU, one run each, working-memory budget ${MODES_BUDGET / 2 ** 20} MiB\n`);
+    for (const r of rows) {
+      console.log(
+        `P ${String(r.prompt).padStart(3)}  R ${String(r.response).padStart(3)}  reverse ${(r.reverseMs / 1000).toFixed(1).padStart(6)} s  auto (${r.autoMode.padEnd(7)}) ${(r.autoMs / 1000).toFixed(1).padStart(6)} s  reverse ÷ auto ${r.autoSpeedup.toFixed(2)}` +
+          (r.paperStyleMs ? `  paper's loop ${(r.paperStyleMs / 1000).toFixed(1)} s ÷ auto ${r.paperOverAuto!.toFixed(2)}` : ''),
+      );
+    }
+    for (const m of memory) console.log(`memory ${m.mode.padEnd(7)} 64 × 32: chunks took ${(m.chunkBytes / 2 ** 20).toFixed(1)} MiB beyond one-at-a-time (budget ${(m.budgetBytes / 2 ** 20).toFixed(0)} MiB): ${m.chunkBytes <= m.budgetBytes ? 'within' : 'OVER'}`);
+    mkdirSync(RESULTS, { recursive: true });
+    const file = join(RESULTS, 'bench-modes.json');
+    writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), budgetBytes: MODES_BUDGET, rows, memory }, null, 2) + '\n');
+    console.log(`\nwritten to ${file}`);
+    return;
+  }
   if (process.argv.includes('--real-size')) {
     const { rows, sevenB } = await measureRealSize();
     console.log(`\nwhole CLI processes (dist/cli.js), CPU, prompt of ${REAL_PROMPT.length} characters, up to ${RESPONSE_TOKENS} generated tokens; peak RSS against the weight bytes (target ≤ 1.3)\n`);

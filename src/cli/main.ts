@@ -15,7 +15,7 @@ import { writeOutput, writesToStdout } from '../model/write-file.js';
 import { fileError } from '../model/read-file.js';
 import { visibleControls } from '../report/escape.js';
 import {
-  OPTIONS, USAGE, UsageError, ffnOptionsOf, formatOf, headsOptionsOf, importanceOf, instructionSpansOf, layersOf, modelOf, objectiveOf, positiveInt, promptOf, verbsOf, type Values,
+  OPTIONS, USAGE, UsageError, ffnOptionsOf, formatOf, headsOptionsOf, importanceOf, instructionSpansOf, layersOf, modeOf, modelOf, objectiveOf, positiveInt, promptOf, verbsOf, type Values,
 } from './options.js';
 import { evaluateCommand, evaluateReportCommand } from './evaluate-command.js';
 
@@ -89,6 +89,7 @@ const COMMANDS: Record<string, (context: CommandContext) => Promise<number>> = {
         format: formatOf(values),
         maxNewTokens: positiveInt(values['max-new-tokens'], '--max-new-tokens', DEFAULT_MAX_NEW_TOKENS),
         objective: objectiveOf(values),
+        mode: modeOf(values),
         importance: importanceOf(values),
         instructionSpans: instructionSpansOf(values, prompt),
         instructionVerbs: verbsOf(values),
@@ -159,6 +160,7 @@ const COMMANDS: Record<string, (context: CommandContext) => Promise<number>> = {
         formatTuned: format,
         maxNewTokens: positiveInt(values['max-new-tokens'], '--max-new-tokens', DEFAULT_MAX_NEW_TOKENS),
         objective: objectiveOf(values),
+        mode: modeOf(values),
         importance: importanceOf(values),
         instructionSpans: instructionSpansOf(values, prompt),
         heads: !values['no-heads'],

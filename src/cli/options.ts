@@ -12,6 +12,7 @@ import { type InstructionSpan } from '../explain/instructions.js';
 import { instructionLexicon } from '../explain/instruction-lexicon.js';
 import { readWordsFile } from '../explain/wordlist.js';
 import type { Objective } from '../llm/gradient-graph.js';
+import { ATTRIBUTION_MODES, type AttributionMode } from '../llm/runner.js';
 import { MAX_WORDS_FILE_BYTES, checkInputFile, readTextFileBounded } from '../model/read-file.js';
 import { defaultModel } from '../model/default-model.js';
 
@@ -24,7 +25,7 @@ Commands:
   inspect   [--model M] --prompt TEXT --json OUT [--attentions] [--ffn]
                                                logits (and attention probabilities, FFN outputs)
   attribute [--model M] --prompt TEXT [--response TEXT] [--max-new-tokens N]
-            [--objective prob|logprob] --json OUT
+            [--objective prob|logprob] [--mode auto|forward|reverse] --json OUT
                                                one model: which prompt tokens drove each response token
   compare   [--base M1] [--tuned M2] --prompt TEXT [--response-base T] [--response-tuned T]
             [--json OUT] [--html OUT]          both models side by side (table in the terminal)
@@ -51,6 +52,8 @@ Common options:
   --format F           raw (default) or chat-template
   --provider P         auto (default: CUDA, then WebGPU, then CPU), cuda, webgpu or cpu
   --precision P        auto (default: float16 on a GPU for F16/BF16 checkpoints), fp32 or fp16; the CPU computes in fp32
+  --mode M             attribute/compare: auto (default: the cheaper for this prompt and response), forward
+                       (one pass per prompt token) or reverse (one pass per response token); same numbers
   --instruction TEXT   mark TEXT (each occurrence in the prompt) as instruction; repeatable
                        (default: sentences with an imperative instruction verb are detected)
   --L N --b N --p N    the paper's sparsification levels, threshold and norm (10, 7, 4)
@@ -70,6 +73,7 @@ export const OPTIONS = {
   format: { type: 'string' },
   provider: { type: 'string' },
   precision: { type: 'string' },
+  mode: { type: 'string' },
   'max-new-tokens': { type: 'string' },
   json: { type: 'string' },
   attentions: { type: 'boolean' },
@@ -142,6 +146,12 @@ export async function modelOf(values: Values, option: 'model' | 'base' | 'tuned'
   const fallback = await defaultModel(option === 'tuned' ? 'tuned' : 'base');
   process.stderr.write(`${fallback.note}\n`);
   return fallback.path;
+}
+
+export function modeOf(values: Values): AttributionMode {
+  const mode = values.mode ?? 'auto';
+  if (!(ATTRIBUTION_MODES as readonly string[]).includes(mode)) throw new UsageError(`--mode must be one of ${ATTRIBUTION_MODES.join(', ')}, got '${mode}'`);
+  return mode as AttributionMode;
 }
 
 export function objectiveOf(values: Values): Objective {

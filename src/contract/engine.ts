@@ -50,6 +50,8 @@ export interface AttributionRequest {
   format?: PromptFormat;
   maxNewTokens?: number;
   objective?: Objective;
+  /** Forward or reverse mode, or `auto` (default): the one of lower estimated cost for this prompt, response and model. */
+  mode?: 'auto' | 'forward' | 'reverse';
   importance?: ImportanceOptions;
   /** Instruction spans given by the user (UTF-16 offsets into the prompt); otherwise detected. */
   instructionSpans?: InstructionSpan[];

@@ -91,6 +91,8 @@ export interface ModelReport {
   executionDevice?: string;
   promptFormat: PromptFormat;
   objective: Objective;
+  /** How raw was differentiated: `forward` (one tangent per prompt token) or `reverse` (one cotangent per response token). Absent in reports from before it was added. */
+  attributionMode?: 'forward' | 'reverse';
   /** Everything the model was given: template/BOS tokens, the prompt, the response. */
   inputIds: number[];
   /** Half-open indices into inputIds. */

@@ -21,6 +21,7 @@ const common = {
   prompt: text,
   maxNewTokens: positiveInt,
   objective: { enum: ['prob', 'logprob'] },
+  mode: { enum: ['auto', 'forward', 'reverse'] },
   importance: {
     type: 'object',
     additionalProperties: false,

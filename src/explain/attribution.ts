@@ -1,6 +1,6 @@
 import { LensError } from '../model/errors.js';
 import { checkContext, encodePrompt, type EncodedPrompt, type PromptFormat } from '../model/prompt.js';
-import type { ForwardResult, LlamaRunner } from '../llm/runner.js';
+import type { AttributionMode, ForwardResult, LlamaRunner } from '../llm/runner.js';
 import type { Objective } from '../llm/gradient-graph.js';
 import { DEFAULT_IMPORTANCE_OPTIONS, importanceDensity, instructionScore, type ImportanceOptions } from './importance.js';
 import { detectInstructions, instructionMask, type InstructionSpan } from './instructions.js';
@@ -18,6 +18,8 @@ export interface AttributionRequest {
   format?: PromptFormat;
   maxNewTokens?: number;
   objective?: Objective;
+  /** Forward or reverse mode, or `auto` (default): the one of lower estimated cost for this prompt, response and model. */
+  mode?: AttributionMode;
   importance?: ImportanceOptions;
   /** Instruction spans given by the user (UTF-16 offsets into the prompt); otherwise detected. */
   instructionSpans?: InstructionSpan[];
@@ -113,6 +115,9 @@ export async function attributeAndProbe(
   const attributeStarted = performance.now();
   const attribution = await runner.attribute(inputIds, responseStart, {
     objective: request.objective ?? 'prob',
+    mode: request.mode,
+    // Only the prompt's tokens are reported: forward mode carries a tangent for those alone.
+    positions: encoded.promptSpan,
     signal: options.signal,
     onProgress: (done, total) => options.onProgress?.({ phase: 'attribute', done, total }),
   });
@@ -146,6 +151,7 @@ export async function attributeAndProbe(
     executionDevice: executionDevice(runner.executionProvider),
     promptFormat: format,
     objective: request.objective ?? 'prob',
+    attributionMode: attribution.mode,
     inputIds,
     promptSpan: encoded.promptSpan,
     responseSpan: [responseStart, inputIds.length],

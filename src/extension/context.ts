@@ -22,6 +22,7 @@ export interface LensSettings {
   executionProvider: ProviderSetting;
   precision: Precision;
   maxNewTokens: number;
+  attributionMode: 'auto' | 'forward' | 'reverse';
   promptFormatBase: PromptFormat;
   promptFormatTuned: PromptFormat;
   importance: { L: number; b: number; p: number };
@@ -66,6 +67,7 @@ export function readSettings(trusted = vscode.workspace.isTrusted): LensSettings
     executionProvider: oneOf(config.get('executionProvider'), PROVIDER_SETTINGS, 'auto'),
     precision: oneOf(config.get('precision'), PRECISION_SETTINGS, 'auto'),
     maxNewTokens: number(config.get('maxNewTokens'), DEFAULT_MAX_NEW_TOKENS, (v) => Number.isSafeInteger(v) && v >= 1),
+    attributionMode: oneOf(config.get('attributionMode'), ['auto', 'forward', 'reverse'] as const, 'auto'),
     promptFormatBase: oneOf<PromptFormat>(config.get('promptFormat.base'), ['raw', 'chat-template'], 'raw'),
     promptFormatTuned: oneOf<PromptFormat>(config.get('promptFormat.tuned'), ['raw', 'chat-template'], 'raw'),
     importance: {

@@ -1,8 +1,8 @@
 import type { Checkpoint } from '../model/checkpoint.js';
-import { differentiate } from '../onnx/autodiff.js';
-import { checkpointedRecompute } from '../onnx/remat.js';
+import { differentiate, linearize } from '../onnx/autodiff.js';
+import { checkpointedRecompute, weightReconversion } from '../onnx/remat.js';
 import { int, type Graph } from '../onnx/graph.js';
-import { buildLlamaGraphParts, finalLogits } from './llama-graph.js';
+import { buildLlamaGraphParts, finalLogits, type LmHead } from './llama-graph.js';
 
 export type Objective = 'prob' | 'logprob';
 
@@ -21,7 +21,35 @@ export const gradientNames = {
   raw: 'raw_attribution',
   /** float32 [R, 1]: p(y_j) at its position. */
   probabilities: 'target_probabilities',
+  /** Forward mode: float32 [T, S], one-hot of the position whose embedding each tangent scales. */
+  tangentMask: 'tangent_mask',
+  /** Forward mode: float32 [T, R]: raw[i][j] for the T tangents' positions i and every response token j. */
+  rawForward: 'raw_attribution_forward',
 };
+
+/**
+ * What both modes need from the head, for the objectives at `positions` with ids `ids`: p(y_j)
+ * [R, 1] and ∂ log p(y_j)/∂h [R, H] = W[y_j] − Σ_v p_v W[v].
+ */
+function objectiveParts(g: Graph, checkpoint: Checkpoint, finalHidden: string, head: LmHead, positions: string, ids: string): { targetProb: string; seedVector: string } {
+  const hidden = g.node('Gather', [finalHidden, positions], { axis: int(0) }); // [R, H]
+  const z = head.logits(hidden); // [R, V]
+  // logits = f(z), f = Granite's z·s and/or Gemma's c·tanh(z/c): ∂ log p(y)/∂h = Σ_v (δ_vy − p_v)·f'_v·W[v],
+  // with f'_v = s·(1 − (logits_v/c)²), still from [R, V] and [R, H] values only.
+  const { finalSoftcap: cap, logitScale } = checkpoint.config;
+  const logits = finalLogits(g, checkpoint.config, z);
+  const probs = g.node('Softmax', [logits], { axis: int(-1) });
+  const column = g.node('Unsqueeze', [ids, g.ints1d([-1])]); // [R, 1]
+  const targetProb = g.node('GatherElements', [probs, column], { axis: int(1) }); // [R, 1]
+  const capSlope = cap === null ? null : g.node('Sub', [g.scalar(1), g.node('Mul', [g.node('Mul', [logits, logits]), g.scalar(1 / (cap * cap))])]); // [R, V]
+  const slope = capSlope === null ? null : logitScale === 1 ? capSlope : g.node('Mul', [capSlope, g.scalar(logitScale)]);
+  const targetRows = slope === null ? head.rows(ids) : g.node('Mul', [head.rows(ids), g.node('GatherElements', [slope, column], { axis: int(1) })]); // [R, H]
+  const expectedRow = head.weightedRows(slope === null ? probs : g.node('Mul', [probs, slope])); // [R, H]
+  const difference = g.node('Sub', [targetRows, expectedRow]);
+  // A constant slope (Granite's scale alone) applies once, to the difference.
+  const seedVector = slope === null && logitScale !== 1 ? g.node('Mul', [difference, g.scalar(logitScale)]) : difference; // ∂ log p(y_j) / ∂h
+  return { targetProb, seedVector };
+}
 
 /**
  * The input→output attribution graph: one forward over prompt + response, then R cotangents
@@ -47,25 +75,10 @@ export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective,
   const ids = g.input(gradientNames.targetIds, 'int64', ['responses']);
   const seedMask = g.input(gradientNames.seedMask, 'float32', ['responses', 'sequence']);
 
-  const hidden = g.node('Gather', [finalHidden, positions], { axis: int(0) }); // [R, H]
-  const z = head.logits(hidden); // [R, V]
-  // logits = f(z), f = Granite's z·s and/or Gemma's c·tanh(z/c): ∂ log p(y)/∂h = Σ_v (δ_vy − p_v)·f'_v·W[v],
-  // with f'_v = s·(1 − (logits_v/c)²), still from [R, V] and [R, H] values only.
-  const { finalSoftcap: cap, logitScale } = checkpoint.config;
-  const logits = finalLogits(g, checkpoint.config, z);
-  const probs = g.node('Softmax', [logits], { axis: int(-1) });
-  const column = g.node('Unsqueeze', [ids, g.ints1d([-1])]); // [R, 1]
-  const targetProb = g.node('GatherElements', [probs, column], { axis: int(1) }); // [R, 1]
-  const capSlope = cap === null ? null : g.node('Sub', [g.scalar(1), g.node('Mul', [g.node('Mul', [logits, logits]), g.scalar(1 / (cap * cap))])]); // [R, V]
-  const slope = capSlope === null ? null : logitScale === 1 ? capSlope : g.node('Mul', [capSlope, g.scalar(logitScale)]);
-  const targetRows = slope === null ? head.rows(ids) : g.node('Mul', [head.rows(ids), g.node('GatherElements', [slope, column], { axis: int(1) })]); // [R, H]
-  const expectedRow = head.weightedRows(slope === null ? probs : g.node('Mul', [probs, slope])); // [R, H]
+  const { targetProb, seedVector } = objectiveParts(g, checkpoint, finalHidden, head, positions, ids);
   // The backward carries ∂ log p(y_j); for o_j = p(y_j) the result is multiplied by p(y_j) in
   // float32 at the end (∂p = p·∂log p). Seeded with p·∂log p instead, the cotangents of a small
   // probability underflow in float16.
-  const difference = g.node('Sub', [targetRows, expectedRow]);
-  // A constant slope (Granite's scale alone) applies once, to the difference.
-  const seedVector = slope === null && logitScale !== 1 ? g.node('Mul', [difference, g.scalar(logitScale)]) : difference; // ∂ log p(y_j) / ∂h
   // In float16 the cotangents of a small model's early layers fall below float16's normal range
   // (6e-5) and lose their digits (measured on the demo pair: 39 % error in raw without scaling).
   // The backward is linear in the seed: scale it by a power of two, exact in both types, and
@@ -98,5 +111,43 @@ export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective,
   if (seedScale !== 1) rawLogProb = g.node('Mul', [rawLogProb, g.scalar(1 / seedScale)]);
   g.output(objective === 'prob' ? g.node('Mul', [rawLogProb, targetProb]) : rawLogProb, gradientNames.raw);
   g.output(targetProb, gradientNames.probabilities);
+  return g;
+}
+
+/**
+ * The same attribution in forward mode: one forward carrying T tangents together (a leading batch
+ * axis), tangent t being d/dα of the whole computation when position i_t's embedding is scaled by
+ * (1 + α) — E[i_t] at position i_t, zero elsewhere — so that each gives raw[i_t][j] =
+ * Σ_d ∂o_j/∂E[i_t,d]·E[i_t,d] for every response token j at once: [T, R] from one run, where
+ * reverse mode needs one cotangent per response token. Cost grows with the prompt instead of the
+ * response. Float32 only (the runner's attribution graphs are float32 on every provider).
+ *
+ * The tangents reach the head as ∂h/∂α [T, S, H]; at the objectives' positions their product with
+ * ∂ log p(y_j)/∂h (the reverse mode's seed vector, from the same blocked head) is ∂ log p(y_j)/∂α.
+ */
+export function buildForwardGradientGraph(checkpoint: Checkpoint, objective: Objective, options: { headBlockBytes?: number } = {}): Graph {
+  const { graph: g, embeds, finalHidden, head, residual } = buildLlamaGraphParts(checkpoint, {
+    input: 'ids',
+    kvCache: false,
+    logits: 'none',
+    attentions: false,
+    ffn: false,
+    compute: 'float32',
+    headBlockBytes: options.headBlockBytes,
+  });
+  const positions = g.input(gradientNames.targetPositions, 'int64', ['responses']);
+  const ids = g.input(gradientNames.targetIds, 'int64', ['responses']);
+  const mask = g.input(gradientNames.tangentMask, 'float32', ['tangents', 'sequence']);
+  const reconvert = weightReconversion(g);
+  const tangent = g.node('Mul', [g.node('Unsqueeze', [mask, g.ints1d([-1])]), embeds]); // [T, S, H]
+  const tangents = linearize(g, { tangents: [[embeds, tangent]], batch: 1, reread: reconvert, sync: residual });
+  const hiddenTangent = tangents.get(finalHidden)!; // [T, S, H]
+  const { targetProb, seedVector } = objectiveParts(g, checkpoint, finalHidden, head, positions, ids);
+  const atTargets = g.node('Gather', [hiddenTangent, positions], { axis: int(1) }); // [T, R, H]
+  const rawLogProb = g.node('ReduceSum', [g.node('Mul', [atTargets, seedVector]), g.ints1d([-1])], { keepdims: int(0) }); // [T, R]
+  const row = g.node('Reshape', [targetProb, g.ints1d([1, -1])]); // [1, R]
+  g.output(objective === 'prob' ? g.node('Mul', [rawLogProb, row]) : rawLogProb, gradientNames.rawForward);
+  g.output(targetProb, gradientNames.probabilities);
+  g.pruneDead();
   return g;
 }

@@ -4,7 +4,7 @@ import { CancelledError, LensError } from '../model/errors.js';
 import { serializeModel } from '../onnx/serialize.js';
 import { assertFits, formatBytes } from '../runtime/memory.js';
 import { autoProvider, openSession, type Provider, type ProviderAttempt, type ProviderSetting } from '../runtime/session.js';
-import { buildGradientGraph, gradientNames, type Objective } from './gradient-graph.js';
+import { buildForwardGradientGraph, buildGradientGraph, gradientNames, type Objective } from './gradient-graph.js';
 import { buildLlamaGraph, HEAD_BLOCK_BYTES, names, type LlamaGraphOptions } from './llama-graph.js';
 import { causalMask, ropeTables } from './rope.js';
 import { countStep } from '../model/debug-counts.js';
@@ -33,11 +33,25 @@ export interface GenerateOptions {
   onPrompt?: (forward: ForwardResult) => void;
 }
 
+/** How attribution is differentiated: reverse mode (one cotangent per response token), forward mode (one tangent per attributed position), or whichever costs less. */
+export type AttributionMode = 'auto' | 'forward' | 'reverse';
+export const ATTRIBUTION_MODES: readonly AttributionMode[] = ['auto', 'forward', 'reverse'];
+
 export interface AttributionOptions {
   objective?: Objective;
+  /** Default `auto`: the mode of lower estimated cost (attributionCost). */
+  mode?: AttributionMode;
+  /**
+   * The positions whose attribution is wanted, [start, end) (default: every position before the
+   * response). Forward mode computes these only (one tangent each); reverse mode computes every
+   * position anyway.
+   */
+  positions?: [number, number];
+  /** Bytes a chunk's tangents or cotangents may take (default: attributionChunkBudget of the weights). */
+  memoryBudget?: number;
   /** Also compute every weight's gradient (the paper's cost model; benchmark only). */
   weightGradients?: boolean;
-  /** Response tokens per session run (bounds memory); default from the model's size. */
+  /** Response tokens (reverse) or positions (forward) per session run (bounds memory); default from memoryBudget. */
   chunkSize?: number;
   signal?: AbortSignal;
   /** Called after each chunk with the number of response tokens done. */
@@ -51,6 +65,39 @@ export interface RawAttribution {
   probabilities: Float32Array;
   sequenceLength: number;
   responseCount: number;
+  /** The mode that ran. */
+  mode: 'forward' | 'reverse';
+  /** The positions raw holds (forward mode: the requested ones; elsewhere 0); reverse mode: all. */
+  positions: [number, number];
+}
+
+/**
+ * Estimated cost of attribution in each mode, in token-forwards (one layer stack over one token's
+ * products), for the chunking each mode would use. Reverse mode: per chunk of response tokens a
+ * forward and a recomputed forward over the sequence up to the chunk's last objective, plus one
+ * backward per cotangent (about REVERSE_PER_COTANGENT forwards: the attention's backward has more
+ * products than its forward). Forward mode: per chunk of positions a forward, plus one tangent per
+ * position (about FORWARD_PER_TANGENT forwards), over the sequence up to the last objective.
+ * The constants were measured on the SmolLM2-135M shape (onnxruntime's profile of both graphs at
+ * S = 47: 0.47 s per cotangent, 0.35 s per tangent, about 0.37 s per forward on 2 cores).
+ */
+export const REVERSE_PER_COTANGENT = 1.3;
+export const FORWARD_PER_TANGENT = 1.0;
+
+export function attributionCost(mode: 'forward' | 'reverse', plan: { positions: number; responseStart: number; responses: number; chunkSize: number }): number {
+  const { positions, responseStart, responses, chunkSize } = plan;
+  let cost = 0;
+  if (mode === 'reverse') {
+    for (let start = 0; start < responses; start += chunkSize) {
+      const count = Math.min(chunkSize, responses - start);
+      const length = responseStart + start + count - 1;
+      cost += length * (2 + REVERSE_PER_COTANGENT * count);
+    }
+  } else {
+    const length = responseStart + responses - 1;
+    for (let start = 0; start < positions; start += chunkSize) cost += length * (1 + FORWARD_PER_TANGENT * Math.min(chunkSize, positions - start));
+  }
+  return cost;
 }
 
 /**
@@ -280,52 +327,91 @@ export class LlamaRunner {
     return this.exclusive(() => this.attributeNow(ids, responseStart, options));
   }
 
+  /** Response tokens (reverse) or positions (forward) one session run may carry within the memory budget. */
+  private chunkFor(options: AttributionOptions, sequenceLength: number, count: number): number {
+    const { intermediateSize, numHeads, hiddenSize } = this.checkpoint.config;
+    const perDirection = COTANGENTS_ALIVE * sequenceLength * Math.max(intermediateSize, numHeads * sequenceLength, hiddenSize) * 4;
+    const budget = options.memoryBudget ?? attributionChunkBudget(this.checkpoint.weightBytes);
+    return Math.max(1, Math.min(count, options.chunkSize ?? Math.floor(budget / perDirection)));
+  }
+
   private async attributeNow(ids: number[], responseStart: number, options: AttributionOptions): Promise<RawAttribution> {
     this.checkIds(ids);
     const S = ids.length;
     const R = S - responseStart;
     if (responseStart < 1 || R < 1) throw new LensError('Attribution needs at least one token before the response and one response token.');
+    const [p0, p1] = options.positions ?? [0, responseStart];
+    if (!(Number.isInteger(p0) && Number.isInteger(p1) && 0 <= p0 && p0 < p1 && p1 <= responseStart)) throw new LensError(`Attribution positions [${p0}, ${p1}) must lie before the response (${responseStart})`);
     const objective = options.objective ?? 'prob';
     const weightGradients = !!options.weightGradients;
-    // The attribution graph computes in float32 whatever the precision: WebGPU's float16 products
+    // The last token is no objective's input: every run stops at the last objective's position.
+    const reverseChunk = this.chunkFor(options, S - 1, R);
+    const forwardChunk = this.chunkFor(options, S - 1, p1 - p0);
+    let mode = options.mode ?? 'auto';
+    if (weightGradients) mode = 'reverse';
+    if (mode === 'auto') {
+      const plan = { positions: p1 - p0, responseStart, responses: R };
+      mode = attributionCost('forward', { ...plan, chunkSize: forwardChunk }) < attributionCost('reverse', { ...plan, chunkSize: reverseChunk }) ? 'forward' : 'reverse';
+    }
+    const raw = new Float32Array(R * S);
+    const probabilities = new Float32Array(R);
+    const base = (length: number) => ({
+      [names.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids.slice(0, length), BigInt), [length]),
+      ...this.positionFeeds(0, length),
+    });
+    const targets = (count: number, first: number) => {
+      const positions = new BigInt64Array(count);
+      const tokens = new BigInt64Array(count);
+      for (let j = 0; j < count; j++) {
+        positions[j] = BigInt(responseStart + first + j - 1);
+        tokens[j] = BigInt(ids[responseStart + first + j]!);
+      }
+      return { [gradientNames.targetPositions]: new ort.Tensor('int64', positions, [count]), [gradientNames.targetIds]: new ort.Tensor('int64', tokens, [count]) };
+    };
+    // The attribution graphs compute in float32 whatever the precision: WebGPU's float16 products
     // accumulate in float16, and through a backward that cost 5–8 % of max|raw| on the demo pair
     // (0.4 % with float32 accumulation) — enough to reorder the importance of prompt tokens.
+    if (mode === 'forward') {
+      const session = await this.sessionFor(`gradient-forward|${objective}`, () => serializeModel(buildForwardGradientGraph(this.checkpoint, objective, { headBlockBytes: this.options.headBlockBytes })));
+      const length = S - 1;
+      const feeds = { ...base(length), ...targets(R, 0) };
+      for (let start = p0; start < p1; start += forwardChunk) {
+        if (options.signal?.aborted) throw new CancelledError();
+        const count = Math.min(forwardChunk, p1 - start);
+        const mask = new Float32Array(count * length);
+        for (let t = 0; t < count; t++) mask[t * length + start + t] = 1;
+        countStep(this.checkpoint.spec, 'attribute-run');
+        const out = await session.run({ ...feeds, [gradientNames.tangentMask]: new ort.Tensor('float32', mask, [count, length]) });
+        const block = out[gradientNames.rawForward]!.data as Float32Array; // [count, R]
+        for (let t = 0; t < count; t++) for (let j = 0; j < R; j++) raw[j * S + start + t] = block[t * R + j]!;
+        probabilities.set(out[gradientNames.probabilities]!.data as Float32Array);
+        options.onProgress?.(start + count - p0, p1 - p0);
+      }
+      return { raw, probabilities, sequenceLength: S, responseCount: R, mode, positions: [p0, p1] };
+    }
     const session = await this.sessionFor(`gradient|${objective}|${weightGradients}`, () =>
       serializeModel(buildGradientGraph(this.checkpoint, objective, { weightGradients, compute: 'float32', headBlockBytes: this.options.headBlockBytes })),
     );
-    const { intermediateSize, numHeads, hiddenSize } = this.checkpoint.config;
-    const perObjective = COTANGENTS_ALIVE * S * Math.max(intermediateSize, numHeads * S, hiddenSize) * 4;
-    const chunkSize = Math.max(1, Math.min(R, options.chunkSize ?? Math.floor(attributionChunkBudget(this.checkpoint.weightBytes) / perObjective)));
-    const raw = new Float32Array(R * S);
-    const probabilities = new Float32Array(R);
-    const base = {
-      [names.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [S]),
-      ...this.positionFeeds(0, S),
-    };
-    for (let start = 0; start < R; start += chunkSize) {
+    for (let start = 0; start < R; start += reverseChunk) {
       if (options.signal?.aborted) throw new CancelledError();
-      const count = Math.min(chunkSize, R - start);
-      const positions = new BigInt64Array(count);
-      const targets = new BigInt64Array(count);
-      const mask = new Float32Array(count * S);
-      for (let j = 0; j < count; j++) {
-        const t = responseStart + start + j;
-        positions[j] = BigInt(t - 1);
-        targets[j] = BigInt(ids[t]!);
-        mask[j * S + t - 1] = 1;
-      }
+      const count = Math.min(reverseChunk, R - start);
+      // A chunk's objectives read positions up to the last one's t_j − 1: the rest of the sequence
+      // cannot change them, so it is not run.
+      const length = responseStart + start + count - 1;
+      const mask = new Float32Array(count * length);
+      for (let j = 0; j < count; j++) mask[j * length + responseStart + start + j - 1] = 1;
       countStep(this.checkpoint.spec, 'attribute-run');
       const out = await session.run({
-        ...base,
-        [gradientNames.targetPositions]: new ort.Tensor('int64', positions, [count]),
-        [gradientNames.targetIds]: new ort.Tensor('int64', targets, [count]),
-        [gradientNames.seedMask]: new ort.Tensor('float32', mask, [count, S]),
+        ...base(length),
+        ...targets(count, start),
+        [gradientNames.seedMask]: new ort.Tensor('float32', mask, [count, length]),
       });
-      raw.set(out[gradientNames.raw]!.data as Float32Array, start * S);
+      const block = out[gradientNames.raw]!.data as Float32Array; // [count, length]
+      for (let j = 0; j < count; j++) raw.set(block.subarray(j * length, (j + 1) * length), (start + j) * S);
       probabilities.set(out[gradientNames.probabilities]!.data as Float32Array, start);
       options.onProgress?.(start + count, R);
     }
-    return { raw, probabilities, sequenceLength: S, responseCount: R };
+    return { raw, probabilities, sequenceLength: S, responseCount: R, mode, positions: [0, S] };
   }
 
   /**

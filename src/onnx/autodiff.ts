@@ -1,5 +1,7 @@
 import { int, type Dim, type Graph, type NodeDef } from './graph.js';
 import { isFloat } from './shapes.js';
+import { sequencedAfter } from './remat.js';
+import { JVP_RULES, type JvpContext } from './jvp.js';
 import { VJP_RULES, type VjpContext } from './vjp.js';
 
 export interface DifferentiateOptions {
@@ -109,4 +111,123 @@ function unbroadcast(g: Graph, ctx: VjpContext, cotangent: string, from: Dim[], 
   if (axes.length === 0) return cotangent;
   const summed = g.node('ReduceSum', [cotangent, g.ints1d(axes)], { keepdims: int(1) });
   return lead > 0 ? g.node('Reshape', [summed, ctx.batchedShape(target, cotangent)]) : summed;
+}
+
+export interface LinearizeOptions {
+  /** Where tangents enter: value → its tangent (same shape, plus the batch axis when batched). */
+  tangents: [string, string][];
+  /** 1 when tangents carry a leading batch axis (many directions through one forward). */
+  batch: 0 | 1;
+  /**
+   * A forward value a rule should not read from the forward but make again once the tangent it
+   * starts from exists (onnx/remat.ts weightReconversion: a converted F16/BF16 weight), or null.
+   */
+  reread?: (value: string, after: string) => string | null;
+  /**
+   * Values (a Llama graph's residual stream between layers) whose forward consumers wait for their
+   * tangent: onnxruntime would otherwise run the forward ahead through every layer, and each
+   * forward value a JVP rule reads would stay alive until the tangents reach it.
+   */
+  sync?: Iterable<string>;
+}
+
+/**
+ * Forward-mode differentiation (Jacobian–vector products) of a graph we built: every node that
+ * depends on a value with a tangent gets its JVP rule's nodes right after it in `g`, so each
+ * forward value a rule reads dies soon after it was made (no second forward, no checkpoints).
+ * Returns the tangent of every value reached (value → tangent value). Nodes the tangents' own
+ * nodes were built from may come after their consumers in `g.nodes`: the result is put back in
+ * topological order, keeping the forward's order otherwise.
+ */
+export function linearize(g: Graph, options: LinearizeOptions): Map<string, string> {
+  const forward = g.nodes.slice();
+  g.nodes.length = 0;
+  const tangents = new Map<string, string>(options.tangents);
+  const ctx: JvpContext = { g, batch: options.batch, scalar: (value, like) => g.scalar(value, g.info(like).type) };
+  const sync = new Set(options.sync ?? []);
+  const waited = new Map<string, string>();
+  // The nodes that make the seeds' tangents must not wait for them.
+  const producers = new Map<string, NodeDef>();
+  for (const node of forward) for (const o of node.outputs) producers.set(o, node);
+  const seedNodes = new Set<NodeDef>();
+  const stack = options.tangents.map(([, t]) => t);
+  while (stack.length) {
+    const node = producers.get(stack.pop()!);
+    if (!node || seedNodes.has(node)) continue;
+    seedNodes.add(node);
+    stack.push(...node.inputs.filter((v) => v !== ''));
+  }
+  for (const node of forward) {
+    if (!seedNodes.has(node)) node.inputs.forEach((input, i) => {
+      const tangent = sync.has(input) ? tangents.get(input) : undefined;
+      if (!tangent) return;
+      if (!waited.has(input)) waited.set(input, sequencedAfter(g, input, tangent));
+      node.inputs[i] = waited.get(input)!;
+      tangents.set(node.inputs[i]!, tangent);
+    });
+    g.nodes.push(node);
+    const inputTangents = node.inputs.map((i) => (i === '' ? null : (tangents.get(i) ?? null)));
+    if (!inputTangents.some((t) => t !== null)) continue;
+    if (node.outputs.some((o) => tangents.has(o))) continue; // a seed's own producer
+    if (!node.outputs.some((o) => isFloat(g.info(o).type))) continue; // shapes, masks: no tangent
+    const rule = JVP_RULES[node.op];
+    if (!rule) throw new Error(`no forward-mode rule for ONNX op ${node.op} (node ${node.name})`);
+    const after = inputTangents.find((t) => t !== null)!;
+    const reread = options.reread;
+    const seen = reread ? { ...node, inputs: node.inputs.map((v) => (v === '' || tangents.has(v) ? v : (reread(v, after) ?? v))) } : node;
+    rule(ctx, seen, inputTangents).forEach((t, i) => {
+      if (t && isFloat(g.info(node.outputs[i]!).type)) tangents.set(node.outputs[i]!, t);
+    });
+  }
+  sortTopologically(g);
+  return tangents;
+}
+
+/** Kahn's algorithm, taking the earliest ready node in the current order first (a stable sort). */
+function sortTopologically(g: Graph): void {
+  const nodes = g.nodes.slice();
+  const producer = new Map<string, number>();
+  nodes.forEach((n, i) => n.outputs.forEach((o) => producer.set(o, i)));
+  const waiting = nodes.map((n) => new Set(n.inputs.filter((i) => i !== '' && producer.has(i)).map((i) => producer.get(i)!)).size);
+  const consumers = nodes.map(() => [] as number[]);
+  nodes.forEach((n, i) => {
+    for (const p of new Set(n.inputs.filter((v) => v !== '' && producer.has(v)).map((v) => producer.get(v)!))) consumers[p]!.push(i);
+  });
+  // A binary heap of ready node indices.
+  const heap: number[] = [];
+  const push = (v: number) => {
+    heap.push(v);
+    for (let i = heap.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (heap[parent]! <= heap[i]!) break;
+      [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
+      i = parent;
+    }
+  };
+  const pop = (): number => {
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length) {
+      heap[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < heap.length && heap[l]! < heap[m]!) m = l;
+        if (r < heap.length && heap[r]! < heap[m]!) m = r;
+        if (m === i) break;
+        [heap[m], heap[i]] = [heap[i]!, heap[m]!];
+        i = m;
+      }
+    }
+    return top;
+  };
+  waiting.forEach((w, i) => w === 0 && push(i));
+  const order: NodeDef[] = [];
+  while (heap.length) {
+    const i = pop();
+    order.push(nodes[i]!);
+    for (const c of consumers[i]!) if (--waiting[c]! === 0) push(c);
+  }
+  if (order.length !== nodes.length) throw new Error('the graph has a cycle');
+  g.nodes.splice(0, g.nodes.length, ...order);
 }

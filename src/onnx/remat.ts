@@ -36,6 +36,7 @@ export function checkpointedRecompute(g: Graph, checkpoints: Iterable<string>): 
   for (const node of g.nodes) for (const o of node.outputs) producers.set(o, node);
   const copies = new Map<string, string>();
   const external = new Set(g.initializers.filter(isExternal).map((t) => t.name));
+  const reconvert = weightReconversion(g);
 
   const copy = (value: string, after: string): string => {
     const done = copies.get(value);
@@ -53,20 +54,29 @@ export function checkpointedRecompute(g: Graph, checkpoints: Iterable<string>): 
     return copies.get(value)!;
   };
 
-  /** A weight converted where it is used (Cast(Reshape(weight, …)), see sequencedAfter): its weight and Cast attributes. */
-  const conversion = (value: string): { weight: string; attributes: NodeDef['attributes'] } | null => {
-    const cast = producers.get(value);
-    const reshape = cast?.op === 'Cast' ? producers.get(cast.inputs[0]!) : undefined;
-    return reshape?.op === 'Reshape' && external.has(reshape.inputs[0]!) ? { weight: reshape.inputs[0]!, attributes: cast!.attributes } : null;
-  };
-
   return (value, after) => {
     if (kept.has(value) || !producers.has(value)) return null;
     // A rule's converted weight is converted again for that rule alone, after its cotangent: shared
     // with the recomputed forward, every converted weight of a layer would be alive until the
     // layer's backward ends (a 7B layer: 0.8 GB of float32).
-    const converted = conversion(value);
-    if (converted) return g.node('Cast', [sequencedAfter(g, converted.weight, after)], converted.attributes);
-    return copy(value, after);
+    return reconvert(value, after) ?? copy(value, after);
+  };
+}
+
+/**
+ * For a weight converted where it is used (Cast(Reshape(weight, …)), see sequencedAfter): the same
+ * conversion made again, sequenced after `after`; null for any other value. A differentiation rule
+ * that reads a converted weight uses its own conversion, made when its cotangent or tangent exists,
+ * instead of keeping the forward's alive until then (a 7B layer: 0.8 GB of float32).
+ */
+export function weightReconversion(g: Graph): (value: string, after: string) => string | null {
+  const external = new Set(g.initializers.filter(isExternal).map((t) => t.name));
+  const producers = new Map<string, NodeDef>();
+  for (const node of g.nodes) for (const o of node.outputs) producers.set(o, node);
+  return (value, after) => {
+    const cast = producers.get(value);
+    const reshape = cast?.op === 'Cast' ? producers.get(cast.inputs[0]!) : undefined;
+    if (reshape?.op !== 'Reshape' || !external.has(reshape.inputs[0]!)) return null;
+    return g.node('Cast', [sequencedAfter(g, reshape.inputs[0]!, after)], cast!.attributes);
   };
 }

@@ -42,16 +42,41 @@ function transposeLast(ctx: VjpContext, v: string, rank: number): string {
   return ctx.g.node('Transpose', [v], { perm: ints(swapLast(rank)) });
 }
 
+/**
+ * Pointwise ops y = f(x): their Jacobian is diagonal, f'(x), so a cotangent (reverse mode) and a
+ * tangent (forward mode, jvp.ts) are both multiplied by it. One derivative per op serves both.
+ */
+export type PointwiseDerivative = (ctx: { g: Graph; scalar(value: number, like: string): string }, node: NodeDef, d: string) => string;
+
+export const POINTWISE: Record<string, PointwiseDerivative> = {
+  Neg: (ctx, _node, d) => ctx.g.node('Neg', [d]),
+  Sqrt: (ctx, node, d) => ctx.g.node('Div', [ctx.g.node('Mul', [d, ctx.scalar(0.5, d)]), node.outputs[0]!]),
+  Reciprocal: (ctx, node, d) => {
+    const y = node.outputs[0]!;
+    return ctx.g.node('Neg', [ctx.g.node('Mul', [d, ctx.g.node('Mul', [y, y])])]);
+  },
+  Exp: (ctx, node, d) => ctx.g.node('Mul', [d, node.outputs[0]!]),
+  Log: (ctx, node, d) => ctx.g.node('Div', [d, node.inputs[0]!]),
+  Sigmoid: (ctx, node, d) => {
+    const y = node.outputs[0]!;
+    return ctx.g.node('Mul', [d, ctx.g.node('Mul', [y, ctx.g.node('Sub', [ctx.scalar(1, d), y])])]);
+  },
+  Tanh: (ctx, node, d) => {
+    const y = node.outputs[0]!;
+    return ctx.g.node('Mul', [d, ctx.g.node('Sub', [ctx.scalar(1, d), ctx.g.node('Mul', [y, y])])]);
+  },
+};
+
 function elementwise(derivative: (ctx: VjpContext, node: NodeDef, dy: string) => string): VjpRule {
   return (ctx, node, [dy]) => [dy ? derivative(ctx, node, dy) : null];
 }
 
-function attrInt(node: NodeDef, name: string, fallback: number): number {
+export function attrInt(node: NodeDef, name: string, fallback: number): number {
   const a = node.attributes[name];
   return a && a.kind === 'int' ? a.value : fallback;
 }
 
-function attrInts(node: NodeDef, name: string): number[] | undefined {
+export function attrInts(node: NodeDef, name: string): number[] | undefined {
   const a = node.attributes[name];
   return a && a.kind === 'ints' ? a.value : undefined;
 }
@@ -66,7 +91,8 @@ export const VJP_RULES: Record<string, VjpRule> = {
     return [ctx.g.node('Cast', [dy], { to: int(code) })];
   },
 
-  Neg: elementwise((ctx, _node, dy) => ctx.g.node('Neg', [dy])),
+  // Neg, Sqrt, Reciprocal, Exp, Log, Sigmoid, Tanh: one derivative for both modes (POINTWISE).
+  ...Object.fromEntries(Object.entries(POINTWISE).map(([op, derivative]) => [op, elementwise(derivative)])),
 
   Add: (ctx, node, [dy], needed) => {
     if (!dy) return [null, null];
@@ -102,27 +128,6 @@ export const VJP_RULES: Record<string, VjpRule> = {
     const db = needed[1] ? ctx.unbroadcast(ctx.g.node('Neg', [ctx.g.node('Div', [ctx.g.node('Mul', [dy, node.outputs[0]!]), b])]), y, b) : null;
     return [da, db];
   },
-
-  Sqrt: elementwise((ctx, node, dy) => ctx.g.node('Div', [ctx.g.node('Mul', [dy, ctx.scalar(0.5, dy)]), node.outputs[0]!])),
-
-  Reciprocal: elementwise((ctx, node, dy) => {
-    const y = node.outputs[0]!;
-    return ctx.g.node('Neg', [ctx.g.node('Mul', [dy, ctx.g.node('Mul', [y, y])])]);
-  }),
-
-  Exp: elementwise((ctx, node, dy) => ctx.g.node('Mul', [dy, node.outputs[0]!])),
-
-  Log: elementwise((ctx, node, dy) => ctx.g.node('Div', [dy, node.inputs[0]!])),
-
-  Sigmoid: elementwise((ctx, node, dy) => {
-    const y = node.outputs[0]!;
-    return ctx.g.node('Mul', [dy, ctx.g.node('Mul', [y, ctx.g.node('Sub', [ctx.scalar(1, dy), y])])]);
-  }),
-
-  Tanh: elementwise((ctx, node, dy) => {
-    const y = node.outputs[0]!;
-    return ctx.g.node('Mul', [dy, ctx.g.node('Sub', [ctx.scalar(1, dy), ctx.g.node('Mul', [y, y])])]);
-  }),
 
   Softmax: elementwise((ctx, node, dy) => {
     // dx = y ⊙ (dy − Σ_axis dy ⊙ y); negative axes are unaffected by a leading batch axis.
@@ -162,11 +167,7 @@ export const VJP_RULES: Record<string, VjpRule> = {
 
   Gemm: (ctx, node, [dy], needed) => {
     if (!dy) return [null, null, null];
-    if (attrInt(node, 'transA', 0) !== 0) throw new Error('Gemm VJP: transA is not supported');
-    const alpha = node.attributes.alpha, beta = node.attributes.beta;
-    if ((alpha && alpha.kind === 'float' && alpha.value !== 1) || (beta && beta.kind === 'float' && beta.value !== 1)) {
-      throw new Error('Gemm VJP: alpha/beta ≠ 1 are not supported');
-    }
+    assertPlainGemm(node, 'VJP');
     const [a, b, c] = node.inputs as [string, string, string | undefined];
     const transB = attrInt(node, 'transB', 0) === 1;
     const rank = 2 + ctx.batch;
@@ -205,6 +206,15 @@ export const VJP_RULES: Record<string, VjpRule> = {
     return [ctx.g.node('ScatterND', [zeros, idx, dy], { reduction: { kind: 'string', value: 'add' } }), null];
   },
 };
+
+/** The Gemm both rule sets support: Y = A·op(B) + C, A not transposed, alpha = beta = 1. */
+export function assertPlainGemm(node: NodeDef, rule: 'VJP' | 'JVP'): void {
+  if (attrInt(node, 'transA', 0) !== 0) throw new Error(`Gemm ${rule}: transA is not supported`);
+  const alpha = node.attributes.alpha, beta = node.attributes.beta;
+  if ((alpha && alpha.kind === 'float' && alpha.value !== 1) || (beta && beta.kind === 'float' && beta.value !== 1)) {
+    throw new Error(`Gemm ${rule}: alpha/beta ≠ 1 are not supported`);
+  }
+}
 
 function reduceRule(mean: boolean): VjpRule {
   return (ctx, node, [dy]) => {

@@ -130,6 +130,24 @@ describe('instruction-lens attribute / compare / score', () => {
     assert.equal(r.response.tokens.map((t: { text: string }) => t.text).join(''), ' chat');
   });
 
+  it('attribute --mode forward and --mode reverse: the same raw, the mode recorded; a wrong mode is refused', () => {
+    const reports = (['forward', 'reverse'] as const).map((mode) => {
+      const out = join(dir, `attr-${mode}.json`);
+      const { code, stderr } = run('attribute', '--model', model, '--prompt', 'Reverse: red cat', '--response', ' cat red', '--mode', mode, '--json', out, '--provider', 'cpu');
+      assert.equal(code, 0, stderr);
+      const r = JSON.parse(readFileSync(out, 'utf8'));
+      assert.equal(r.attributionMode, mode);
+      return r;
+    });
+    const [forward, reverse] = reports.map((r) => (r.raw as number[][]).flat());
+    const scale = Math.max(...reverse!.map(Math.abs));
+    assert.ok(scale > 0);
+    forward!.forEach((v, k) => assert.ok(Math.abs(v - reverse![k]!) <= 1e-5 * scale, `raw[${k}]: forward ${v}, reverse ${reverse![k]}`));
+    const bad = run('attribute', '--model', model, '--prompt', 'x y', '--mode', 'sideways', '--json', join(dir, 'never.json'));
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /--mode must be one of auto, forward, reverse/);
+  });
+
   it('compare writes JSON and a self-contained HTML page, and prints a table', () => {
     const json = join(dir, 'cmp.json');
     const html = join(dir, 'cmp.html');

@@ -1,12 +1,21 @@
 /**
  * Each differentiation rule against central finite differences, in float64 on onnxruntime:
  * the numeric Jacobian of the forward graph, contracted with a random cotangent, must equal what
- * the rule's nodes compute — unbatched, and with a leading batch axis of cotangents.
+ * the VJP rule's nodes compute, and the directional derivative along a random tangent what the
+ * JVP rule's nodes compute — unbatched, and with a leading batch axis of cotangents / tangents.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { differentiate } from '../../src/onnx/autodiff.js';
+import { differentiate, linearize } from '../../src/onnx/autodiff.js';
+import { buildGradientGraph, buildForwardGradientGraph } from '../../src/llm/gradient-graph.js';
+import { buildLlamaGraph } from '../../src/llm/llama-graph.js';
+import { loadCheckpoint } from '../../src/model/checkpoint.js';
+import { writeSyntheticCheckpoint } from '../../src/model/synthetic.js';
+import { JVP_RULES, NOT_DIFFERENTIATED } from '../../src/onnx/jvp.js';
+import { VJP_RULES } from '../../src/onnx/vjp.js';
+import { tempDir } from '../support/temp.js';
+import { join } from 'node:path';
 import { Graph, int, ints, type Attribute } from '../../src/onnx/graph.js';
 import { serializeModel } from '../../src/onnx/serialize.js';
 
@@ -107,6 +116,64 @@ async function checkCase(c: Case, batch: 0 | 1): Promise<void> {
   await backward.release();
 }
 
+/**
+ * The JVP rule against central differences along the tangent: for each batch entry b, a random
+ * direction v_b over the inputs in `varied` (the others get no tangent, as weights in a linearized
+ * model), J·v_b = (f(x + ε v_b) − f(x − ε v_b)) / 2ε.
+ */
+async function checkJvp(c: Case, batch: 0 | 1, varied: number[]): Promise<void> {
+  const random = rng(c.name.length * 104729 + batch * 31 + varied.length);
+  const values = c.inputs.map((spec) => {
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    return Float64Array.from({ length: n }, () => (spec.positive ? 0.5 + random() : random() * 2 - 1));
+  });
+  const fg = new Graph('forward');
+  const fin = c.inputs.map((spec, i) => fg.input(`x${i}`, spec.ints ? 'int64' : 'float64', spec.shape));
+  fg.output(c.build(fg, fin), 'y');
+  const forward = await session(fg);
+  const run = async (vals: Float64Array[]) => (await forward.run(feedsFor(c.inputs, vals))).y!.data as Float64Array;
+
+  const B = batch ? 3 : 1;
+  const tg = new Graph('jvp');
+  const tin = c.inputs.map((spec, i) => tg.input(`x${i}`, spec.ints ? 'int64' : 'float64', spec.shape));
+  const y = c.build(tg, tin);
+  const tangentInputs = varied.map((i) => tg.input(`t${i}`, 'float64', batch ? [B, ...c.inputs[i]!.shape] : c.inputs[i]!.shape));
+  const tangents = linearize(tg, { tangents: varied.map((i, k) => [tin[i]!, tangentInputs[k]!]), batch });
+  assert.ok(tangents.has(y), `${c.name}: no tangent for the output`);
+  tg.output(tangents.get(y)!, 'dy');
+  const jvp = await session(tg);
+  const directions = varied.map((i) => Float64Array.from({ length: B * values[i]!.length }, () => random() * 2 - 1));
+  const feeds = feedsFor(c.inputs, values);
+  varied.forEach((i, k) => (feeds[`t${i}`] = new ort.Tensor('float64', directions[k]!, batch ? [B, ...c.inputs[i]!.shape] : c.inputs[i]!.shape)));
+  const got = (await jvp.run(feeds)).dy!;
+  const fy = await run(values);
+  assert.deepEqual(Array.from(got.dims, Number), batch ? [B, ...(fg.info('y').shape as number[])] : (fg.info('y').shape as number[]), `${c.name}: tangent shape`);
+  const eps = 1e-6;
+  for (let b = 0; b < B; b++) {
+    const moved = (sign: number) =>
+      values.map((v, i) => {
+        const k = varied.indexOf(i);
+        if (k < 0) return v;
+        const n = v.length;
+        return Float64Array.from(v, (x, e) => x + sign * eps * directions[k]![b * n + e]!);
+      });
+    const [yp, ym] = [await run(moved(1)), await run(moved(-1))];
+    for (let e = 0; e < fy.length; e++) {
+      const expected = (yp[e]! - ym[e]!) / (2 * eps);
+      const actual = (got.data as Float64Array)[b * fy.length + e]!;
+      assert.ok(Math.abs(actual - expected) <= 1e-6 * Math.max(1, Math.abs(expected)), `${c.name} (JVP, batch ${batch}, inputs ${varied}): dy[${b}][${e}] = ${actual}, finite differences give ${expected}`);
+    }
+  }
+  await forward.release();
+  await jvp.release();
+}
+
+/** Every non-empty subset of the differentiable inputs would be many runs: all of them together, and each alone. */
+function tangentSets(c: Case): number[][] {
+  const differentiable = c.inputs.flatMap((spec, i) => (spec.constant || spec.ints ? [] : [i]));
+  return differentiable.length > 1 ? [differentiable, ...differentiable.map((i) => [i])] : [differentiable];
+}
+
 const op = (name: string, attrs: Record<string, Attribute> = {}) => (g: Graph, x: string[]) => g.node(name, x, attrs);
 
 const CASES: Case[] = [
@@ -173,7 +240,7 @@ describe('VJP rules against central finite differences (float64)', () => {
     });
   }
 
-  it('a rule that is wrong is caught', async () => {
+  it('a rule that is wrong is caught (VJP)', async () => {
     // Guard for the oracle itself: a deliberately broken graph (Sigmoid differentiated as identity) must fail.
     const broken: Case = { name: 'broken', inputs: [{ shape: [2] }], build: (g, [x]) => g.node('Identity', [x!]) };
     const sigmoid: Case = { ...broken, build: op('Sigmoid') };
@@ -186,5 +253,52 @@ describe('VJP rules against central finite differences (float64)', () => {
     } finally {
       VJP_RULES.Sigmoid = saved;
     }
+  });
+});
+
+describe('JVP rules against central finite differences (float64)', () => {
+  for (const c of CASES) {
+    it(c.name, async () => {
+      for (const varied of tangentSets(c)) {
+        await checkJvp(c, 0, varied);
+        await checkJvp(c, 1, varied);
+      }
+    });
+  }
+
+  it('a rule that is wrong is caught (JVP)', async () => {
+    const sigmoid: Case = { name: 'Sigmoid', inputs: [{ shape: [2, 3] }], build: op('Sigmoid') };
+    await checkJvp(sigmoid, 1, [0]);
+    const saved = JVP_RULES.Sigmoid!;
+    // Plausible but wrong: dy = dx · y instead of dx · y(1 − y).
+    JVP_RULES.Sigmoid = JVP_RULES.Exp!;
+    try {
+      await assert.rejects(checkJvp(sigmoid, 1, [0]), /finite differences give/);
+    } finally {
+      JVP_RULES.Sigmoid = saved;
+    }
+  });
+});
+
+describe('rule coverage', () => {
+  it('every op with a VJP rule has a JVP rule and the other way round, and none is also declared not differentiated', () => {
+    assert.deepEqual(Object.keys(JVP_RULES).sort(), Object.keys(VJP_RULES).sort());
+    for (const op of Object.keys(NOT_DIFFERENTIATED)) assert.ok(!(op in VJP_RULES), `${op} has rules and is declared not differentiated`);
+  });
+
+  it('every op of the graphs we build has a shape rule, and both differentiation rules or a reason why not', async () => {
+    const dir = join(tempDir(), 'coverage');
+    await writeSyntheticCheckpoint(dir, { preset: 'tiny', seed: 3, architecture: 'Qwen2ForCausalLM', dtype: 'BF16' });
+    const checkpoint = loadCheckpoint(dir);
+    // Building runs every node's shape rule (Graph.node infers its outputs), so a missing one throws here.
+    const graphs = [
+      buildLlamaGraph(checkpoint, { input: 'ids', kvCache: true, logits: 'last', attentions: true, ffn: true }),
+      buildLlamaGraph(checkpoint, { input: 'embeds', kvCache: false, logits: 'all', attentions: true, ffn: true, compute: 'float16' }),
+      buildGradientGraph(checkpoint, 'prob', { weightGradients: true, headBlockBytes: 4096 }),
+      buildForwardGradientGraph(checkpoint, 'logprob', { headBlockBytes: 4096 }),
+    ];
+    const ops = new Set(graphs.flatMap((g) => g.nodes.map((n) => n.op)));
+    assert.ok(ops.size > 20, 'the graphs use the IR broadly');
+    for (const op of ops) assert.ok((op in VJP_RULES && op in JVP_RULES) || op in NOT_DIFFERENTIATED, `${op} has no differentiation rules and is not declared not differentiated`);
   });
 });
