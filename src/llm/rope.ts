@@ -40,10 +40,10 @@ export function inverseFrequencies(config: ModelConfig, which: 'global' | 'local
 /**
  * cos and sin tables [count, head_dim] for positions start..start+count-1 (halves of the rotary
  * dimensions duplicated, as transformers does; the dimensions RoPE leaves alone get cos 1, sin 0).
- * A longrope model's frequencies depend on the sequence's length so far, start + count.
+ * A longrope model's frequencies depend on the sequence's length (default: so far, start + count).
  */
-export function ropeTables(config: ModelConfig, start: number, count: number, which: 'global' | 'local' = 'global'): { cos: Float32Array; sin: Float32Array } {
-  const inv = inverseFrequencies(config, which, start + count);
+export function ropeTables(config: ModelConfig, start: number, count: number, which: 'global' | 'local' = 'global', sequenceLength = start + count): { cos: Float32Array; sin: Float32Array } {
+  const inv = inverseFrequencies(config, which, sequenceLength);
   const d = config.headDim;
   const half = config.rotaryDim / 2;
   const attention = config.ropeScaling.type === 'longrope' && which === 'global' ? config.ropeScaling.attentionFactor : 1;

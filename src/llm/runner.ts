@@ -280,12 +280,17 @@ export class LlamaRunner {
     if (bad !== undefined) throw new LensError(`Token id ${bad} is outside the vocabulary (0..${vocabSize - 1})`);
   }
 
-  private positionFeeds(past: number, count: number): Record<string, ort.Tensor> {
+  /**
+   * RoPE tables and masks for positions past..past+count-1. `sequenceLength` is the length whose
+   * frequencies apply (longrope switches factors by it): the whole sequence for an attribution
+   * run that stops early, so that every chunk sees the model the whole sequence sees.
+   */
+  private positionFeeds(past: number, count: number, sequenceLength = past + count): Record<string, ort.Tensor> {
     const d = this.checkpoint.config.headDim;
-    const { cos, sin } = ropeTables(this.checkpoint.config, past, count);
+    const { cos, sin } = ropeTables(this.checkpoint.config, past, count, 'global', sequenceLength);
     // One window for every sliding layer (the families here have one `sliding_window`).
     const window = this.checkpoint.config.layerWindows.find((w) => w !== null) ?? null;
-    const local = this.checkpoint.config.localRope ? ropeTables(this.checkpoint.config, past, count, 'local') : null;
+    const local = this.checkpoint.config.localRope ? ropeTables(this.checkpoint.config, past, count, 'local', sequenceLength) : null;
     return {
       ...(local ? { [names.ropeCosLocal]: new ort.Tensor('float32', local.cos, [count, d]), [names.ropeSinLocal]: new ort.Tensor('float32', local.sin, [count, d]) } : {}),
       [names.ropeCos]: new ort.Tensor('float32', cos, [count, d]),
@@ -357,7 +362,7 @@ export class LlamaRunner {
     const probabilities = new Float32Array(R);
     const base = (length: number) => ({
       [names.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids.slice(0, length), BigInt), [length]),
-      ...this.positionFeeds(0, length),
+      ...this.positionFeeds(0, length, S),
     });
     const targets = (count: number, first: number) => {
       const positions = new BigInt64Array(count);
