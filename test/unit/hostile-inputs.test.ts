@@ -169,7 +169,16 @@ describe('chat templates run under a budget', () => {
     const m = withTemplate('range-1e12', '{% for i in range(1000000000000) %}x{% endfor %}');
     const r = run(['generate', '--model', m, '--prompt', 'hi', '--format', 'chat-template', '--max-new-tokens', '1', '--provider', 'cpu']);
     failsWithOneLine(r, /tokenizer_config\.json/);
+    // Refused before it allocates: an array that long ends at V8's largest array, a fatal error
+    // that killed the whole process (SIGTRAP) when it came before the worker's heap limit.
+    assert.match(r.stderr, /range\(\) of 1000000000000 items/);
     assert.ok(r.ms < 5000 + 1500, `took ${r.ms.toFixed(0)} ms (process start and model load included)`);
+  });
+
+  it('a template with a short range still renders', () => {
+    const m = withTemplate('range-3', "{% for i in range(3) %}{{ i }}{% endfor %}{{ messages[0]['content'] }}");
+    const r = run(['generate', '--model', m, '--prompt', 'hi', '--format', 'chat-template', '--max-new-tokens', '1', '--provider', 'cpu']);
+    assert.equal(r.code, 0, r.stderr);
   });
 
   it('a range(1e8) template that would grow to gigabytes fails with one line', () => {
