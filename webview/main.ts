@@ -23,6 +23,7 @@ import {
 } from '../src/contract/panel.js';
 import { renderAttribution } from './attribution.js';
 import { el, shown } from './dom.js';
+import { editedBanner, historySection } from './history.js';
 import { renderFfn, renderHeads } from './sections.js';
 import { renderSummary } from './summary.js';
 import { ROLE_NAME, type View } from './view.js';
@@ -97,6 +98,8 @@ function render(): void {
     el('p', { class: 'models' }, title),
     el('p', { class: 'muted small' }, `${shown(doc.source)} · ${shown(String(report.createdAt))}`),
     toolbar(),
+    editedBanner(view),
+    historySection(view),
   );
 
   const attribution = renderAttribution(view);
@@ -154,6 +157,13 @@ function onMessage(message: ToWebview): void {
       const doc = state.document;
       if (!doc || doc.id !== message.documentId) return;
       patch({ document: { ...doc, sections: message.sections, report: message.report ?? doc.report } });
+      render();
+      break;
+    }
+    case 'edited': {
+      const doc = state.document;
+      if (!doc || doc.id !== message.documentId || Boolean(doc.edited) === message.edited) return;
+      patch({ document: { ...doc, edited: message.edited } });
       render();
       break;
     }

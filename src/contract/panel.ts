@@ -8,6 +8,7 @@
 //   busy       an analysis runs (a line to show) or ended (null)
 //   showTab    bring a tab to the front (the "Show head word pairs" command, the hover's link)
 //   highlight  the editor's highlight mode changed (the panel's view follows it)
+//   edited     the analysed text was edited since the document's run (or not any more)
 // Webview → extension (`FromWebview`):
 //   ready      the script runs; `documentId` is what it restored from its state (null: nothing)
 //   tab        the user switched tabs (kept so that a restore opens the same tab)
@@ -59,6 +60,24 @@ export interface PanelDocument {
   /** Where the prompt came from, e.g. "prompt.md, lines 1–4". */
   source: string;
   sections: Record<SectionName, SectionStatus>;
+  /** The earlier runs on this prompt (its earlier versions), oldest first; absent in older states. */
+  history?: RunSummary[];
+  /** The analysed text was edited since this run: the report describes the text as it was. */
+  edited?: boolean;
+}
+
+/** What the panel keeps of one run on a prompt, to show how the next run moved. */
+export interface RunSummary {
+  /** The document id of the run. */
+  id: number;
+  createdAt: string;
+  prompt: string;
+  /** The models' ids ("base ↔ tuned"): a prompt's history holds the runs of one pair. */
+  models: string;
+  /** Each model's instruction score. */
+  scores: Partial<Record<ModelRole, number>>;
+  /** Each model's prompt words with their density, strongest first (at most HISTORY_WORDS). */
+  words: Partial<Record<ModelRole, { text: string; density: number }[]>>;
 }
 
 export type ToWebview =
@@ -66,7 +85,8 @@ export type ToWebview =
   | { type: 'sections'; documentId: number; sections: Record<SectionName, SectionStatus>; report?: PanelReport }
   | { type: 'busy'; message: string | null }
   | { type: 'showTab'; tab: PanelTab }
-  | { type: 'highlight'; mode: HighlightMode };
+  | { type: 'highlight'; mode: HighlightMode }
+  | { type: 'edited'; documentId: number; edited: boolean };
 
 export interface RenderedCounts {
   documentId: number;
@@ -159,6 +179,8 @@ export function parseToWebview(x: unknown): ToWebview | null {
       return isPanelTab(x.tab) ? { type: 'showTab', tab: x.tab } : null;
     case 'highlight':
       return isHighlightMode(x.mode) ? { type: 'highlight', mode: x.mode } : null;
+    case 'edited':
+      return isIndex(x.documentId) && typeof x.edited === 'boolean' ? { type: 'edited', documentId: x.documentId, edited: x.edited } : null;
     default:
       return null;
   }

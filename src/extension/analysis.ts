@@ -1,19 +1,28 @@
 // The current analysis: which document range was analysed, the report, and the state of its
-// heads/FFN sections. Edits before the range shift it; an edit that touches the analysed text makes
-// it stale (its highlights go, the hover no longer shows its numbers — the panel keeps the report).
+// heads/FFN sections. The range follows edits: one before it shifts it, one inside it grows or
+// shrinks it and marks the analysis stale (edited) — its highlights stay on the tokens the edit left
+// alone, the panel says the report is of the earlier text, and "Compare again" runs the edited range.
+// Each prompt keeps a short history of its runs (src/view/history.ts).
 
 import * as vscode from 'vscode';
-import type { PanelDocument, PanelReport, SectionName, SectionStatus } from '../contract/panel.js';
-import { shiftRange } from '../shared/text-range.js';
+import type { PanelDocument, PanelReport, RunSummary, SectionName, SectionStatus } from '../contract/panel.js';
+import { followRange, mapSpan, type TextChange } from '../shared/text-range.js';
+import { appendRun, summarizeRun } from '../view/history.js';
 
 export interface Analysis {
   readonly id: number;
   readonly uri: vscode.Uri;
   /** Document offset of the prompt's first character, and the prompt's length (UTF-16 units). */
   offset: number;
-  readonly length: number;
-  /** The analysed text no longer matches the document. */
+  length: number;
+  /** The prompt's document offset when it was analysed (the report's character offsets count from it). */
+  readonly origin: number;
+  /** The analysed text no longer matches the document (it was edited): the range covers the edited text. */
   stale: boolean;
+  /** The document changes inside or before the range since the run, in order (to place the highlights of untouched tokens). */
+  readonly changes: TextChange[];
+  /** The prompt's runs, oldest first, this one last. */
+  history: RunSummary[];
   report: PanelReport;
   sections: Record<SectionName, SectionStatus>;
   /** "prompt.md, lines 3–7". */
@@ -36,13 +45,21 @@ export class AnalysisStore implements vscode.Disposable {
     return this.current;
   }
 
-  /** A new analysis of `length` characters at `offset` of `document`. */
+  /**
+   * A new analysis of `length` characters at `offset` of `document`. When it is a new run of the
+   * current analysis's prompt (the same document, overlapping ranges: "Compare again" after an
+   * edit), it continues that prompt's history.
+   */
   set(document: vscode.TextDocument, offset: number, length: number, report: PanelReport, sections: Record<SectionName, SectionStatus>): Analysis {
     const start = document.positionAt(offset);
     const end = document.positionAt(offset + length);
     const name = document.uri.path.split('/').pop() || document.uri.toString();
     const lines = start.line === end.line ? `line ${start.line + 1}` : `lines ${start.line + 1}–${end.line + 1}`;
-    this.current = { id: this.nextId++, uri: document.uri, offset, length, stale: false, report, sections, source: `${name}, ${lines}` };
+    const previous = this.current;
+    const samePrompt = previous !== undefined && previous.uri.toString() === document.uri.toString() && offset < previous.offset + Math.max(previous.length, 1) && previous.offset < offset + Math.max(length, 1);
+    const id = this.nextId++;
+    const history = appendRun(samePrompt ? previous.history : [], summarizeRun(id, report));
+    this.current = { id, uri: document.uri, offset, length, origin: offset, stale: false, changes: [], history, report, sections, source: `${name}, ${lines}` };
     this.changed.fire(this.current);
     return this.current;
   }
@@ -52,39 +69,50 @@ export class AnalysisStore implements vscode.Disposable {
     if (analysis !== this.current) return;
     analysis.report = report;
     analysis.sections = sections;
+    analysis.history = appendRun(analysis.history, summarizeRun(analysis.id, report));
     this.changed.fire(analysis);
   }
 
   /** The panel's document of the current analysis. */
   panelDocument(analysis = this.current): PanelDocument | undefined {
-    return analysis && { id: analysis.id, report: analysis.report, source: analysis.source, sections: analysis.sections };
+    return analysis && { id: analysis.id, report: analysis.report, source: analysis.source, sections: analysis.sections, history: analysis.history, edited: analysis.stale };
   }
 
-  /** The analysed range in `document` when it is the analysed one and still matches. */
+  /** The analysed range in `document` when it is the analysed one (edited or not). */
   rangeIn(document: vscode.TextDocument): vscode.Range | undefined {
     const a = this.current;
-    if (!a || a.stale || a.uri.toString() !== document.uri.toString()) return undefined;
+    if (!a || a.uri.toString() !== document.uri.toString()) return undefined;
     return new vscode.Range(document.positionAt(a.offset), document.positionAt(a.offset + a.length));
+  }
+
+  /**
+   * Where the report's prompt characters [start, end) are in the document now: shifted by the edits
+   * before them, null when an edit touched them.
+   */
+  place(start: number, end: number, analysis = this.current): { start: number; end: number } | null {
+    return analysis ? mapSpan(analysis.origin + start, analysis.origin + end, analysis.changes) : null;
+  }
+
+  /** The analysed range's text as it is now in `document` (the edited prompt). */
+  textIn(document: vscode.TextDocument): string | undefined {
+    const range = this.rangeIn(document);
+    return range && document.getText(range);
   }
 
   private onEdit(event: vscode.TextDocumentChangeEvent): void {
     const a = this.current;
-    if (!a || a.stale || a.uri.toString() !== event.document.uri.toString() || event.contentChanges.length === 0) return;
+    if (!a || a.uri.toString() !== event.document.uri.toString() || event.contentChanges.length === 0) return;
     // Changes come in an order where each applies to the document as the previous left it.
-    let offset = a.offset;
+    let changed = false;
     for (const change of event.contentChanges) {
-      const effect = shiftRange(offset, a.length, change);
-      if (effect === 'touched') {
-        a.stale = true;
-        this.changed.fire(a);
-        return;
-      }
-      if (effect !== 'unaffected') offset = effect.offset;
+      const next = followRange(a.offset, a.length, change);
+      if (change.rangeOffset < a.offset + a.length) a.changes.push({ rangeOffset: change.rangeOffset, rangeLength: change.rangeLength, text: change.text });
+      if (next.offset !== a.offset || next.length !== a.length || next.touched) changed = true;
+      a.offset = next.offset;
+      a.length = next.length;
+      if (next.touched) a.stale = true;
     }
-    if (offset !== a.offset) {
-      a.offset = offset;
-      this.changed.fire(a);
-    }
+    if (changed) this.changed.fire(a);
   }
 
   dispose(): void {

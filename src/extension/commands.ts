@@ -150,13 +150,19 @@ async function compareOn(services: LensServices, target: PromptTarget, section?:
   present(services, target, report, { heads: sectionStatus(report, 'heads', sections.heads), ffn: sectionStatus(report, 'ffn', sections.ffn) }, section ?? 'attribution');
 }
 
-/** Compare on the selection; from the panel ("again"), on the analysed text while it is unchanged. */
+/**
+ * Compare on the selection; from the panel or the CodeLens ("again"), on the analysed range as it is
+ * now — edited or not: the range follows the edits, so the edited prompt is what runs again.
+ */
 async function compareSelection(services: LensServices, again?: unknown): Promise<void> {
   const analysis = services.store.analysis;
-  if (again === 'again' && analysis && !analysis.stale) {
+  if (again === 'again' && analysis) {
     const document = await vscode.workspace.openTextDocument(analysis.uri);
-    await compareOn(services, { document, offset: analysis.offset, text: document.getText().slice(analysis.offset, analysis.offset + analysis.length) });
-    return;
+    const text = (services.store.textIn(document) ?? '').replace(/\s+$/u, '');
+    if (text.trim()) {
+      await compareOn(services, { document, offset: analysis.offset, text });
+      return;
+    }
   }
   const target = promptTarget();
   if (target) await compareOn(services, target);

@@ -10,6 +10,7 @@ import { registerCommands, type LensServices } from './commands.js';
 import { EVALUATE_COMMANDS } from './evaluate.js';
 import { LensContext } from './context.js';
 import { Highlights } from './highlights.js';
+import { registerAnalysisLens } from './codelens.js';
 import { registerVerbHover } from './hover.js';
 import { LensPanel } from './panel.js';
 
@@ -53,7 +54,9 @@ export function activate(context: vscode.ExtensionContext): LensApi {
   );
   const services: LensServices = { lens: current, store, highlights, panel };
   current.own(highlights.onDidChangeMode((mode) => panel.setMode(mode)));
+  current.own(store.onDidChange((analysis) => analysis && panel.setEdited(analysis.id, analysis.stale)));
   current.own(registerVerbHover(current, store));
+  current.own(registerAnalysisLens(store));
   registerCommands(services);
   registerCommands(services, EVALUATE_COMMANDS);
   return {

@@ -79,6 +79,13 @@ export class LensPanel implements vscode.Disposable {
     else this.post({ type: 'document', document, tab: this.tab, mode: this.mode });
   }
 
+  /** The analysed text of document `id` was edited since its run (or is back as it was). */
+  setEdited(id: number, edited: boolean): void {
+    if (this.document?.id !== id || Boolean(this.document.edited) === edited) return;
+    this.document = { ...this.document, edited };
+    this.post({ type: 'edited', documentId: id, edited });
+  }
+
   setBusy(message: string | null): void {
     this.busy = message;
     this.post({ type: 'busy', message });

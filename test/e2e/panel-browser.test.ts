@@ -23,6 +23,8 @@ import { PANEL_TABS, type PanelDocument, type PanelTab, type ToWebview } from '.
 import { chromiumAvailable, collectPageErrors, launchChromium, screenshot } from '../support/browser.js';
 import { fixtureReport, hostileReport } from '../support/report-fixture.js';
 import { savedReport } from '../support/saved-reports.js';
+import { describeMoves, runMoves, summarizeRun } from '../../src/view/history.js';
+import { formatNumber } from '../../src/view/format.js';
 
 const root = resolve(__dirname, '..', '..');
 
@@ -160,6 +162,34 @@ describe('panel in Chromium (dist/webview.js under its CSP)', { skip: chromiumAv
     await showTab(page, 'summary');
     assert.match(await page.locator('vscode-tab-panel[data-tab="summary"]').innerText(), /Not measured/);
     await screenshot(page, 'panel-fixture-summary-not-computed');
+    await assertClean(page, errors);
+    await page.close();
+  });
+
+  it('shows a prompt’s runs and how the score and the strongest words moved; an edited prompt is marked', async () => {
+    const { page, errors } = await open();
+    const first = fixtureReport();
+    const second = fixtureReport();
+    second.tuned = { ...second.tuned, instructionScore: second.tuned.instructionScore + 0.5, words: second.tuned.words.map((w, k) => (k === 0 ? { ...w, density: 0.987 } : w)) };
+    const history = [summarizeRun(1, first), summarizeRun(2, second)];
+    await send(page, { type: 'document', document: { ...documentOf(second, 2, NOT_COMPUTED), history } });
+    await page.waitForSelector('.history ul.moves li');
+    const moves = await page.locator('.history ul.moves').innerText();
+    const expected = describeMoves(runMoves(history[0]!, history[1]!));
+    assert.equal(expected.length, 2);
+    for (const line of expected) assert.ok(moves.includes(line), `${moves} lacks ${line}`);
+    assert.match(moves, new RegExp(`tuned ${formatNumber(first.tuned.instructionScore, 2).replace('.', '\\.')} → ${formatNumber(second.tuned.instructionScore, 2).replace('.', '\\.')}`));
+    assert.match(moves, /→ 0\.99/, 'the word that moved');
+    assert.equal(await page.locator('.history ol.runs li').count(), 2);
+    assert.equal(await page.locator('[data-state="edited"]').count(), 0);
+    // The editor says the analysed text was edited: a banner with Compare again.
+    await send(page, { type: 'edited', documentId: 2, edited: true });
+    await page.waitForSelector('[data-state="edited"]');
+    await page.click('[data-state="edited"] vscode-button[data-command="compare-edited"]');
+    assert.ok((await posted(page)).some((m) => m.type === 'run' && m.command === 'compare'));
+    await send(page, { type: 'edited', documentId: 7, edited: false });
+    assert.equal(await page.locator('[data-state="edited"]').count(), 1, 'another document’s message is ignored');
+    await screenshot(page, 'panel-history');
     await assertClean(page, errors);
     await page.close();
   });

@@ -240,6 +240,39 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
     await page.mouse.move(5, 5);
   });
 
+  it('edit → compare again: the range follows the edit, the edited prompt runs, both runs in the panel’s history', async () => {
+    const before = await panelStamp();
+    const runsBefore = await panel.locator('.history ol.runs li').count();
+    // Edit the verb of the analysed prompt: "Capitalize:" → "Reverse:".
+    const verb = page.locator('.monaco-editor .view-lines span span', { hasText: /^Capitalize:?$/ }).first();
+    await verb.dblclick();
+    await page.keyboard.type('Reverse');
+    await page.locator('.monaco-editor .view-lines', { hasText: 'Reverse:' }).first().waitFor();
+    // The highlights stay (dimmed, marked edited) instead of going; the panel says the report is of the earlier text.
+    await until('the edited mark after the analysed range', () =>
+      page.evaluate(() => Array.from(document.querySelectorAll('.monaco-editor .view-lines span[class*="ced-"]')).some((node) => getComputedStyle(node, '::after').content.includes('edited since the last run'))));
+    assert.ok((await editorDecorations()) > 5, 'the untouched tokens keep their highlights');
+    await panel.locator('[data-state="edited"]').waitFor({ timeout: 10_000 });
+    await screenshot(page, 'vscode-edited', { fullPage: false });
+    // A line after the prompt that is not part of it; then Compare again with nothing selected:
+    // exactly the edited prompt runs.
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('Not part of the prompt.');
+    await page.keyboard.press('Control+Home');
+    await panel.locator('vscode-button[data-command="compare"]').click();
+    await waitForNewDocument(before);
+    const heatmap = await panel.locator('.heatmap-tuned').innerText();
+    assert.match(heatmap, /Reverse/, 'the edited prompt');
+    assert.doesNotMatch(heatmap, /Capitalize|Not part/, 'exactly the edited prompt: not the earlier text, not the whole file');
+    assert.equal(await panel.locator('[data-state="edited"]').count(), 0, 'the new run is of the edited text');
+    await until('both runs in the history', async () => (await panel.locator('.history ol.runs li').count()) === Math.max(runsBefore, 1) + 1);
+    const moves = await panel.locator('.history ul.moves').innerText();
+    assert.match(moves, /tuned \S+ → \S+;/, 'the tuned model’s score change');
+    assert.match(moves, /base \S+ → \S+;/, 'the base model’s score change');
+    assert.match(moves, /'Capitalize:?' \S+ → –|'Reverse:?' – → \S+/, 'the edited word moved');
+    await screenshot(page, 'vscode-history', { fullPage: false });
+  });
+
   it('stays responsive during a long analysis, and Cancel really stops the engine', async () => {
     writeSettings({ 'instructionLens.baseModel': models.slowBase, 'instructionLens.tunedModel': models.slowTuned, 'instructionLens.maxNewTokens': 400, 'instructionLens.analyses.heads': false, 'instructionLens.analyses.ffn': false });
     await statusShows('slow-base', 'slow-tuned');
