@@ -7,7 +7,7 @@ import type { ModelReport } from '../src/explain/report.js';
 import { columnValues, densityCells, differenceCells, type HeatCell } from '../src/view/heatmap.js';
 import { HIGHLIGHT_MODES, reportRoles, type HighlightMode, type ModelRole } from '../src/contract/panel.js';
 import { meanProbability } from '../src/view/format.js';
-import { divergingLegend, el, focusItem, num, quoted, rovingKeys, sequentialLegend, shadeDiverging, shadeSequential, shown, tokenText } from './dom.js';
+import { divergingLegend, el, focusItem, modelTag, num, quoted, rovingKeys, sequentialLegend, shadeDiverging, shadeSequential, shown, tokenText } from './dom.js';
 import { ROLE_NAME, type View } from './view.js';
 
 function heatmapCells(view: View, cells: readonly HeatCell[], shade: (node: HTMLElement, cell: HeatCell) => void, title: (cell: HeatCell) => string): HTMLElement[] {
@@ -70,7 +70,7 @@ function scoresSection(view: View): HTMLElement {
     const bar = el('span', { class: 'bar', attrs: { 'aria-hidden': 'true' } }, el('span', { class: `fill ${role}` }));
     (bar.firstElementChild as HTMLElement).style.width = `${Math.max(0, Math.min(1, m.instructionScore / max)) * 100}%`;
     return el('tr', null,
-      el('th', { attrs: { scope: 'row' } }, ROLE_NAME[role], el('div', { class: 'muted small' }, shown(m.model.id))),
+      el('th', { attrs: { scope: 'row' } }, ROLE_NAME[role], el('div', null, modelTag(m.model.id))),
       el('td', { class: 'num score' }, num(m.instructionScore)),
       el('td', null, bar),
       el('td', { class: 'num' }, `${count} of ${m.tokens.length}`),
@@ -161,7 +161,7 @@ function heatmapsSection(view: View): { section: HTMLElement; blocks: ModelBlock
       attrs: { secondary: true, 'data-reset': role },
       on: { click: () => selectColumn(view, blocks, role, null) },
     }, 'Back to density');
-    const heading = el('h3', null, ROLE_NAME[role], ' ', el('span', { class: 'muted small' }, shown(m.model.id)));
+    const heading = el('h3', null, ROLE_NAME[role], ' ', modelTag(m.model.id));
     const summary = el('p', { class: 'sr-only', attrs: { id: `summary-${role}` } }, topTokensSentence(m));
     const map = heatmapBox(`${ROLE_NAME[role]} model: the prompt’s tokens shaded by importance`, cells, nodes);
     map.classList.add(`heatmap-${role}`);
@@ -264,7 +264,7 @@ function responsesSection(view: View, blocks: ModelBlock[]): HTMLElement {
     });
     const avg = meanProbability(m);
     columns.append(el('div', { class: 'model-block' },
-      el('h3', null, ROLE_NAME[block.role], ' ', el('span', { class: 'muted small' }, shown(m.model.id))),
+      el('h3', null, ROLE_NAME[block.role], ' ', modelTag(m.model.id)),
       el('p', { class: 'muted' }, `${m.response.source === 'given' ? 'Given by the user' : 'Generated greedily'}, ${tokens.length} tokens, average token probability ${avg === null ? 'n/a' : num(avg)}. Shaded by probability.`),
       tokens.length ? list : el('p', { class: 'muted' }, '(empty response)'),
     ));
@@ -283,7 +283,7 @@ function wordsSection(view: View): HTMLElement {
       return el('tr', null, el('td', { class: 'num' }, String(k + 1)), cell, el('td', { class: 'num' }, num(w.density)), el('td', { class: 'num' }, String(w.tokenIndices.length)));
     });
     return el('table', { class: 'data' },
-      el('caption', null, `${ROLE_NAME[role]} (${shown(m.model.id)})`),
+      el('caption', null, `${ROLE_NAME[role]} (`, modelTag(m.model.id, ''), ')'),
       el('thead', null, el('tr', null, ...['#', 'Word', 'Density', 'Tokens'].map((h) => el('th', { attrs: { scope: 'col' } }, h)))),
       el('tbody', null, ...(rows.length ? rows : [el('tr', null, el('td', { attrs: { colspan: 4 } }, 'No words.'))])),
     );

@@ -2,6 +2,7 @@
 // each with its verdict in words and a symbol (never colour alone) and the numbers behind it.
 
 import { findings, type FindingStatus } from '../src/view/findings.js';
+import { modelName } from '../src/view/format.js';
 import { el, num, shown } from './dom.js';
 import { ROLE_NAME, type View } from './view.js';
 
@@ -17,7 +18,7 @@ const value = (v: number | undefined) => (v === undefined ? '—' : num(v));
 export function renderSummary(view: View): HTMLElement {
   const report = view.doc.report;
   const list = findings(report, view.doc.sections);
-  const models = (['base', 'tuned'] as const).filter((r) => report[r]).map((r) => `${ROLE_NAME[r]}: ${shown(report[r]!.model.id)} (${shown(report[r]!.executionDevice ?? report[r]!.executionProvider)})`);
+  const models = (['base', 'tuned'] as const).filter((r) => report[r]).map((r) => `${ROLE_NAME[r]}: ${shown(modelName(report[r]!.model.id))} (${shown(report[r]!.executionDevice ?? report[r]!.executionProvider)})`);
   return el('div', { class: 'tab-body' },
     el('section', { class: 'card', attrs: { 'aria-labelledby': 'h-summary' } },
       el('h2', { attrs: { id: 'h-summary' } }, 'The paper’s findings, on this prompt'),

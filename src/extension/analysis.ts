@@ -5,7 +5,7 @@
 // Each prompt keeps a short history of its runs (src/view/history.ts).
 
 import * as vscode from 'vscode';
-import type { PanelDocument, PanelReport, RunSummary, SectionName, SectionStatus } from '../contract/panel.js';
+import type { ModelRole, PanelDocument, PanelReport, RunSummary, SectionName, SectionStatus } from '../contract/panel.js';
 import { followRange, mapSpan, type TextChange } from '../shared/text-range.js';
 import { appendRun, summarizeRun } from '../view/history.js';
 
@@ -23,6 +23,8 @@ export interface Analysis {
   readonly changes: TextChange[];
   /** The prompt's runs, oldest first, this one last. */
   history: RunSummary[];
+  /** Why a model of the comparison is missing from the report (it produced nothing). */
+  missing?: Partial<Record<ModelRole, string>>;
   report: PanelReport;
   sections: Record<SectionName, SectionStatus>;
   /** "prompt.md, lines 3–7". */
@@ -50,7 +52,7 @@ export class AnalysisStore implements vscode.Disposable {
    * current analysis's prompt (the same document, overlapping ranges: "Compare again" after an
    * edit), it continues that prompt's history.
    */
-  set(document: vscode.TextDocument, offset: number, length: number, report: PanelReport, sections: Record<SectionName, SectionStatus>): Analysis {
+  set(document: vscode.TextDocument, offset: number, length: number, report: PanelReport, sections: Record<SectionName, SectionStatus>, missing?: Partial<Record<ModelRole, string>>): Analysis {
     const start = document.positionAt(offset);
     const end = document.positionAt(offset + length);
     const name = document.uri.path.split('/').pop() || document.uri.toString();
@@ -59,7 +61,7 @@ export class AnalysisStore implements vscode.Disposable {
     const samePrompt = previous !== undefined && previous.uri.toString() === document.uri.toString() && offset < previous.offset + Math.max(previous.length, 1) && previous.offset < offset + Math.max(length, 1);
     const id = this.nextId++;
     const history = appendRun(samePrompt ? previous.history : [], summarizeRun(id, report));
-    this.current = { id, uri: document.uri, offset, length, origin: offset, stale: false, changes: [], history, report, sections, source: `${name}, ${lines}` };
+    this.current = { id, uri: document.uri, offset, length, origin: offset, stale: false, changes: [], history, report, sections, source: `${name}, ${lines}`, ...(missing ? { missing } : {}) };
     this.changed.fire(this.current);
     return this.current;
   }
@@ -75,7 +77,7 @@ export class AnalysisStore implements vscode.Disposable {
 
   /** The panel's document of the current analysis. */
   panelDocument(analysis = this.current): PanelDocument | undefined {
-    return analysis && { id: analysis.id, report: analysis.report, source: analysis.source, sections: analysis.sections, history: analysis.history, edited: analysis.stale };
+    return analysis && { id: analysis.id, report: analysis.report, source: analysis.source, sections: analysis.sections, history: analysis.history, edited: analysis.stale, ...(analysis.missing ? { missing: analysis.missing } : {}) };
   }
 
   /** The analysed range in `document` when it is the analysed one (edited or not). */

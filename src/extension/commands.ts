@@ -5,7 +5,7 @@
 
 import { dirname } from 'node:path';
 import * as vscode from 'vscode';
-import type { RequestOptions } from '../engine/client.js';
+import { EngineError, type RequestOptions } from '../engine/client.js';
 import type { GenerateResult, ModelInfo, ModelRole } from '../engine/protocol.js';
 import { REPORT_SCHEMA, type Report } from '../explain/report.js';
 import { listCachedModels } from '../model/hub.js';
@@ -13,7 +13,7 @@ import { renderHtml } from '../report/html.js';
 import { formatModelInfo } from '../shared/model-info.js';
 import { isHighlightMode, type PanelReport, type PanelTab, type SectionName, type SectionStatus } from '../contract/panel.js';
 import type { Analysis, AnalysisStore } from './analysis.js';
-import { SECTION, modelLabel, type LensContext, type LensSettings } from './context.js';
+import { SECTION, modelLabel, withShortNames, type LensContext, type LensSettings } from './context.js';
 import type { Highlights } from './highlights.js';
 import type { LensPanel } from './panel.js';
 
@@ -125,8 +125,8 @@ function compareParams(settings: LensSettings, prompt: string, sections: { heads
 }
 
 /** Shows an analysis: the store (hover), the highlights, the panel, the status bar. */
-function present(services: LensServices, target: PromptTarget, report: PanelReport, sections: Record<SectionName, SectionStatus>, tab: PanelTab): Analysis {
-  const analysis = services.store.set(target.document, target.offset, target.text.length, report, sections);
+function present(services: LensServices, target: PromptTarget, report: PanelReport, sections: Record<SectionName, SectionStatus>, tab: PanelTab, missing?: Partial<Record<ModelRole, string>>): Analysis {
+  const analysis = services.store.set(target.document, target.offset, target.text.length, report, sections, missing);
   const tunedOrBase = report.tuned ?? report.base;
   const provider = tunedOrBase && (tunedOrBase.executionDevice ?? tunedOrBase.executionProvider);
   services.lens.updateStatusBar(provider);
@@ -136,6 +136,45 @@ function present(services: LensServices, target: PromptTarget, report: PanelRepo
   return analysis;
 }
 
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+
+/**
+ * A model produced nothing on the prompt (its first token ended the response): each model alone, so
+ * that the one that answers is shown; the panel says which one did not, and offers other models.
+ */
+async function eachModelAlone(services: LensServices, target: PromptTarget, settings: LensSettings): Promise<void> {
+  const engine = services.lens.engine();
+  const report: PanelReport = { schema: REPORT_SCHEMA, createdAt: new Date().toISOString(), prompt: target.text };
+  const missing: Partial<Record<ModelRole, string>> = {};
+  for (const role of ['base', 'tuned'] as const) {
+    const model = services.lens.model(role, settings);
+    try {
+      report[role] = await withEngineProgress(services, `explaining with the ${role} model ${modelLabel(model)}…`, (options) =>
+        engine.attribute({ model, role, prompt: target.text, maxNewTokens: settings.maxNewTokens, format: role === 'base' ? settings.promptFormatBase : settings.promptFormatTuned, importance: settings.importance, ...(settings.extraVerbs.length ? { instructionVerbs: [...settings.verbs] } : {}) }, options),
+      );
+    } catch (e) {
+      if (!(e instanceof EngineError) || e.reason !== 'empty-response') throw e;
+      missing[role] = `${modelLabel(model)} produced nothing for this prompt (its first token ended the response), so there is nothing to attribute. It may not know how to continue this text: try a prompt in the form it was trained on, or choose other models.`;
+    }
+  }
+  services.lens.log(`── Compare · ${(['base', 'tuned'] as const).map((r) => `${r}: ${missing[r] ? 'no response' : 'instruction score ' + report[r]!.instructionScore.toFixed(3)}`).join(', ')} ──`);
+  if (!report.base && !report.tuned) {
+    services.panel.setFailure({
+      title: 'Neither model produced a response',
+      message: `${modelLabel(settings.baseModel)} (base) and ${modelLabel(settings.tunedModel)} (instruction-tuned) both ended their response at once on this prompt, so there is nothing to attribute. They may not know how to continue this text: try a prompt in the form they were trained on, or choose other models.`,
+      actions: ['selectModels', 'openSettings', 'showLog'],
+    });
+    return;
+  }
+  const shown = report.tuned ? 'tuned' : 'base';
+  if (services.highlights.mode !== shown) services.highlights.setMode(shown);
+  const sections = { heads: sectionStatus(report, 'heads', false), ffn: sectionStatus(report, 'ffn', false) };
+  present(services, target, report, sections, 'attribution', missing);
+}
+
 /** Compares both models on `target`; `section` is computed even when its setting is off, and its tab shown. */
 async function compareOn(services: LensServices, target: PromptTarget, section?: SectionName): Promise<void> {
   const settings = services.lens.settings();
@@ -143,9 +182,21 @@ async function compareOn(services: LensServices, target: PromptTarget, section?:
   const engine = services.lens.engine();
   const sections = { heads: settings.heads || section === 'heads', ffn: settings.ffn || section === 'ffn' };
   const started = Date.now();
-  const report = await withEngineProgress(services, `comparing ${modelLabel(settings.baseModel)} and ${modelLabel(settings.tunedModel)}…`, (options) =>
-    engine.compare(compareParams(settings, target.text, sections), options),
-  );
+  let report: Report;
+  try {
+    report = await withEngineProgress(services, `comparing ${modelLabel(settings.baseModel)} and ${modelLabel(settings.tunedModel)}…`, (options) =>
+      engine.compare(compareParams(settings, target.text, sections), options),
+    );
+  } catch (e) {
+    if (e instanceof EngineError && e.kind === 'cancelled') throw e;
+    if (e instanceof EngineError && e.reason === 'empty-response') {
+      await eachModelAlone(services, target, settings);
+      return;
+    }
+    // Where the results would be, with what to do about it; the toast too (the wrapper).
+    services.panel.setFailure({ title: 'The comparison failed', message: withShortNames(errorMessage(e), settings), actions: ['selectModels', 'openSettings', 'showLog'] });
+    throw e;
+  }
   services.lens.log(`── Compare · ${report.base.model.id} vs ${report.tuned.model.id} · ${report.tuned.executionDevice ?? report.tuned.executionProvider} · ${((Date.now() - started) / 1000).toFixed(1)} s · instruction score base ${report.base.instructionScore.toFixed(3)}, tuned ${report.tuned.instructionScore.toFixed(3)} ──`);
   present(services, target, report, { heads: sectionStatus(report, 'heads', sections.heads), ffn: sectionStatus(report, 'ffn', sections.ffn) }, section ?? 'attribution');
 }

@@ -14,6 +14,7 @@ import {
   type FromWebview,
   type HighlightMode,
   type PanelDocument,
+  type PanelFailure,
   type PanelTab,
   type RenderedCounts,
   type ToWebview,
@@ -33,6 +34,7 @@ export class LensPanel implements vscode.Disposable {
   private tab: PanelTab = 'attribution';
   private mode: HighlightMode = 'difference';
   private busy: string | null = null;
+  private failure: PanelFailure | null = null;
   /** What the page last said it drew (for the tests and the log). */
   lastRendered: RenderedCounts | undefined;
   private readonly renderedEmitter = new vscode.EventEmitter<RenderedCounts>();
@@ -59,7 +61,10 @@ export class LensPanel implements vscode.Disposable {
 
   /** Shows a new document (or the same one again), on `tab` when given. */
   show(document: PanelDocument | undefined, options: { tab?: PanelTab; preserveFocus?: boolean } = {}): void {
-    if (document) this.document = document;
+    if (document) {
+      this.document = document;
+      this.failure = null;
+    }
     if (options.tab) this.tab = options.tab;
     if (!this.panel) {
       const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'Instruction Lens', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: options.preserveFocus ?? true }, this.webviewOptions());
@@ -84,6 +89,13 @@ export class LensPanel implements vscode.Disposable {
     if (this.document?.id !== id || Boolean(this.document.edited) === edited) return;
     this.document = { ...this.document, edited };
     this.post({ type: 'edited', documentId: id, edited });
+  }
+
+  /** Shows a failed run where its results would be (null: clears it); opens the panel when it is closed. */
+  setFailure(failure: PanelFailure | null): void {
+    this.failure = failure;
+    if (failure && !this.panel) this.show(undefined);
+    this.post({ type: 'failure', failure });
   }
 
   setBusy(message: string | null): void {
@@ -147,6 +159,7 @@ export class LensPanel implements vscode.Disposable {
         // A page that was rebuilt (shown again, restored) has its own state; send only what is newer.
         if (this.document && message.documentId !== this.document.id) this.post({ type: 'document', document: this.document, tab: this.tab, mode: this.mode });
         if (this.busy) this.post({ type: 'busy', message: this.busy });
+        if (this.failure) this.post({ type: 'failure', failure: this.failure });
         return;
       case 'tab':
         this.tab = message.tab;

@@ -194,6 +194,42 @@ describe('panel in Chromium (dist/webview.js under its CSP)', { skip: chromiumAv
     await page.close();
   });
 
+  it('shows a failed run where the results would be, with its actions; a model that produced nothing beside the other; short model names', async () => {
+    const { page, errors } = await open();
+    // No report yet: the failure takes the empty state's place.
+    await send(page, { type: 'failure', failure: { title: 'Neither model produced a response', message: 'base and tuned both ended their response at once.', actions: ['selectModels', 'openSettings', 'showLog'] } });
+    await page.waitForSelector('[data-state="failed"]');
+    assert.equal(await page.locator('[data-state="no-report"]').count(), 0);
+    assert.match(await page.locator('[data-state="failed"]').innerText(), /Neither model produced a response/);
+    for (const command of ['selectModels', 'openSettings', 'showLog'] as const) {
+      await page.click(`[data-state="failed"] vscode-button[data-action="${command}"]`);
+      assert.ok((await posted(page)).some((m) => m.type === 'run' && m.command === command), command);
+    }
+    // A one-model report of a comparison: the other model's absence said, with Choose Models….
+    const report = fixtureReport();
+    const tunedOnly = { ...report, base: undefined, tuned: { ...report.tuned, model: { ...report.tuned.model, id: '/home/me/models/vicuna-7b' } } };
+    await send(page, { type: 'document', document: { id: 3, report: tunedOnly, source: 'prompt.md, line 1', sections: NOT_COMPUTED, missing: { base: 'llama-7b produced nothing for this prompt.' } } });
+    await page.waitForSelector('[data-missing="base"]');
+    assert.equal(await page.locator('[data-state="failed"]').count(), 0, 'a new report clears the failure');
+    assert.match(await page.locator('[data-missing="base"]').innerText(), /Base model: llama-7b produced nothing/);
+    assert.equal(await page.locator('[data-state="missing"] vscode-button[data-action="selectModels"]').count(), 1);
+    assert.ok((await page.locator('.heatmap-tuned .tok').count()) > 0, 'the other model is shown');
+    // Models by short name, the path in the tooltip.
+    const header = page.locator('header .models .model-name').first();
+    assert.equal((await header.innerText()).trim(), 'vicuna-7b');
+    assert.equal(await header.getAttribute('title'), '/home/me/models/vicuna-7b');
+    assert.doesNotMatch(await page.locator('body').innerText(), /\/home\/me/, 'no path in the text');
+    // A failure after a report: shown above the previous results, and it survives a reload.
+    await send(page, { type: 'failure', failure: { title: 'The comparison failed', message: 'config.json of corrupt is not JSON', actions: ['selectModels', 'openSettings', 'showLog'] } });
+    await page.waitForSelector('[data-state="failed"]');
+    assert.match(await page.locator('[data-state="failed"]').innerText(), /previous run/);
+    await page.reload();
+    await page.waitForSelector('[data-state="failed"]');
+    await screenshot(page, 'panel-failure');
+    await assertClean(page, errors);
+    await page.close();
+  });
+
   it('shows an empty state before any report, with a working Compare button', async () => {
     const { page, errors } = await open();
     await page.waitForSelector('[data-state="no-report"]');

@@ -67,9 +67,9 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
     }
   }
 
-  /** Opens prompt.md and selects all of it. */
-  async function selectPrompt(): Promise<void> {
-    const editor = page.locator('.monaco-editor .view-lines').first();
+  /** Selects all of the editor that shows `text` (default: the first editor, prompt.md). */
+  async function selectPrompt(text?: string): Promise<void> {
+    const editor = (text ? page.locator('.monaco-editor .view-lines', { hasText: text }) : page.locator('.monaco-editor .view-lines')).first();
     await editor.click();
     await page.keyboard.press('Control+A');
   }
@@ -77,6 +77,18 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
   /** The text of the panel header's date line (changes with every new document). */
   async function panelStamp(): Promise<string> {
     return (await panel.locator('header.top p.muted').first().innerText({ timeout: 60_000 })).trim();
+  }
+
+  /** Opens a workspace file with Quick Open and waits for `text` in its editor. */
+  async function openFile(name: string, text: string): Promise<void> {
+    await page.keyboard.press('Escape');
+    // In the first editor group (the panel is beside it).
+    await page.locator('.monaco-editor .view-lines').first().click();
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').fill(name);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.monaco-editor .view-lines', { hasText: text }).first().waitFor();
   }
 
   async function waitForNewDocument(previous: string | null, timeout = 90_000): Promise<void> {
@@ -273,6 +285,39 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
     await screenshot(page, 'vscode-history', { fullPage: false });
   });
 
+  it('a prompt a model cannot continue: the panel says so where the results would be, shows the other model, offers Choose Models', async () => {
+    // The embedded demo pair knows only its tiny world: its tuned model ends its response at once here.
+    writeSettings({});
+    await statusShows('default model', 'default model');
+    writeFileSync(join(workspace, 'odd.md'), 'Hello there, my friend. How are you today?\n');
+    await openFile('odd.md', 'friend');
+    await selectPrompt('friend');
+    await runCommand('Instruction Lens: Compare Models on Selection');
+    const notice = panel.locator('[data-state="missing"], [data-state="failed"]').first();
+    try {
+      await notice.waitFor({ timeout: 120_000 });
+    } catch (e) {
+      await screenshot(page, 'vscode-cannot-continue-timeout', { fullPage: false });
+      process.stdout.write(`# extension log:\n${extensionLog().split('\n').slice(-15).join('\n')}\n`);
+      throw e;
+    }
+    assert.match(await notice.innerText(), /produced nothing|Neither model produced a response/);
+    assert.doesNotMatch(await notice.innerText(), /--response|CLI|\/models\/demo/, 'no CLI flag and no path in the message');
+    const choose = notice.locator('vscode-button[data-action="selectModels"]');
+    assert.equal(await choose.count(), 1, 'the Choose Models action');
+    assert.equal(await page.locator('.notification-toast', { hasText: '--response' }).count(), 0, 'no toast with a CLI flag');
+    await screenshot(page, 'vscode-cannot-continue', { fullPage: false });
+    // The action opens the model picker.
+    await choose.click();
+    await page.locator('.quick-input-widget', { hasText: 'Embedded default' }).first().waitFor({ timeout: 10_000 });
+    await page.keyboard.press('Escape');
+    writeSettings({ 'instructionLens.baseModel': models.base, 'instructionLens.tunedModel': models.tuned });
+    await statusShows('base', 'tuned');
+    // Back to prompt.md (its tab), for the tests that follow.
+    await page.locator('.tabs-container .tab', { hasText: 'prompt.md' }).first().click();
+    await page.locator('.monaco-editor .view-lines', { hasText: 'Summarize' }).first().waitFor();
+  });
+
   it('stays responsive during a long analysis, and Cancel really stops the engine', async () => {
     writeSettings({ 'instructionLens.baseModel': models.slowBase, 'instructionLens.tunedModel': models.slowTuned, 'instructionLens.maxNewTokens': 400, 'instructionLens.analyses.heads': false, 'instructionLens.analyses.ffn': false });
     await statusShows('slow-base', 'slow-tuned');
@@ -328,6 +373,13 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
     const error = page.locator('.notification-toast', { hasText: 'config.json' }).first();
     await error.waitFor({ timeout: 60_000 });
     assert.match(await error.innerText(), /corrupt/);
+    assert.doesNotMatch(await error.innerText(), /\/models\/corrupt/, 'the model by its short name, not its path');
+    // The panel says it where the results would be, with its actions.
+    const failed = panel.locator('[data-state="failed"]');
+    await failed.waitFor({ timeout: 10_000 });
+    assert.match(await failed.innerText(), /config\.json/);
+    assert.equal(await failed.locator('vscode-button[data-action="selectModels"]').count(), 1);
+    assert.equal(await failed.locator('vscode-button[data-action="showLog"]').count(), 1);
     await screenshot(page, 'vscode-corrupt-model', { fullPage: false });
 
     writeSettings({ 'instructionLens.baseModel': models.base, 'instructionLens.tunedModel': models.tuned });
