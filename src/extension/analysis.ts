@@ -31,6 +31,26 @@ export interface Analysis {
   readonly source: string;
 }
 
+/** What is kept in the workspace state, so that a reload (Reload Window, a restart) brings the analysis back. */
+interface SavedAnalysis {
+  version: 1;
+  id: number;
+  uri: string;
+  offset: number;
+  length: number;
+  origin: number;
+  stale: boolean;
+  changes: TextChange[];
+  history: RunSummary[];
+  missing?: Partial<Record<ModelRole, string>>;
+  report: PanelReport;
+  sections: Record<SectionName, SectionStatus>;
+  source: string;
+}
+
+const SAVED_KEY = 'instructionLens.analysis';
+const SAVED_RANGE_KEY = 'instructionLens.analysisRange';
+
 export class AnalysisStore implements vscode.Disposable {
   private current: Analysis | undefined;
   private nextId = 1;
@@ -39,8 +59,53 @@ export class AnalysisStore implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
   private readonly subscription: vscode.Disposable;
 
-  constructor() {
+  /** `memento`: where the analysis is kept across reloads (the workspace state). */
+  constructor(private readonly memento?: vscode.Memento) {
     this.subscription = vscode.workspace.onDidChangeTextDocument((event) => this.onEdit(event));
+  }
+
+  /**
+   * The analysis kept before a reload, when its report is still valid (`valid` checks the contract's
+   * shape) and its document opens: the range is checked against the text (an edit made while the
+   * window was closed marks it edited, with no highlight kept).
+   */
+  async restore(valid: (report: unknown) => boolean): Promise<Analysis | undefined> {
+    const saved = this.memento?.get<SavedAnalysis>(SAVED_KEY);
+    if (!saved || saved.version !== 1 || this.current || !valid(saved.report)) return undefined;
+    const range = this.memento?.get<Pick<SavedAnalysis, 'id' | 'offset' | 'length' | 'stale' | 'changes'>>(SAVED_RANGE_KEY);
+    const place = range && range.id === saved.id ? range : saved;
+    let document: vscode.TextDocument;
+    try {
+      document = await vscode.workspace.openTextDocument(vscode.Uri.parse(saved.uri));
+    } catch {
+      return undefined;
+    }
+    if (this.current) return undefined;
+    let { stale, changes } = place;
+    const text = document.getText().slice(place.offset, place.offset + place.length);
+    if (!stale && text !== saved.report.prompt) {
+      stale = true;
+      changes = [{ rangeOffset: place.offset, rangeLength: place.length, text }];
+    }
+    this.current = { id: saved.id, uri: document.uri, offset: place.offset, length: Math.min(place.length, document.getText().length - place.offset), origin: saved.origin, stale, changes: [...changes], history: saved.history, report: saved.report, sections: saved.sections, source: saved.source, ...(saved.missing ? { missing: saved.missing } : {}) };
+    this.nextId = Math.max(this.nextId, saved.id + 1);
+    this.changed.fire(this.current);
+    return this.current;
+  }
+
+  private save(): void {
+    const a = this.current;
+    if (!a || !this.memento) return;
+    const saved: SavedAnalysis = { version: 1, id: a.id, uri: a.uri.toString(), offset: a.offset, length: a.length, origin: a.origin, stale: a.stale, changes: a.changes, history: a.history, report: a.report, sections: a.sections, source: a.source, ...(a.missing ? { missing: a.missing } : {}) };
+    void this.memento.update(SAVED_KEY, saved);
+    void this.memento.update(SAVED_RANGE_KEY, undefined);
+  }
+
+  /** After an edit only the range changes: a small entry, not the whole report again. */
+  private saveRange(): void {
+    const a = this.current;
+    if (!a || !this.memento) return;
+    void this.memento.update(SAVED_RANGE_KEY, { id: a.id, offset: a.offset, length: a.length, stale: a.stale, changes: a.changes });
   }
 
   get analysis(): Analysis | undefined {
@@ -62,6 +127,7 @@ export class AnalysisStore implements vscode.Disposable {
     const id = this.nextId++;
     const history = appendRun(samePrompt ? previous.history : [], summarizeRun(id, report));
     this.current = { id, uri: document.uri, offset, length, origin: offset, stale: false, changes: [], history, report, sections, source: `${name}, ${lines}`, ...(missing ? { missing } : {}) };
+    this.save();
     this.changed.fire(this.current);
     return this.current;
   }
@@ -72,6 +138,7 @@ export class AnalysisStore implements vscode.Disposable {
     analysis.report = report;
     analysis.sections = sections;
     analysis.history = appendRun(analysis.history, summarizeRun(analysis.id, report));
+    this.save();
     this.changed.fire(analysis);
   }
 
@@ -114,7 +181,10 @@ export class AnalysisStore implements vscode.Disposable {
       a.length = next.length;
       if (next.touched) a.stale = true;
     }
-    if (changed) this.changed.fire(a);
+    if (changed) {
+      this.saveRange();
+      this.changed.fire(a);
+    }
   }
 
   dispose(): void {

@@ -366,11 +366,12 @@ async function clearHighlights(services: LensServices): Promise<void> {
 
 async function exportReport(services: LensServices): Promise<void> {
   const analysis = services.store.analysis;
-  if (!analysis) {
+  // After a reload whose analysis could not come back (its file gone), the panel's own snapshot.
+  const report = analysis?.report ?? services.panel.current?.report;
+  if (!report) {
     void vscode.window.showInformationMessage('Instruction Lens: nothing to export yet; run “Compare Models on Selection” first.');
     return;
   }
-  const report = analysis.report;
   const full = report.base !== undefined && report.tuned !== undefined;
   const choices: (vscode.QuickPickItem & { format: 'json' | 'html' })[] = [
     { label: 'JSON', description: full ? 'the report (instruction-lens/report@1)' : 'the model’s attribution report', format: 'json' },
@@ -378,13 +379,17 @@ async function exportReport(services: LensServices): Promise<void> {
   if (full) choices.push({ label: 'HTML', description: 'a self-contained page (no script or style from outside)', format: 'html' });
   const choice = choices.length === 1 ? choices[0] : await vscode.window.showQuickPick(choices, { title: 'Instruction Lens: export the report as' });
   if (!choice) return;
-  const folder = analysis.uri.scheme === 'file' ? dirname(analysis.uri.fsPath) : undefined;
+  const folder = analysis?.uri.scheme === 'file' ? dirname(analysis.uri.fsPath) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   const defaultUri = folder ? vscode.Uri.file(`${folder}/instruction-lens-report.${choice.format}`) : undefined;
   const uri = await vscode.window.showSaveDialog({ defaultUri, filters: choice.format === 'json' ? { JSON: ['json'] } : { HTML: ['html', 'htm'] }, title: 'Export the Instruction Lens report' });
   if (!uri) return;
   const text = choice.format === 'html' ? renderHtml(report as Report) : `${JSON.stringify(full ? report : (report.base ?? report.tuned), null, 2)}\n`;
   await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(text));
-  void vscode.window.showInformationMessage(`Instruction Lens: report written to ${uri.fsPath || uri.toString()}`);
+  void vscode.window.showInformationMessage(`Instruction Lens: report written to ${uri.fsPath || uri.toString()}`, 'Open').then((open) => {
+    if (open !== 'Open') return;
+    if (choice.format === 'html') void vscode.env.openExternal(uri);
+    else void vscode.window.showTextDocument(uri);
+  });
 }
 
 async function showPanel(services: LensServices, tab?: unknown): Promise<void> {

@@ -13,6 +13,7 @@ import { Highlights } from './highlights.js';
 import { registerAnalysisLens } from './codelens.js';
 import { registerVerbHover } from './hover.js';
 import { LensPanel } from './panel.js';
+import { panelReportProblem } from '../engine/report-validation.js';
 
 /** What activate() returns: read by the @vscode/test-electron suite. */
 export interface LensApi {
@@ -29,7 +30,7 @@ export function activate(context: vscode.ExtensionContext): LensApi {
   const current = new LensContext(context);
   lens = current;
   context.subscriptions.push(current);
-  const store = current.own(new AnalysisStore());
+  const store = current.own(new AnalysisStore(context.workspaceState));
   const highlights = current.own(new Highlights(store));
   const panel = current.own(
     new LensPanel(current, {
@@ -59,6 +60,13 @@ export function activate(context: vscode.ExtensionContext): LensApi {
   current.own(store.onDidChange((analysis) => analysis && panel.setEdited(analysis.id, analysis.stale)));
   current.own(registerVerbHover(current, store));
   current.own(registerAnalysisLens(store));
+  // After a reload: the analysis comes back (highlights, hover, Export, the panel's document).
+  void store.restore((report) => panelReportProblem(report) === null).then((analysis) => {
+    if (!analysis) return;
+    panel.restore(store.panelDocument(analysis)!);
+    highlights.refresh();
+    void vscode.commands.executeCommand('setContext', 'instructionLens.hasReport', true);
+  });
   registerCommands(services);
   registerCommands(services, EVALUATE_COMMANDS);
   return {

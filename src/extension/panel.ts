@@ -76,6 +76,18 @@ export class LensPanel implements vscode.Disposable {
     if (options.tab && !document) this.post({ type: 'showTab', tab: options.tab });
   }
 
+  /** The document of an analysis restored after a reload: sent to the page when it is (or comes) up, nothing revealed. */
+  restore(document: PanelDocument): void {
+    if (this.document && this.document.id > document.id) return;
+    this.document = document;
+    this.post({ type: 'document', document, tab: this.tab, mode: this.mode });
+  }
+
+  /** What the panel shows (a document restored from the page's own state after a reload included). */
+  get current(): PanelDocument | undefined {
+    return this.document;
+  }
+
   /** Updates the document the panel shows without revealing it (sections computed later). */
   update(document: PanelDocument): void {
     const same = this.document?.id === document.id;

@@ -285,6 +285,35 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
     await screenshot(page, 'vscode-history', { fullPage: false });
   });
 
+  it('reload the window: the panel, the highlights and Export come back', async () => {
+    const stamp = await panelStamp();
+    const runs = await panel.locator('.history ol.runs li').count();
+    assert.ok(runs >= 2, 'the runs of the edit test');
+    await runCommand('Developer: Reload Window');
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+    await page.locator('.statusbar-item', { hasText: 'base ↔ tuned' }).first().waitFor({ timeout: 60_000 });
+    await until('the panel back with its report', async () => (await panelStamp().catch(() => '')) === stamp, 60_000);
+    assert.equal(await panel.locator('.history ol.runs li').count(), runs, 'the history is back');
+    await until('the highlights back', async () => (await editorDecorations()) > 5, 30_000);
+    // Export works: JSON, saved where the dialog proposes (the workspace folder).
+    const out = join(workspace, 'instruction-lens-report.json');
+    rmSync(out, { force: true });
+    await runCommand('Instruction Lens: Export Report');
+    const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'JSON' }).first();
+    await pick.waitFor({ timeout: 10_000 });
+    await pick.click();
+    // code-server's save dialog: a quick input with the proposed path.
+    const input = page.locator('.quick-input-widget input');
+    await until('the save dialog', async () => /instruction-lens-report\.json/.test(await input.inputValue().catch(() => '')), 10_000);
+    await page.keyboard.press('Enter');
+    await page.locator('.notification-toast', { hasText: 'report written' }).first().waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator('.notification-toast', { hasText: 'report written' }).locator('.monaco-button', { hasText: 'Open' }).count(), 1, 'an Open button');
+    const exported = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(exported.schema, 'instruction-lens/report@1');
+    assert.match(exported.prompt, /Reverse:$/);
+    await screenshot(page, 'vscode-after-reload', { fullPage: false });
+  });
+
   it('a prompt a model cannot continue: the panel says so where the results would be, shows the other model, offers Choose Models', async () => {
     // The embedded demo pair knows only its tiny world: its tuned model ends its response at once here.
     writeSettings({});
