@@ -38,6 +38,7 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
   let browser: Browser;
   let page: Page;
   let panel: FrameLocator;
+  const panelErrors: string[] = [];
 
   function writeSettings(settings: Record<string, unknown>): void {
     writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'instructionLens.executionProvider': 'cpu', 'instructionLens.maxNewTokens': 6, ...settings }, null, 2));
@@ -190,6 +191,12 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
     server = await startCodeServer({ bin: binary.bin, workspace, userDataDir: userData, extensionsDir: extensions, env: { INSTRUCTION_LENS_CACHE: join(dir, 'cache') } });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    // The panel's console errors and any CSP violation (Chromium logs "Refused to …" for those).
+    page.on('console', (message) => {
+      if (message.type() !== 'error') return;
+      const url = message.location().url ?? '';
+      if (/webview|dist\/webview/.test(url) || /Content Security Policy|Refused to/.test(message.text())) panelErrors.push(`${message.text()} (${url})`);
+    });
     await page.goto(`${server.url}?folder=${encodeURIComponent(workspace)}`);
     await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
     await page.locator('.statusbar-item', { hasText: '↔' }).first().waitFor({ timeout: 60_000 });
@@ -342,6 +349,8 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
     await page.keyboard.press('Escape');
     writeSettings({ 'instructionLens.baseModel': models.base, 'instructionLens.tunedModel': models.tuned });
     await statusShows('base', 'tuned');
+    assert.deepEqual(panelErrors, [], 'no console error in the panel and no CSP violation in these flows');
+    assert.doesNotMatch(extensionLog(), /Panel script error/, 'the panel reported no script error');
     // Back to prompt.md (its tab), for the tests that follow.
     await page.locator('.tabs-container .tab', { hasText: 'prompt.md' }).first().click();
     await page.locator('.monaco-editor .view-lines', { hasText: 'Summarize' }).first().waitFor();
