@@ -13,7 +13,8 @@ const STATUS: Record<FindingStatus, { symbol: string; label: string }> = {
   'not-measured': { symbol: '–', label: 'Not measured' },
 };
 
-const value = (v: number | undefined) => (v === undefined ? '—' : num(v));
+/** A count prints as a count ("16", not "16.000"). */
+const value = (v: number | undefined) => (v === undefined ? '—' : Number.isInteger(v) ? String(v) : num(v));
 
 export function renderSummary(view: View): HTMLElement {
   const report = view.doc.report;

@@ -269,6 +269,7 @@ describe('panel in Chromium (dist/webview.js under its CSP)', { skip: chromiumAv
     assert.ok(summary.includes(realReport.tuned.instructionScore.toFixed(3)), summary);
     const statuses = await page.locator('.finding').evaluateAll((nodes) => nodes.map((n) => (n as HTMLElement).dataset.status));
     assert.ok(statuses.every((st) => st === 'holds' || st === 'does-not-hold'), `every finding measured: ${statuses.join(', ')}`);
+    assert.doesNotMatch(await page.locator('vscode-tab-panel[data-tab="summary"]').innerText(), /\b[1-9]\d*\.000\b/, 'counts print as counts');
     await assertClean(page, errors);
     await page.close();
   });
@@ -325,6 +326,27 @@ describe('panel in Chromium (dist/webview.js under its CSP)', { skip: chromiumAv
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('Enter');
     assert.match(await page.locator('#head-details').innerText(), /Instruction-tuned · layer 1 · head 1/);
+    // The counts say what they count: all recurring pairs, of them those with a verb; the list is what it says.
+    const chosen = heads.tuned.perHead.find((h) => h.layer === 1 && h.head === 1)!;
+    const counts = await page.locator('[data-head-counts]').innerText();
+    assert.match(counts, new RegExp(`${chosen.recurringPairs} recurring word pairs?`));
+    assert.match(counts, new RegExp(`${chosen.verbPairs} of them with an instruction verb`));
+    assert.doesNotMatch(counts, new RegExp(`^${chosen.pairs.length} word pairs`));
+    const rows = await page.locator('#head-details tbody tr').evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent ?? '')));
+    assert.ok(rows.length > 0);
+    for (let k = 1; k < rows.length; k++) {
+      const [prevDims, prevSim] = [Number(rows[k - 1]![3]), Number(rows[k - 1]![4])];
+      const [dims, sim] = [Number(rows[k]![3]), Number(rows[k]![4])];
+      assert.ok(prevDims > dims || (prevDims === dims && prevSim >= sim), `row ${k + 1} is out of the stated order: ${rows[k - 1]} / ${rows[k]}`);
+    }
+    // Layer groups numbered like the grids (from 0).
+    const gridLayers = await page.locator('table.grid >> nth=0 >> tbody th').allInnerTexts();
+    assert.equal(gridLayers[0]!.trim(), '0');
+    const groupHeads = await page.locator('section[aria-labelledby="h-groups"] thead th').allInnerTexts();
+    if (heads.groups.length) {
+      assert.ok(groupHeads.some((h) => /^layers? 0\b/.test(h.trim())), `groups from layer 0: ${groupHeads.join(' | ')}`);
+      assert.ok(!groupHeads.some((h) => new RegExp(`\\b${heads.base.layers}$`).test(h.trim())), `no group ends past the last layer: ${groupHeads.join(' | ')}`);
+    }
     await screenshot(page, 'panel-sections-heads');
     await showTab(page, 'ffn');
     await page.waitForSelector('svg.rotation rect');
