@@ -274,6 +274,36 @@ describe('panel in Chromium (dist/webview.js under its CSP)', { skip: chromiumAv
     await page.close();
   });
 
+  it('at the default panel width: the score table scrolls instead of cutting columns; a response token brings its heatmap into view and its summary', async () => {
+    const { page, errors } = await open();
+    await page.setViewportSize({ width: 520, height: 700 });
+    const report = fixtureReport();
+    await send(page, { type: 'document', document: documentOf(report, 2, NOT_COMPUTED) });
+    await page.waitForSelector('button.rt[data-role="tuned"]');
+    const fit = await page.locator('section[aria-labelledby="h-scores"]').evaluate((card) => {
+      const table = card.querySelector('table')!;
+      const box = table.parentElement!;
+      return { cardOverflows: card.scrollWidth > card.clientWidth + 1, scrollable: getComputedStyle(box).overflowX, tableWidth: table.scrollWidth, boxScroll: box.scrollWidth };
+    });
+    assert.equal(fit.cardOverflows, false, 'the table does not overflow its card');
+    assert.ok(fit.scrollable === 'auto' || fit.scrollable === 'scroll', `its box scrolls (${fit.scrollable})`);
+    assert.ok(fit.boxScroll >= fit.tableWidth, 'every column is reachable by scrolling');
+    // A response token, far below the heatmap it changes.
+    const summary = page.locator('#summary-tuned');
+    assert.match(await summary.innerText(), /^Most important tokens/);
+    await page.click('button.rt[data-role="tuned"][data-index="2"]');
+    await until(page, () => {
+      const map = document.querySelector('.heatmap-tuned')!.getBoundingClientRect();
+      return map.bottom > 0 && map.top < window.innerHeight;
+    }, 'the changed heatmap in view', 5_000);
+    assert.match(await summary.textContent() ?? '', /response token #3/, 'the screen-reader summary follows the column');
+    await page.click('vscode-button[data-reset="tuned"]');
+    assert.match(await summary.textContent() ?? '', /^Most important tokens/);
+    await screenshot(page, 'panel-narrow');
+    await assertClean(page, errors);
+    await page.close();
+  });
+
   it('selects a response token by click and by keyboard, and goes back with Escape', async () => {
     const { page, errors } = await open();
     const report = fixtureReport();
