@@ -27,6 +27,7 @@ import { failureCard, missingNotes } from './failure.js';
 import { editedBanner, historySection } from './history.js';
 import { renderFfn, renderHeads } from './sections.js';
 import { renderSummary } from './summary.js';
+import { tabLead } from '../src/view/tab-leads.js';
 import { ROLE_NAME, type View } from './view.js';
 
 interface VsCodeApi {
@@ -129,7 +130,7 @@ function render(): void {
     const status = tab === 'heads' || tab === 'ffn' ? (report[tab] === undefined ? ' (not computed)' : '') : '';
     tabs.append(el('vscode-tab-header', { attrs: { slot: 'header', 'data-tab': tab } }, TAB_TITLE[tab], status ? el('span', { class: 'sr-only' }, status) : null));
   }
-  for (const tab of PANEL_TABS) tabs.append(el('vscode-tab-panel', { attrs: { 'data-tab': tab } }, bodies[tab]()));
+  for (const tab of PANEL_TABS) tabs.append(el('vscode-tab-panel', { attrs: { 'data-tab': tab } }, el('div', null, el('p', { class: 'tab-lead', attrs: { 'data-lead': tab } }, shown(tabLead(tab, report, doc.sections))), bodies[tab]())));
   tabs.addEventListener('vsc-tabs-select', (event) => {
     const index = (event as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex;
     const tab = PANEL_TABS[index];

@@ -25,6 +25,7 @@ import { fixtureReport, hostileReport } from '../support/report-fixture.js';
 import { savedReport } from '../support/saved-reports.js';
 import { describeMoves, runMoves, summarizeRun } from '../../src/view/history.js';
 import { formatNumber } from '../../src/view/format.js';
+import { tabLead } from '../../src/view/tab-leads.js';
 
 const root = resolve(__dirname, '..', '..');
 
@@ -255,6 +256,10 @@ describe('panel in Chromium (dist/webview.js under its CSP)', { skip: chromiumAv
     assert.ok(rendered && rendered.heatmaps === 3, JSON.stringify(rendered));
     for (const tab of PANEL_TABS) {
       await showTab(page, tab);
+      // One plain sentence atop each tab, with this prompt's numbers.
+      const lead = (await page.locator(`vscode-tab-panel[data-tab="${tab}"] [data-lead="${tab}"]`).innerText()).trim();
+      assert.equal(lead, tabLead(tab, realReport, { heads: { state: 'computed' }, ffn: { state: 'computed' } }));
+      assert.ok(lead.length > 40 && /\d/.test(lead) && !/not computed/.test(lead), `${tab}: ${lead}`);
       await screenshot(page, `panel-real-${tab}`);
     }
     // The engine's own heads and FFN sections: a layer × head grid per model, the rotation chart.
