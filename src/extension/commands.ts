@@ -346,7 +346,28 @@ async function selectModels(services: LensServices): Promise<void> {
   await config.update('baseModel', base, target('baseModel'));
   await config.update('tunedModel', tuned, target('tunedModel'));
   services.lens.updateStatusBar();
-  void vscode.window.showInformationMessage(`Instruction Lens: comparing ${modelLabel(base)} (base) with ${modelLabel(tuned)} (tuned).`);
+  void vscode.window.showInformationMessage(`Instruction Lens: comparing ${modelLabel(base)} (base) with ${modelLabel(tuned)} (tuned).`, 'Open Settings').then((action) => {
+    if (action) void openSettings(services);
+  });
+}
+
+/**
+ * Opens the settings where the models take effect: the model paths belong to the machine that runs
+ * the engine (scope machine-overridable), so under a remote (code-server, Remote-SSH) the Remote
+ * tab, else the User tab; filtered to this extension's settings.
+ */
+async function openSettings(services: LensServices): Promise<void> {
+  const lens = services.lens;
+  const query = `@ext:${lens.extension.extension.id}`;
+  if (vscode.env.remoteName) {
+    try {
+      await vscode.commands.executeCommand('workbench.action.openRemoteSettings', { query });
+      return;
+    } catch {
+      // a workbench without the Remote tab: the user settings below
+    }
+  }
+  await vscode.commands.executeCommand('workbench.action.openSettings', query);
 }
 
 async function toggleHighlight(services: LensServices, mode?: unknown): Promise<void> {
@@ -446,6 +467,7 @@ export const COMMANDS: readonly LensCommand[] = [
   { id: 'instructionLens.showHeads', run: (s) => showSection(s, 'heads') },
   { id: 'instructionLens.showFfn', run: (s) => showSection(s, 'ffn') },
   { id: 'instructionLens.selectModels', run: selectModels },
+  { id: 'instructionLens.openSettings', run: openSettings },
   { id: 'instructionLens.toggleHighlight', run: toggleHighlight },
   { id: 'instructionLens.clearHighlights', run: clearHighlights },
   { id: 'instructionLens.exportReport', run: exportReport },

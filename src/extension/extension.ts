@@ -48,7 +48,7 @@ export function activate(context: vscode.ExtensionContext): LensApi {
           case 'run':
             if (message.command === 'compare') void vscode.commands.executeCommand('instructionLens.compareSelection', 'again');
             else if (message.command === 'showLog') current.output.show(true);
-            else if (message.command === 'openSettings') void openModelSettings(current);
+            else if (message.command === 'openSettings') void vscode.commands.executeCommand('instructionLens.openSettings');
             else void vscode.commands.executeCommand(message.command === 'selectModels' ? 'instructionLens.selectModels' : 'instructionLens.exportReport');
             break;
         }
@@ -84,24 +84,6 @@ export function activate(context: vscode.ExtensionContext): LensApi {
     },
     decoratedCount: (uri) => highlights.decoratedCount(uri),
   };
-}
-
-/**
- * Opens the settings where the models take effect: the model paths belong to the machine that runs
- * the engine (scope machine-overridable), so under a remote (code-server, Remote-SSH) the Remote
- * tab, else the User tab; filtered to this extension's settings.
- */
-export async function openModelSettings(lens: LensContext): Promise<void> {
-  const query = `@ext:${lens.extension.extension.id}`;
-  if (vscode.env.remoteName) {
-    try {
-      await vscode.commands.executeCommand('workbench.action.openRemoteSettings', query);
-      return;
-    } catch {
-      // a workbench without the Remote tab: the user settings below
-    }
-  }
-  await vscode.commands.executeCommand('workbench.action.openSettings', query);
 }
 
 /** Selects prompt characters [start, end) of the analysis in its editor (a click in the panel). */

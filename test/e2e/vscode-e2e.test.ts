@@ -354,6 +354,14 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
     // Back to prompt.md (its tab), for the tests that follow.
     await page.locator('.tabs-container .tab', { hasText: 'prompt.md' }).first().click();
     await page.locator('.monaco-editor .view-lines', { hasText: 'Summarize' }).first().waitFor();
+    // Open Settings: the settings where the models take effect (code-server: its Remote tab).
+    await notice.locator('vscode-button[data-action="openSettings"]').click();
+    await page.locator('.settings-editor .settings-tabs-widget .action-label.checked', { hasText: 'Remote' }).first().waitFor({ timeout: 15_000 });
+    await screenshot(page, 'vscode-open-settings', { fullPage: false });
+    await page.locator('.tabs-container .tab', { hasText: 'prompt.md' }).first().click();
+    await page.locator('.monaco-editor .view-lines', { hasText: 'Summarize' }).first().waitFor();
+    await runCommand('Instruction Lens: Show Panel');
+    await panelStamp();
   });
 
   it('stays responsive during a long analysis, and Cancel really stops the engine', async () => {
