@@ -361,7 +361,13 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
     await page.locator('.tabs-container .tab', { hasText: 'prompt.md' }).first().click();
     await page.locator('.monaco-editor .view-lines', { hasText: 'Summarize' }).first().waitFor();
     await runCommand('Instruction Lens: Show Panel');
-    await panelStamp();
+    // prompt.md analysed again (the tests that follow start from its highlights), the editor focused.
+    const stamp = await panelStamp();
+    await selectPrompt('Summarize');
+    await runCommand('Instruction Lens: Compare Models on Selection');
+    await waitForNewDocument(stamp);
+    await until('the highlights of prompt.md', async () => (await editorDecorations()) > 5);
+    await selectPrompt('Summarize');
   });
 
   it('stays responsive during a long analysis, and Cancel really stops the engine', async () => {
@@ -454,10 +460,8 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
     await statusShows('base', 'tuned');
     const set = ['Summarize the text below. The council voted.', 'What is the capital of France?', 'Copy: red key'].map((prompt, k) => JSON.stringify({ id: `p${k}`, prompt }));
     writeFileSync(join(workspace, 'set.jsonl'), set.join('\n') + '\n');
-    await page.keyboard.press('Control+P');
-    await page.locator('.quick-input-widget input').fill('set.jsonl');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'set.jsonl' }).first().waitFor();
-    await page.keyboard.press('Enter');
+    // From the Explorer (Quick Open's file index can lag behind a file written after a window reload).
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'set.jsonl' }).first().click({ timeout: 30_000 });
     await page.locator('.monaco-editor .view-lines', { hasText: 'capital' }).first().waitFor();
     await runCommand('Instruction Lens: Evaluate Prompt Set…');
     // The report panel: a webview whose page drew its plots (the body says how many).
