@@ -7,7 +7,7 @@ import type { ModelReport } from '../src/explain/report.js';
 import { columnValues, densityCells, differenceCells, type HeatCell } from '../src/view/heatmap.js';
 import { HIGHLIGHT_MODES, reportRoles, type HighlightMode, type ModelRole } from '../src/contract/panel.js';
 import { meanProbability } from '../src/view/format.js';
-import { divergingLegend, el, focusItem, num, quoted, rovingKeys, sequentialLegend, shadeDiverging, shadeSequential, shown, tokenText } from './dom.js';
+import { divergingLegend, el, focusItem, modelTag, num, quoted, rovingKeys, sequentialLegend, shadeDiverging, shadeSequential, shown, tokenText } from './dom.js';
 import { ROLE_NAME, type View } from './view.js';
 
 function heatmapCells(view: View, cells: readonly HeatCell[], shade: (node: HTMLElement, cell: HeatCell) => void, title: (cell: HeatCell) => string): HTMLElement[] {
@@ -55,9 +55,14 @@ function instructionSummary(m: ModelReport, prompt: string): string {
   return `Instruction spans (${m.instructions.source === 'user' ? 'given' : 'detected'}, underlined): ${texts.join('; ')}.`;
 }
 
-function topTokensSentence(m: ModelReport): string {
-  const order = m.tokens.map((t, i) => ({ t, d: m.density[i] ?? 0 })).sort((a, b) => b.d - a.d).slice(0, 5);
-  return `Most important tokens: ${order.map(({ t, d }) => `${quoted(t.text)} ${num(d, 2)}`).join(', ')}.`;
+/** The screen reader's summary of a heatmap: the strongest tokens of the view shown (density, or one response token's column). */
+function topTokensSentence(m: ModelReport, column: { index: number; values: number[] } | null = null): string {
+  const values = column ? column.values : m.density;
+  const order = m.tokens.map((t, i) => ({ t, d: values[i] ?? 0 })).sort((a, b) => b.d - a.d).slice(0, 5);
+  const list = order.map(({ t, d }) => `${quoted(t.text)} ${num(d, 2)}`).join(', ');
+  return column
+    ? `Most attributed tokens for response token #${column.index + 1} ${quoted(m.response.tokens[column.index]?.text ?? '')}: ${list}.`
+    : `Most important tokens: ${list}.`;
 }
 
 function scoresSection(view: View): HTMLElement {
@@ -70,7 +75,7 @@ function scoresSection(view: View): HTMLElement {
     const bar = el('span', { class: 'bar', attrs: { 'aria-hidden': 'true' } }, el('span', { class: `fill ${role}` }));
     (bar.firstElementChild as HTMLElement).style.width = `${Math.max(0, Math.min(1, m.instructionScore / max)) * 100}%`;
     return el('tr', null,
-      el('th', { attrs: { scope: 'row' } }, ROLE_NAME[role], el('div', { class: 'muted small' }, shown(m.model.id))),
+      el('th', { attrs: { scope: 'row' } }, ROLE_NAME[role], el('div', null, modelTag(m.model.id))),
       el('td', { class: 'num score' }, num(m.instructionScore)),
       el('td', null, bar),
       el('td', { class: 'num' }, `${count} of ${m.tokens.length}`),
@@ -86,9 +91,12 @@ function scoresSection(view: View): HTMLElement {
   return el('section', { class: 'card', attrs: { 'aria-labelledby': 'h-scores' } },
     el('h2', { attrs: { id: 'h-scores' } }, 'Instruction score'),
     el('p', { class: 'muted' }, 'Σ density over the tokens in an instruction span ÷ log₂(2 + their number). Higher: the response leans more on the instruction.'),
-    el('table', { class: 'data' },
-      el('thead', null, el('tr', null, ...['Model', 'Score', 'Scale', 'Instruction tokens', 'Execution provider'].map((h) => el('th', { attrs: { scope: 'col' } }, h)))),
-      el('tbody', null, ...rows),
+    // Scrollable at narrow widths (the default panel beside an editor): no column is cut off.
+    el('div', { class: 'scroll', attrs: { tabindex: '0', role: 'region', 'aria-label': 'Instruction scores, scrollable' } },
+      el('table', { class: 'data scores' },
+        el('thead', null, el('tr', null, ...['Model', 'Score', 'Scale', 'Instruction tokens', 'Execution provider'].map((h) => el('th', { attrs: { scope: 'col' } }, h)))),
+        el('tbody', null, ...rows),
+      ),
     ),
     verdict ? el('p', { class: 'verdict' }, verdict) : null,
   );
@@ -120,6 +128,9 @@ interface ModelBlock {
   caption: HTMLElement;
   reset: HTMLElement;
   buttons: HTMLButtonElement[];
+  /** The screen reader's summary of the heatmap, and the heatmap itself. */
+  summary: HTMLElement;
+  map: HTMLElement;
 }
 
 function densityTitle(role: ModelRole, cell: HeatCell): string {
@@ -145,6 +156,7 @@ function applyShading(view: View, block: ModelBlock, m: ModelReport): void {
     ? `Shading: attribution to response token #${column! + 1} ${quoted(m.response.tokens[column!]!.text)} (its column of the raw matrix, scaled to its maximum).`
     : 'Shading: importance density (the same scale for both models).';
   block.reset.hidden = values === null;
+  block.summary.textContent = topTokensSentence(m, values ? { index: column!, values } : null);
 }
 
 function heatmapsSection(view: View): { section: HTMLElement; blocks: ModelBlock[] } {
@@ -156,16 +168,18 @@ function heatmapsSection(view: View): { section: HTMLElement; blocks: ModelBlock
     const cells = densityCells(m);
     const nodes = heatmapCells(view, cells, (node, cell) => shadeSequential(node, cell.value), (cell) => densityTitle(role, cell));
     const caption = el('p', { class: 'muted caption', attrs: { id: `caption-${role}`, 'aria-live': 'polite' } });
-    const block: ModelBlock = { role, cells, nodes, caption, reset: el('span'), buttons: [] };
+    const block: ModelBlock = { role, cells, nodes, caption, reset: el('span'), buttons: [], summary: el('span'), map: el('span') };
     block.reset = el('vscode-button', {
       attrs: { secondary: true, 'data-reset': role },
       on: { click: () => selectColumn(view, blocks, role, null) },
     }, 'Back to density');
-    const heading = el('h3', null, ROLE_NAME[role], ' ', el('span', { class: 'muted small' }, shown(m.model.id)));
+    const heading = el('h3', null, ROLE_NAME[role], ' ', modelTag(m.model.id));
     const summary = el('p', { class: 'sr-only', attrs: { id: `summary-${role}` } }, topTokensSentence(m));
     const map = heatmapBox(`${ROLE_NAME[role]} model: the prompt’s tokens shaded by importance`, cells, nodes);
     map.classList.add(`heatmap-${role}`);
     map.setAttribute('aria-describedby', `caption-${role} summary-${role}`);
+    block.summary = summary;
+    block.map = map;
     columns.append(el('div', { class: 'model-block' }, heading, el('div', { class: 'caption-row' }, caption, block.reset), map, summary));
     blocks.push(block);
   }
@@ -245,6 +259,8 @@ function responsesSection(view: View, blocks: ModelBlock[]): HTMLElement {
             const same = current?.role === block.role && current.index === j;
             selectColumn(view, blocks, block.role, same ? null : j);
             focusItem(block.buttons, j);
+            // The heatmap that changed is far above the responses: bring it into view.
+            if (!same) block.map.scrollIntoView({ block: 'nearest' });
           },
         },
       }, tokenText(t.text));
@@ -264,7 +280,7 @@ function responsesSection(view: View, blocks: ModelBlock[]): HTMLElement {
     });
     const avg = meanProbability(m);
     columns.append(el('div', { class: 'model-block' },
-      el('h3', null, ROLE_NAME[block.role], ' ', el('span', { class: 'muted small' }, shown(m.model.id))),
+      el('h3', null, ROLE_NAME[block.role], ' ', modelTag(m.model.id)),
       el('p', { class: 'muted' }, `${m.response.source === 'given' ? 'Given by the user' : 'Generated greedily'}, ${tokens.length} tokens, average token probability ${avg === null ? 'n/a' : num(avg)}. Shaded by probability.`),
       tokens.length ? list : el('p', { class: 'muted' }, '(empty response)'),
     ));
@@ -283,7 +299,7 @@ function wordsSection(view: View): HTMLElement {
       return el('tr', null, el('td', { class: 'num' }, String(k + 1)), cell, el('td', { class: 'num' }, num(w.density)), el('td', { class: 'num' }, String(w.tokenIndices.length)));
     });
     return el('table', { class: 'data' },
-      el('caption', null, `${ROLE_NAME[role]} (${shown(m.model.id)})`),
+      el('caption', null, `${ROLE_NAME[role]} (`, modelTag(m.model.id, ''), ')'),
       el('thead', null, el('tr', null, ...['#', 'Word', 'Density', 'Tokens'].map((h) => el('th', { attrs: { scope: 'col' } }, h)))),
       el('tbody', null, ...(rows.length ? rows : [el('tr', null, el('td', { attrs: { colspan: 4 } }, 'No words.'))])),
     );

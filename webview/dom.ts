@@ -4,7 +4,7 @@
 // set through the CSSOM (element.style), which the panel's Content-Security-Policy allows.
 
 import { contrastText, divergingColor, sequentialColor, type Rgb } from '../src/view/colors.js';
-import { formatNumber } from '../src/view/format.js';
+import { formatNumber, modelName } from '../src/view/format.js';
 import { visibleControls, visibleToken } from '../src/report/escape.js';
 
 export type Child = Node | string | null | undefined | false;
@@ -138,4 +138,9 @@ export function divergingLegend(label: string, low: string, high: string): HTMLE
     bar.append(sw);
   }
   return el('div', { class: 'legend', attrs: { role: 'img', 'aria-label': label } }, el('span', null, low), bar, el('span', null, high));
+}
+
+/** A model named by its short name (folder or hub id), the full id or path in its tooltip. */
+export function modelTag(id: string, className = 'muted small'): HTMLElement {
+  return el('span', { class: `${className} model-name`, attrs: { title: shown(id) } }, shown(modelName(id)));
 }

@@ -22,9 +22,12 @@ import {
   type ToWebview,
 } from '../src/contract/panel.js';
 import { renderAttribution } from './attribution.js';
-import { el, shown } from './dom.js';
+import { el, modelTag, shown } from './dom.js';
+import { failureCard, missingNotes } from './failure.js';
+import { editedBanner, historySection } from './history.js';
 import { renderFfn, renderHeads } from './sections.js';
 import { renderSummary } from './summary.js';
+import { tabLead } from '../src/view/tab-leads.js';
 import { ROLE_NAME, type View } from './view.js';
 
 interface VsCodeApi {
@@ -70,7 +73,19 @@ function toolbar(): HTMLElement {
   return el('div', { class: 'actions' }, button('Compare again', 'compare', false), button('Choose models…', 'selectModels'), state.document ? button('Export…', 'export') : null);
 }
 
+function runCommand(command: FromWebview & { type: 'run' }): void {
+  post(command);
+}
+
+function failureNode(hasPrevious: boolean): HTMLElement | null {
+  return state.failure ? failureCard(state.failure, (command) => runCommand({ type: 'run', command }), hasPrevious) : null;
+}
+
 function renderEmpty(): void {
+  if (state.failure) {
+    app().replaceChildren(el('header', { class: 'top' }, el('h1', null, 'Instruction Lens')), busyLine(), failureNode(false)!);
+    return;
+  }
   app().replaceChildren(
     el('header', { class: 'top' }, el('h1', null, 'Instruction Lens')),
     busyLine(),
@@ -91,13 +106,17 @@ function render(): void {
   const view: View = { doc, get state() { return state; }, patch, rerender: render, post };
   const report = doc.report;
   const roles = reportRoles(report);
-  const title = roles.map((r) => `${ROLE_NAME[r]}: ${shown(report[r]!.model.id)}`).join('  ·  ');
+  const title: (Node | string)[] = [];
+  roles.forEach((r, k) => title.push(k ? '  ·  ' : '', `${ROLE_NAME[r]}: `, modelTag(report[r]!.model.id, '')));
   const header = el('header', { class: 'top' },
     el('h1', null, 'Instruction Lens', ' ', el('span', { class: 'muted small' }, roles.length === 2 ? 'base vs instruction-tuned' : `${ROLE_NAME[roles[0]!].toLowerCase()} model only`)),
-    el('p', { class: 'models' }, title),
+    el('p', { class: 'models' }, ...title),
     el('p', { class: 'muted small' }, `${shown(doc.source)} · ${shown(String(report.createdAt))}`),
     toolbar(),
+    editedBanner(view),
+    historySection(view),
   );
+  const failure = failureNode(true);
 
   const attribution = renderAttribution(view);
   const bodies: Record<PanelTab, () => HTMLElement> = {
@@ -111,7 +130,7 @@ function render(): void {
     const status = tab === 'heads' || tab === 'ffn' ? (report[tab] === undefined ? ' (not computed)' : '') : '';
     tabs.append(el('vscode-tab-header', { attrs: { slot: 'header', 'data-tab': tab } }, TAB_TITLE[tab], status ? el('span', { class: 'sr-only' }, status) : null));
   }
-  for (const tab of PANEL_TABS) tabs.append(el('vscode-tab-panel', { attrs: { 'data-tab': tab } }, bodies[tab]()));
+  for (const tab of PANEL_TABS) tabs.append(el('vscode-tab-panel', { attrs: { 'data-tab': tab } }, el('div', null, el('p', { class: 'tab-lead', attrs: { 'data-lead': tab } }, shown(tabLead(tab, report, doc.sections))), bodies[tab]())));
   tabs.addEventListener('vsc-tabs-select', (event) => {
     const index = (event as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex;
     const tab = PANEL_TABS[index];
@@ -120,7 +139,7 @@ function render(): void {
     post({ type: 'tab', tab });
     reportRendered(attribution);
   });
-  app().replaceChildren(header, busyLine(), tabs);
+  app().replaceChildren(header, busyLine(), ...(failure ? [failure] : []), ...[missingNotes(view)].filter((n): n is HTMLElement => n !== null), tabs);
   reportRendered(attribution);
 }
 
@@ -144,7 +163,7 @@ function onMessage(message: ToWebview): void {
         document: message.document,
         tab: message.tab ?? state.tab,
         mode: message.mode ?? state.mode,
-        ...(fresh ? { column: null, head: null, layer: null } : {}),
+        ...(fresh ? { column: null, head: null, layer: null, failure: null } : {}),
       });
       busy = null;
       render();
@@ -157,6 +176,18 @@ function onMessage(message: ToWebview): void {
       render();
       break;
     }
+    case 'edited': {
+      const doc = state.document;
+      if (!doc || doc.id !== message.documentId || Boolean(doc.edited) === message.edited) return;
+      patch({ document: { ...doc, edited: message.edited } });
+      render();
+      break;
+    }
+    case 'failure':
+      patch({ failure: message.failure });
+      busy = null;
+      render();
+      break;
     case 'busy':
       busy = message.message;
       document.getElementById('busy')?.replaceWith(busyLine());

@@ -32,6 +32,14 @@ function emptyState(view: View, section: SectionName, status: SectionStatus): HT
   return box;
 }
 
+/** "This head has 412 recurring word pairs, 379 of them with an instruction verb; the 20 listed below are its first." */
+export function headCounts(head: HeadView): string {
+  const pairs = head.recurringPairs === 1 ? '1 recurring word pair' : `${head.recurringPairs} recurring word pairs`;
+  const verb = `${head.verbPairs} of them with an instruction verb`;
+  const listed = head.pairs.length < head.recurringPairs ? `; the ${head.pairs.length} listed below are those in the most dimensions` : '';
+  return `This head has ${pairs} (pairs found in more than one of its dimensions), ${verb}${listed}.`;
+}
+
 function headDetails(view: View, models: Partial<Record<ModelRole, HeadsModelView>>): HTMLElement {
   const chosen = view.state.head;
   const box = el('div', { class: 'head-details', attrs: { 'aria-live': 'polite', id: 'head-details' } });
@@ -44,11 +52,13 @@ function headDetails(view: View, models: Partial<Record<ModelRole, HeadsModelVie
   const links = model!.verbLinks.filter((l) => l.layer === head.layer && l.head === head.head);
   box.append(
     el('h3', null, `${ROLE_NAME[chosen.role]} · layer ${head.layer} · head ${head.head}`),
-    el('p', { class: 'muted' }, `${head.pairs.length} word pairs, ${head.verbPairs} with an instruction verb.`),
-    el('table', { class: 'data' },
-      el('caption', null, 'Word pairs (query word → key word), strongest first'),
-      el('thead', null, el('tr', null, ...['#', 'Query', 'Key', 'Similarity'].map((h) => el('th', { attrs: { scope: 'col' } }, h)))),
-      el('tbody', null, ...head.pairs.slice(0, 50).map((p, k) => el('tr', null, el('td', { class: 'num' }, String(k + 1)), el('td', null, shown(p.query)), el('td', null, shown(p.key)), el('td', { class: 'num' }, num(p.score))))),
+    el('p', { class: 'muted', attrs: { 'data-head-counts': '' } }, headCounts(head)),
+    el('div', { class: 'scroll' },
+      el('table', { class: 'data' },
+        el('caption', null, 'Recurring word pairs (query word → key word): most dimensions first, then the most similar'),
+        el('thead', null, el('tr', null, ...['#', 'Query', 'Key', 'Dimensions', 'Similarity'].map((h) => el('th', { attrs: { scope: 'col' } }, h)))),
+        el('tbody', null, ...head.pairs.slice(0, 50).map((p, k) => el('tr', null, el('td', { class: 'num' }, String(k + 1)), el('td', null, shown(p.query)), el('td', null, shown(p.key)), el('td', { class: 'num' }, String(p.dims)), el('td', { class: 'num' }, num(p.score))))),
+      ),
     ),
     links.length ? el('p', null, `On this prompt it links ${links.map((l) => `“${shown(l.verb)}” → “${shown(l.word)}” (${num(l.weight, 2)})`).join(', ')}.`) : '',
   );

@@ -2,6 +2,7 @@
 // each with its verdict in words and a symbol (never colour alone) and the numbers behind it.
 
 import { findings, type FindingStatus } from '../src/view/findings.js';
+import { modelName } from '../src/view/format.js';
 import { el, num, shown } from './dom.js';
 import { ROLE_NAME, type View } from './view.js';
 
@@ -12,12 +13,13 @@ const STATUS: Record<FindingStatus, { symbol: string; label: string }> = {
   'not-measured': { symbol: '–', label: 'Not measured' },
 };
 
-const value = (v: number | undefined) => (v === undefined ? '—' : num(v));
+/** A count prints as a count ("16", not "16.000"). */
+const value = (v: number | undefined) => (v === undefined ? '—' : Number.isInteger(v) ? String(v) : num(v));
 
 export function renderSummary(view: View): HTMLElement {
   const report = view.doc.report;
   const list = findings(report, view.doc.sections);
-  const models = (['base', 'tuned'] as const).filter((r) => report[r]).map((r) => `${ROLE_NAME[r]}: ${shown(report[r]!.model.id)} (${shown(report[r]!.executionDevice ?? report[r]!.executionProvider)})`);
+  const models = (['base', 'tuned'] as const).filter((r) => report[r]).map((r) => `${ROLE_NAME[r]}: ${shown(modelName(report[r]!.model.id))} (${shown(report[r]!.executionDevice ?? report[r]!.executionProvider)})`);
   return el('div', { class: 'tab-body' },
     el('section', { class: 'card', attrs: { 'aria-labelledby': 'h-summary' } },
       el('h2', { attrs: { id: 'h-summary' } }, 'The paper’s findings, on this prompt'),

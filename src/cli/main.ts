@@ -238,7 +238,9 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (e instanceof LensError || e instanceof CancelledError) {
-      process.stderr.write(`instruction-lens: ${visibleControls(e.message)}\n`);
+      // The CLI's way to give the response (the extension names none: its users have no flags).
+      const hint = e instanceof LensError && e.reason === 'empty-response' ? ' (--response, or --response-base/--response-tuned with compare)' : '';
+      process.stderr.write(`instruction-lens: ${visibleControls(e.message)}${hint}\n`);
       return e instanceof CancelledError ? 130 : 1;
     }
     const system = e as NodeJS.ErrnoException;

@@ -167,6 +167,8 @@ export interface EngineErrorData {
   kind: EngineErrorKind;
   /** The file at fault, when the error names one (LensError.file). */
   file?: string;
+  /** What went wrong, where the extension acts on it ('empty-response': the model generated nothing). */
+  reason?: 'empty-response';
 }
 
 export interface LogParams {

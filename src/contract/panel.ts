@@ -8,6 +8,8 @@
 //   busy       an analysis runs (a line to show) or ended (null)
 //   showTab    bring a tab to the front (the "Show head word pairs" command, the hover's link)
 //   highlight  the editor's highlight mode changed (the panel's view follows it)
+//   edited     the analysed text was edited since the document's run (or not any more)
+//   failure    the last run failed: its message and actions, where the results would be (null clears it)
 // Webview → extension (`FromWebview`):
 //   ready      the script runs; `documentId` is what it restored from its state (null: nothing)
 //   tab        the user switched tabs (kept so that a restore opens the same tab)
@@ -59,6 +61,37 @@ export interface PanelDocument {
   /** Where the prompt came from, e.g. "prompt.md, lines 1–4". */
   source: string;
   sections: Record<SectionName, SectionStatus>;
+  /** The earlier runs on this prompt (its earlier versions), oldest first; absent in older states. */
+  history?: RunSummary[];
+  /** The analysed text was edited since this run: the report describes the text as it was. */
+  edited?: boolean;
+  /** Why a model of the comparison is missing from the report (it produced nothing), by role. */
+  missing?: Partial<Record<ModelRole, string>>;
+}
+
+/** What the panel's buttons can ask the extension to run. */
+export const PANEL_COMMANDS = ['compare', 'selectModels', 'export', 'openSettings', 'showLog'] as const;
+export type PanelCommand = (typeof PANEL_COMMANDS)[number];
+
+/** A failed run, shown in the panel where its results would be, with what the user can do about it. */
+export interface PanelFailure {
+  title: string;
+  message: string;
+  actions: PanelCommand[];
+}
+
+/** What the panel keeps of one run on a prompt, to show how the next run moved. */
+export interface RunSummary {
+  /** The document id of the run. */
+  id: number;
+  createdAt: string;
+  prompt: string;
+  /** The models' ids ("base ↔ tuned"): a prompt's history holds the runs of one pair. */
+  models: string;
+  /** Each model's instruction score. */
+  scores: Partial<Record<ModelRole, number>>;
+  /** Each model's prompt words with their density, strongest first (at most HISTORY_WORDS). */
+  words: Partial<Record<ModelRole, { text: string; density: number }[]>>;
 }
 
 export type ToWebview =
@@ -66,7 +99,10 @@ export type ToWebview =
   | { type: 'sections'; documentId: number; sections: Record<SectionName, SectionStatus>; report?: PanelReport }
   | { type: 'busy'; message: string | null }
   | { type: 'showTab'; tab: PanelTab }
-  | { type: 'highlight'; mode: HighlightMode };
+  | { type: 'highlight'; mode: HighlightMode }
+  | { type: 'edited'; documentId: number; edited: boolean }
+  /** The last run failed (null: clear it). */
+  | { type: 'failure'; failure: PanelFailure | null };
 
 export interface RenderedCounts {
   documentId: number;
@@ -83,7 +119,7 @@ export type FromWebview =
   | { type: 'highlight'; mode: HighlightMode }
   | { type: 'reveal'; start: number; end: number }
   | { type: 'compute'; section: SectionName }
-  | { type: 'run'; command: 'compare' | 'selectModels' | 'export' }
+  | { type: 'run'; command: PanelCommand }
   | ({ type: 'rendered' } & RenderedCounts)
   | { type: 'error'; message: string };
 
@@ -98,9 +134,17 @@ export interface PanelState {
   head: { role: ModelRole; layer: number; head: number } | null;
   /** The layer chosen on the FFN tab. */
   layer: number | null;
+  /** The last run's failure, shown where the results would be. */
+  failure: PanelFailure | null;
 }
 
-export const INITIAL_STATE: PanelState = { document: null, tab: 'attribution', mode: 'difference', column: null, head: null, layer: null };
+export const INITIAL_STATE: PanelState = { document: null, tab: 'attribution', mode: 'difference', column: null, head: null, layer: null, failure: null };
+
+function parseFailure(x: unknown): PanelFailure | null {
+  if (!isObject(x) || typeof x.title !== 'string' || typeof x.message !== 'string' || !Array.isArray(x.actions)) return null;
+  const actions = x.actions.filter((a): a is PanelCommand => typeof a === 'string' && (PANEL_COMMANDS as readonly string[]).includes(a));
+  return { title: x.title, message: x.message, actions };
+}
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const isIndex = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
@@ -128,7 +172,7 @@ export function parseFromWebview(x: unknown): FromWebview | null {
     case 'compute':
       return x.section === 'heads' || x.section === 'ffn' ? { type: 'compute', section: x.section } : null;
     case 'run':
-      return x.command === 'compare' || x.command === 'selectModels' || x.command === 'export' ? { type: 'run', command: x.command } : null;
+      return typeof x.command === 'string' && (PANEL_COMMANDS as readonly string[]).includes(x.command) ? { type: 'run', command: x.command as PanelCommand } : null;
     case 'rendered':
       return isIndex(x.documentId) && isPanelTab(x.tab) && isIndex(x.heatmaps) && isIndex(x.promptTokens) && isIndex(x.responseTokens)
         ? { type: 'rendered', documentId: x.documentId, tab: x.tab, heatmaps: x.heatmaps, promptTokens: x.promptTokens, responseTokens: x.responseTokens }
@@ -159,6 +203,10 @@ export function parseToWebview(x: unknown): ToWebview | null {
       return isPanelTab(x.tab) ? { type: 'showTab', tab: x.tab } : null;
     case 'highlight':
       return isHighlightMode(x.mode) ? { type: 'highlight', mode: x.mode } : null;
+    case 'edited':
+      return isIndex(x.documentId) && typeof x.edited === 'boolean' ? { type: 'edited', documentId: x.documentId, edited: x.edited } : null;
+    case 'failure':
+      return x.failure === null ? { type: 'failure', failure: null } : parseFailure(x.failure) ? { type: 'failure', failure: parseFailure(x.failure) } : null;
     default:
       return null;
   }
@@ -178,6 +226,7 @@ export function parseState(x: unknown): PanelState {
     column,
     head,
     layer: isIndex(x.layer) ? x.layer : null,
+    failure: parseFailure(x.failure),
   };
 }
 

@@ -48,6 +48,8 @@ export class EngineError extends Error {
     readonly kind: EngineFailureKind,
     message: string,
     readonly file?: string,
+    /** The engine's reason, where the extension acts on it (EngineErrorData.reason). */
+    readonly reason?: EngineErrorData['reason'],
   ) {
     super(message);
   }
@@ -88,7 +90,7 @@ export function toEngineError(e: unknown): EngineError {
   if (e instanceof ResponseError) {
     const data = e.data as EngineErrorData | undefined;
     if (e.code === EngineErrorCodes.Cancelled) return new EngineError('cancelled', e.message);
-    return new EngineError(engineErrorKind(e.code), e.message, data?.file);
+    return new EngineError(engineErrorKind(e.code), e.message, data?.file, data?.reason);
   }
   return new EngineError('internal', e instanceof Error ? e.message : String(e));
 }

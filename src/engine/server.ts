@@ -75,7 +75,8 @@ export function toResponseError(e: unknown, cancelled = false): ResponseError<En
     return new ResponseError(EngineErrorCodes.Cancelled, 'Cancelled.', { kind: 'cancelled' });
   }
   if (e instanceof LensError) {
-    return new ResponseError(EngineErrorCodes.UserError, e.message, e.file === undefined ? { kind: 'user' } : { kind: 'user', file: e.file });
+    const data: EngineErrorData = { kind: 'user', ...(e.file === undefined ? {} : { file: e.file }), ...(e.reason ? { reason: e.reason } : {}) };
+    return new ResponseError(EngineErrorCodes.UserError, e.message, data);
   }
   const message = e instanceof Error ? e.message : String(e);
   return new ResponseError(EngineErrorCodes.Internal, `Internal error in the Instruction Lens engine: ${message}`, { kind: 'internal' });

@@ -1,4 +1,4 @@
-import { LensError } from '../model/errors.js';
+import { LensError, emptyResponseError } from '../model/errors.js';
 import { checkContext, encodePrompt, type EncodedPrompt, type PromptFormat } from '../model/prompt.js';
 import type { AttributionMode, ForwardResult, LlamaRunner } from '../llm/runner.js';
 import type { Objective } from '../llm/gradient-graph.js';
@@ -106,7 +106,7 @@ export async function attributeAndProbe(
     });
     source = 'generated';
     if (responseIds.length === 0) {
-      throw new LensError(`${spec} produced an empty response (its first token was end-of-sequence), so there is nothing to attribute: try a prompt the model knows how to continue, or give the response to attribute (CLI: --response)`);
+      throw emptyResponseError(spec);
     }
   }
   const generateMs = performance.now() - started;

@@ -5,7 +5,7 @@
 
 import { dirname } from 'node:path';
 import * as vscode from 'vscode';
-import type { RequestOptions } from '../engine/client.js';
+import { EngineError, type RequestOptions } from '../engine/client.js';
 import type { GenerateResult, ModelInfo, ModelRole } from '../engine/protocol.js';
 import { REPORT_SCHEMA, type Report } from '../explain/report.js';
 import { listCachedModels } from '../model/hub.js';
@@ -13,7 +13,7 @@ import { renderHtml } from '../report/html.js';
 import { formatModelInfo } from '../shared/model-info.js';
 import { isHighlightMode, type PanelReport, type PanelTab, type SectionName, type SectionStatus } from '../contract/panel.js';
 import type { Analysis, AnalysisStore } from './analysis.js';
-import { SECTION, modelLabel, type LensContext, type LensSettings } from './context.js';
+import { SECTION, modelLabel, withShortNames, type LensContext, type LensSettings } from './context.js';
 import type { Highlights } from './highlights.js';
 import type { LensPanel } from './panel.js';
 
@@ -126,8 +126,8 @@ function compareParams(settings: LensSettings, prompt: string, sections: { heads
 }
 
 /** Shows an analysis: the store (hover), the highlights, the panel, the status bar. */
-function present(services: LensServices, target: PromptTarget, report: PanelReport, sections: Record<SectionName, SectionStatus>, tab: PanelTab): Analysis {
-  const analysis = services.store.set(target.document, target.offset, target.text.length, report, sections);
+function present(services: LensServices, target: PromptTarget, report: PanelReport, sections: Record<SectionName, SectionStatus>, tab: PanelTab, missing?: Partial<Record<ModelRole, string>>): Analysis {
+  const analysis = services.store.set(target.document, target.offset, target.text.length, report, sections, missing);
   const tunedOrBase = report.tuned ?? report.base;
   const provider = tunedOrBase && (tunedOrBase.executionDevice ?? tunedOrBase.executionProvider);
   services.lens.updateStatusBar(provider);
@@ -137,6 +137,45 @@ function present(services: LensServices, target: PromptTarget, report: PanelRepo
   return analysis;
 }
 
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+
+/**
+ * A model produced nothing on the prompt (its first token ended the response): each model alone, so
+ * that the one that answers is shown; the panel says which one did not, and offers other models.
+ */
+async function eachModelAlone(services: LensServices, target: PromptTarget, settings: LensSettings): Promise<void> {
+  const engine = services.lens.engine();
+  const report: PanelReport = { schema: REPORT_SCHEMA, createdAt: new Date().toISOString(), prompt: target.text };
+  const missing: Partial<Record<ModelRole, string>> = {};
+  for (const role of ['base', 'tuned'] as const) {
+    const model = services.lens.model(role, settings);
+    try {
+      report[role] = await withEngineProgress(services, `explaining with the ${role} model ${modelLabel(model)}…`, (options) =>
+        engine.attribute({ model, role, prompt: target.text, maxNewTokens: settings.maxNewTokens, format: role === 'base' ? settings.promptFormatBase : settings.promptFormatTuned, importance: settings.importance, ...(settings.extraVerbs.length ? { instructionVerbs: [...settings.verbs] } : {}) }, options),
+      );
+    } catch (e) {
+      if (!(e instanceof EngineError) || e.reason !== 'empty-response') throw e;
+      missing[role] = `${modelLabel(model)} produced nothing for this prompt (its first token ended the response), so there is nothing to attribute. It may not know how to continue this text: try a prompt in the form it was trained on, or choose other models.`;
+    }
+  }
+  services.lens.log(`── Compare · ${(['base', 'tuned'] as const).map((r) => `${r}: ${missing[r] ? 'no response' : 'instruction score ' + report[r]!.instructionScore.toFixed(3)}`).join(', ')} ──`);
+  if (!report.base && !report.tuned) {
+    services.panel.setFailure({
+      title: 'Neither model produced a response',
+      message: `${modelLabel(settings.baseModel)} (base) and ${modelLabel(settings.tunedModel)} (instruction-tuned) both ended their response at once on this prompt, so there is nothing to attribute. They may not know how to continue this text: try a prompt in the form they were trained on, or choose other models.`,
+      actions: ['selectModels', 'openSettings', 'showLog'],
+    });
+    return;
+  }
+  const shown = report.tuned ? 'tuned' : 'base';
+  if (services.highlights.mode !== shown) services.highlights.setMode(shown);
+  const sections = { heads: sectionStatus(report, 'heads', false), ffn: sectionStatus(report, 'ffn', false) };
+  present(services, target, report, sections, 'attribution', missing);
+}
+
 /** Compares both models on `target`; `section` is computed even when its setting is off, and its tab shown. */
 async function compareOn(services: LensServices, target: PromptTarget, section?: SectionName): Promise<void> {
   const settings = services.lens.settings();
@@ -144,20 +183,38 @@ async function compareOn(services: LensServices, target: PromptTarget, section?:
   const engine = services.lens.engine();
   const sections = { heads: settings.heads || section === 'heads', ffn: settings.ffn || section === 'ffn' };
   const started = Date.now();
-  const report = await withEngineProgress(services, `comparing ${modelLabel(settings.baseModel)} and ${modelLabel(settings.tunedModel)}…`, (options) =>
-    engine.compare(compareParams(settings, target.text, sections), options),
-  );
+  let report: Report;
+  try {
+    report = await withEngineProgress(services, `comparing ${modelLabel(settings.baseModel)} and ${modelLabel(settings.tunedModel)}…`, (options) =>
+      engine.compare(compareParams(settings, target.text, sections), options),
+    );
+  } catch (e) {
+    if (e instanceof EngineError && e.kind === 'cancelled') throw e;
+    if (e instanceof EngineError && e.reason === 'empty-response') {
+      await eachModelAlone(services, target, settings);
+      return;
+    }
+    // Where the results would be, with what to do about it; the toast too (the wrapper).
+    services.panel.setFailure({ title: 'The comparison failed', message: withShortNames(errorMessage(e), settings), actions: ['selectModels', 'openSettings', 'showLog'] });
+    throw e;
+  }
   services.lens.log(`── Compare · ${report.base.model.id} vs ${report.tuned.model.id} · ${report.tuned.executionDevice ?? report.tuned.executionProvider} · ${((Date.now() - started) / 1000).toFixed(1)} s · instruction score base ${report.base.instructionScore.toFixed(3)}, tuned ${report.tuned.instructionScore.toFixed(3)} ──`);
   present(services, target, report, { heads: sectionStatus(report, 'heads', sections.heads), ffn: sectionStatus(report, 'ffn', sections.ffn) }, section ?? 'attribution');
 }
 
-/** Compare on the selection; from the panel ("again"), on the analysed text while it is unchanged. */
+/**
+ * Compare on the selection; from the panel or the CodeLens ("again"), on the analysed range as it is
+ * now — edited or not: the range follows the edits, so the edited prompt is what runs again.
+ */
 async function compareSelection(services: LensServices, again?: unknown): Promise<void> {
   const analysis = services.store.analysis;
-  if (again === 'again' && analysis && !analysis.stale) {
+  if (again === 'again' && analysis) {
     const document = await vscode.workspace.openTextDocument(analysis.uri);
-    await compareOn(services, { document, offset: analysis.offset, text: document.getText().slice(analysis.offset, analysis.offset + analysis.length) });
-    return;
+    const text = (services.store.textIn(document) ?? '').replace(/\s+$/u, '');
+    if (text.trim()) {
+      await compareOn(services, { document, offset: analysis.offset, text });
+      return;
+    }
   }
   const target = promptTarget();
   if (target) await compareOn(services, target);
@@ -291,7 +348,28 @@ async function selectModels(services: LensServices): Promise<void> {
   await config.update('baseModel', base, target('baseModel'));
   await config.update('tunedModel', tuned, target('tunedModel'));
   services.lens.updateStatusBar();
-  void vscode.window.showInformationMessage(`Instruction Lens: comparing ${modelLabel(base)} (base) with ${modelLabel(tuned)} (tuned).`);
+  void vscode.window.showInformationMessage(`Instruction Lens: comparing ${modelLabel(base)} (base) with ${modelLabel(tuned)} (tuned).`, 'Open Settings').then((action) => {
+    if (action) void openSettings(services);
+  });
+}
+
+/**
+ * Opens the settings where the models take effect: the model paths belong to the machine that runs
+ * the engine (scope machine-overridable), so under a remote (code-server, Remote-SSH) the Remote
+ * tab, else the User tab; filtered to this extension's settings.
+ */
+async function openSettings(services: LensServices): Promise<void> {
+  const lens = services.lens;
+  const query = `@ext:${lens.extension.extension.id}`;
+  if (vscode.env.remoteName) {
+    try {
+      await vscode.commands.executeCommand('workbench.action.openRemoteSettings', { query });
+      return;
+    } catch {
+      // a workbench without the Remote tab: the user settings below
+    }
+  }
+  await vscode.commands.executeCommand('workbench.action.openSettings', query);
 }
 
 async function toggleHighlight(services: LensServices, mode?: unknown): Promise<void> {
@@ -311,11 +389,12 @@ async function clearHighlights(services: LensServices): Promise<void> {
 
 async function exportReport(services: LensServices): Promise<void> {
   const analysis = services.store.analysis;
-  if (!analysis) {
+  // After a reload whose analysis could not come back (its file gone), the panel's own snapshot.
+  const report = analysis?.report ?? services.panel.current?.report;
+  if (!report) {
     void vscode.window.showInformationMessage('Instruction Lens: nothing to export yet; run “Compare Models on Selection” first.');
     return;
   }
-  const report = analysis.report;
   const full = report.base !== undefined && report.tuned !== undefined;
   const choices: (vscode.QuickPickItem & { format: 'json' | 'html' })[] = [
     { label: 'JSON', description: full ? 'the report (instruction-lens/report@1)' : 'the model’s attribution report', format: 'json' },
@@ -323,13 +402,17 @@ async function exportReport(services: LensServices): Promise<void> {
   if (full) choices.push({ label: 'HTML', description: 'a self-contained page (no script or style from outside)', format: 'html' });
   const choice = choices.length === 1 ? choices[0] : await vscode.window.showQuickPick(choices, { title: 'Instruction Lens: export the report as' });
   if (!choice) return;
-  const folder = analysis.uri.scheme === 'file' ? dirname(analysis.uri.fsPath) : undefined;
+  const folder = analysis?.uri.scheme === 'file' ? dirname(analysis.uri.fsPath) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   const defaultUri = folder ? vscode.Uri.file(`${folder}/instruction-lens-report.${choice.format}`) : undefined;
   const uri = await vscode.window.showSaveDialog({ defaultUri, filters: choice.format === 'json' ? { JSON: ['json'] } : { HTML: ['html', 'htm'] }, title: 'Export the Instruction Lens report' });
   if (!uri) return;
   const text = choice.format === 'html' ? renderHtml(report as Report) : `${JSON.stringify(full ? report : (report.base ?? report.tuned), null, 2)}\n`;
   await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(text));
-  void vscode.window.showInformationMessage(`Instruction Lens: report written to ${uri.fsPath || uri.toString()}`);
+  void vscode.window.showInformationMessage(`Instruction Lens: report written to ${uri.fsPath || uri.toString()}`, 'Open').then((open) => {
+    if (open !== 'Open') return;
+    if (choice.format === 'html') void vscode.env.openExternal(uri);
+    else void vscode.window.showTextDocument(uri);
+  });
 }
 
 async function showPanel(services: LensServices, tab?: unknown): Promise<void> {
@@ -386,6 +469,7 @@ export const COMMANDS: readonly LensCommand[] = [
   { id: 'instructionLens.showHeads', run: (s) => showSection(s, 'heads') },
   { id: 'instructionLens.showFfn', run: (s) => showSection(s, 'ffn') },
   { id: 'instructionLens.selectModels', run: selectModels },
+  { id: 'instructionLens.openSettings', run: openSettings },
   { id: 'instructionLens.toggleHighlight', run: toggleHighlight },
   { id: 'instructionLens.clearHighlights', run: clearHighlights },
   { id: 'instructionLens.exportReport', run: exportReport },

@@ -2,7 +2,7 @@
 // settings (read with workspace trust in mind) and the engine client, started on first use.
 // It owns every disposable; activate() creates one, deactivate() disposes it.
 
-import { basename, isAbsolute } from 'node:path';
+import { modelName } from '../view/format.js';
 import * as vscode from 'vscode';
 import { EngineClient, EngineError, describeExit } from '../engine/client.js';
 import type { ModelRole, Precision } from '../engine/protocol.js';
@@ -85,8 +85,14 @@ export function readSettings(trusted = vscode.workspace.isTrusted): LensSettings
 
 /** A short name for a model: a folder's name, or a hub id as it is. */
 export function modelLabel(model: string): string {
-  if (!model) return 'default model';
-  return isAbsolute(model) || model.startsWith('.') || model.includes('\\') ? basename(model) : model;
+  return modelName(model);
+}
+
+/** A message with the models' paths replaced by their short names (the status bar's and the panel's tooltips have the paths). */
+export function withShortNames(message: string, settings: Pick<LensSettings, 'baseModel' | 'tunedModel'>): string {
+  let text = message;
+  for (const model of [settings.baseModel, settings.tunedModel].filter((m) => m.length > 0).sort((a, b) => b.length - a.length)) text = text.split(model).join(modelLabel(model));
+  return text;
 }
 
 export class LensContext implements vscode.Disposable {
@@ -214,8 +220,9 @@ export class LensContext implements vscode.Disposable {
       // A crash is reported once, by the onExit handler.
       if (e.kind === 'stopped' && e.message.includes('unexpectedly')) return;
       this.log(`Error: ${e.message}`);
-      void vscode.window.showErrorMessage(`Instruction Lens: ${e.message}`, 'Show Log').then((action) => {
-        if (action) this.output.show(true);
+      void vscode.window.showErrorMessage(`Instruction Lens: ${withShortNames(e.message, this.settings())}`, 'Choose Models…', 'Show Log').then((action) => {
+        if (action === 'Show Log') this.output.show(true);
+        if (action === 'Choose Models…') void vscode.commands.executeCommand('instructionLens.selectModels');
       });
       return;
     }

@@ -10,8 +10,10 @@ import { registerCommands, type LensServices } from './commands.js';
 import { EVALUATE_COMMANDS } from './evaluate.js';
 import { LensContext } from './context.js';
 import { Highlights } from './highlights.js';
+import { registerAnalysisLens } from './codelens.js';
 import { registerVerbHover } from './hover.js';
 import { LensPanel } from './panel.js';
+import { panelReportProblem } from '../engine/report-validation.js';
 
 /** What activate() returns: read by the @vscode/test-electron suite. */
 export interface LensApi {
@@ -28,7 +30,7 @@ export function activate(context: vscode.ExtensionContext): LensApi {
   const current = new LensContext(context);
   lens = current;
   context.subscriptions.push(current);
-  const store = current.own(new AnalysisStore());
+  const store = current.own(new AnalysisStore(context.workspaceState));
   const highlights = current.own(new Highlights(store));
   const panel = current.own(
     new LensPanel(current, {
@@ -45,6 +47,8 @@ export function activate(context: vscode.ExtensionContext): LensApi {
             break;
           case 'run':
             if (message.command === 'compare') void vscode.commands.executeCommand('instructionLens.compareSelection', 'again');
+            else if (message.command === 'showLog') current.output.show(true);
+            else if (message.command === 'openSettings') void vscode.commands.executeCommand('instructionLens.openSettings');
             else void vscode.commands.executeCommand(message.command === 'selectModels' ? 'instructionLens.selectModels' : 'instructionLens.exportReport');
             break;
         }
@@ -53,7 +57,16 @@ export function activate(context: vscode.ExtensionContext): LensApi {
   );
   const services: LensServices = { lens: current, store, highlights, panel };
   current.own(highlights.onDidChangeMode((mode) => panel.setMode(mode)));
+  current.own(store.onDidChange((analysis) => analysis && panel.setEdited(analysis.id, analysis.stale)));
   current.own(registerVerbHover(current, store));
+  current.own(registerAnalysisLens(store));
+  // After a reload: the analysis comes back (highlights, hover, Export, the panel's document).
+  void store.restore((report) => panelReportProblem(report) === null).then((analysis) => {
+    if (!analysis) return;
+    panel.restore(store.panelDocument(analysis)!);
+    highlights.refresh();
+    void vscode.commands.executeCommand('setContext', 'instructionLens.hasReport', true);
+  });
   registerCommands(services);
   registerCommands(services, EVALUATE_COMMANDS);
   return {

@@ -1,8 +1,9 @@
 // Editor highlights: the analysed range coloured by importance — one model's density on the
 // sequential scale, or tuned − base on the diverging one (the panel's colour-blind-safe scales,
 // src/report/html.ts) — with instruction spans underlined, so they are marked by more than colour.
-// They follow the current analysis: gone when it goes stale (its text changed) or on "Clear
-// Highlights"; "Toggle Highlight" cycles base → tuned → difference.
+// They follow the current analysis: when its text is edited they stay on the tokens the edit left
+// alone, dimmed, with an "edited" mark after the range (Compare again runs the edited prompt); gone
+// on "Clear Highlights"; "Toggle Highlight" cycles base → tuned → difference.
 
 import * as vscode from 'vscode';
 import { DIV_BINS, SEQ_BINS, contrastText, divBin, divergingColor, seqBin, seqBinColor, type Rgb } from '../view/colors.js';
@@ -22,6 +23,7 @@ export class Highlights implements vscode.Disposable {
   private readonly sequential: vscode.TextEditorDecorationType[];
   private readonly diverging: vscode.TextEditorDecorationType[];
   private readonly instruction: vscode.TextEditorDecorationType;
+  private readonly staleMark: vscode.TextEditorDecorationType;
   private readonly subscriptions: vscode.Disposable[] = [];
   private modeValue: HighlightMode = 'difference';
   private hidden = false;
@@ -43,6 +45,11 @@ export class Highlights implements vscode.Disposable {
     this.instruction = vscode.window.createTextEditorDecorationType({
       textDecoration: 'underline 2px',
       fontWeight: '600',
+      rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+    });
+    this.staleMark = vscode.window.createTextEditorDecorationType({
+      opacity: '0.75',
+      after: { contentText: ' ✎ edited since the last run: Compare again', color: new vscode.ThemeColor('editorCodeLens.foreground'), fontStyle: 'italic' },
       rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
     });
     this.subscriptions.push(
@@ -100,22 +107,27 @@ export class Highlights implements vscode.Disposable {
       const sequential: vscode.Range[][] = this.sequential.map(() => []);
       const diverging: vscode.Range[][] = this.diverging.map(() => []);
       const instruction: vscode.Range[] = [];
-      if (cells && analysis) {
+      const stale: vscode.Range[] = [];
+      if (cells && analysis && range) {
         const doc = editor.document;
         const difference = this.effectiveMode() === 'difference';
         for (const cell of cells) {
           // Whitespace-only cells (a newline token) are left plain.
           if (cell.end <= cell.start || !/\S/.test(cell.text)) continue;
-          const r = new vscode.Range(doc.positionAt(analysis.offset + cell.start), doc.positionAt(analysis.offset + cell.end));
+          const at = this.store.place(cell.start, cell.end, analysis);
+          if (!at) continue;
+          const r = new vscode.Range(doc.positionAt(at.start), doc.positionAt(at.end));
           if (difference) diverging[divBin(cell.value)]!.push(r);
           else sequential[seqBin(cell.value)]!.push(r);
           if (cell.instruction) instruction.push(r);
         }
+        if (analysis.stale) stale.push(range);
         this.counts.set(doc.uri.toString(), sequential.reduce((s, l) => s + l.length, 0) + diverging.reduce((s, l) => s + l.length, 0) + instruction.length);
       }
       this.sequential.forEach((t, k) => editor.setDecorations(t, sequential[k]!));
       this.diverging.forEach((t, k) => editor.setDecorations(t, diverging[k]!));
       editor.setDecorations(this.instruction, instruction);
+      editor.setDecorations(this.staleMark, stale);
     }
   }
 
@@ -128,7 +140,7 @@ export class Highlights implements vscode.Disposable {
 
   dispose(): void {
     for (const s of this.subscriptions) s.dispose();
-    for (const t of [...this.sequential, ...this.diverging, this.instruction]) t.dispose();
+    for (const t of [...this.sequential, ...this.diverging, this.instruction, this.staleMark]) t.dispose();
     this.modeChanged.dispose();
   }
 }

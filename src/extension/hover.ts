@@ -23,7 +23,7 @@ export class VerbHover implements vscode.HoverProvider {
     // Only inside the analysed text: elsewhere there is nothing to show (and prose is full of verbs).
     const analysed = this.store.rangeIn(document);
     const analysis = this.store.analysis;
-    if (!analysed || !analysis || !analysed.contains(range)) return undefined;
+    if (!analysed || !analysis || analysis.stale || !analysed.contains(range)) return undefined;
     const start = document.offsetAt(range.start) - analysis.offset;
     const content = verbHoverMarkdown(form, this.lens.settings().verbs, { report: analysis.report, start, end: start + document.getText(range).length });
     if (!content) return undefined;

@@ -14,6 +14,7 @@ import {
   type FromWebview,
   type HighlightMode,
   type PanelDocument,
+  type PanelFailure,
   type PanelTab,
   type RenderedCounts,
   type ToWebview,
@@ -33,6 +34,7 @@ export class LensPanel implements vscode.Disposable {
   private tab: PanelTab = 'attribution';
   private mode: HighlightMode = 'difference';
   private busy: string | null = null;
+  private failure: PanelFailure | null = null;
   /** What the page last said it drew (for the tests and the log). */
   lastRendered: RenderedCounts | undefined;
   private readonly renderedEmitter = new vscode.EventEmitter<RenderedCounts>();
@@ -59,7 +61,10 @@ export class LensPanel implements vscode.Disposable {
 
   /** Shows a new document (or the same one again), on `tab` when given. */
   show(document: PanelDocument | undefined, options: { tab?: PanelTab; preserveFocus?: boolean } = {}): void {
-    if (document) this.document = document;
+    if (document) {
+      this.document = document;
+      this.failure = null;
+    }
     if (options.tab) this.tab = options.tab;
     if (!this.panel) {
       const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'Instruction Lens', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: options.preserveFocus ?? true }, this.webviewOptions());
@@ -71,12 +76,38 @@ export class LensPanel implements vscode.Disposable {
     if (options.tab && !document) this.post({ type: 'showTab', tab: options.tab });
   }
 
+  /** The document of an analysis restored after a reload: sent to the page when it is (or comes) up, nothing revealed. */
+  restore(document: PanelDocument): void {
+    if (this.document && this.document.id > document.id) return;
+    this.document = document;
+    this.post({ type: 'document', document, tab: this.tab, mode: this.mode });
+  }
+
+  /** What the panel shows (a document restored from the page's own state after a reload included). */
+  get current(): PanelDocument | undefined {
+    return this.document;
+  }
+
   /** Updates the document the panel shows without revealing it (sections computed later). */
   update(document: PanelDocument): void {
     const same = this.document?.id === document.id;
     this.document = document;
     if (same) this.post({ type: 'sections', documentId: document.id, sections: document.sections, report: document.report });
     else this.post({ type: 'document', document, tab: this.tab, mode: this.mode });
+  }
+
+  /** The analysed text of document `id` was edited since its run (or is back as it was). */
+  setEdited(id: number, edited: boolean): void {
+    if (this.document?.id !== id || Boolean(this.document.edited) === edited) return;
+    this.document = { ...this.document, edited };
+    this.post({ type: 'edited', documentId: id, edited });
+  }
+
+  /** Shows a failed run where its results would be (null: clears it); opens the panel when it is closed. */
+  setFailure(failure: PanelFailure | null): void {
+    this.failure = failure;
+    if (failure && !this.panel) this.show(undefined);
+    this.post({ type: 'failure', failure });
   }
 
   setBusy(message: string | null): void {
@@ -140,6 +171,7 @@ export class LensPanel implements vscode.Disposable {
         // A page that was rebuilt (shown again, restored) has its own state; send only what is newer.
         if (this.document && message.documentId !== this.document.id) this.post({ type: 'document', document: this.document, tab: this.tab, mode: this.mode });
         if (this.busy) this.post({ type: 'busy', message: this.busy });
+        if (this.failure) this.post({ type: 'failure', failure: this.failure });
         return;
       case 'tab':
         this.tab = message.tab;

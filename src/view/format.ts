@@ -38,3 +38,15 @@ function mean(values: readonly number[]): number | null {
 export function meanProbability(m: ModelReport): number | null {
   return mean(m.probabilities ?? []);
 }
+
+/**
+ * A model's short name: a folder's name for a path ("/models/vicuna-7b" → "vicuna-7b"), a hub id as
+ * it is ("lmsys/vicuna-7b-v1.5"); '' (the embedded default) → "default model". The full id goes in a tooltip.
+ */
+export function modelName(model: string): string {
+  if (!model) return 'default model';
+  const path = /^(?:[/.~]|[A-Za-z]:[\\/])/.test(model) || model.includes('\\');
+  if (!path) return model;
+  const parts = model.split(/[\\/]+/).filter((p) => p.length > 0);
+  return parts[parts.length - 1] ?? model;
+}

@@ -19,13 +19,18 @@ export interface WordPair {
   query: string;
   key: string;
   score: number;
+  /** In how many of the head's analysed dimensions the pair occurs. */
+  dims: number;
 }
 
 export interface HeadView {
   layer: number;
   head: number;
+  /** The head's recurring pairs the report keeps (the first of them), most dimensions first, then strongest. */
   pairs: WordPair[];
-  /** Pairs with an instruction verb on either side. */
+  /** How many recurring pairs the head has in all (more than `pairs` holds). */
+  recurringPairs: number;
+  /** Of all its recurring pairs, those with an instruction verb on either side. */
   verbPairs: number;
 }
 
@@ -92,16 +97,30 @@ function headsModel(m: ModelHeadsSection): HeadsModelView {
   return {
     layers: m.layers,
     heads: m.heads,
-    perHead: m.perHead.map((h) => ({ layer: h.layer, head: h.head, pairs: h.pairs.map((p) => ({ query: p.query, key: p.key, score: p.similarity })), verbPairs: h.verbPairs })),
+    perHead: m.perHead.map((h) => ({
+      layer: h.layer,
+      head: h.head,
+      pairs: h.pairs
+        .map((p, k) => ({ query: p.query, key: p.key, score: p.similarity, dims: p.dims, k }))
+        .sort((a, b) => b.dims - a.dims || b.score - a.score || a.k - b.k)
+        .map(({ k: _k, ...p }) => p),
+      recurringPairs: Math.max(h.recurringPairs, h.pairs.length),
+      verbPairs: h.verbPairs,
+    })),
     verbLinks: m.verbLinks.map((l) => ({ layer: l.layer, head: l.head, verb: l.verb, word: l.word, weight: l.weight })),
   };
+}
+
+/** A layer group as the grids number layers (from 0): "layers 0–7", "layer 3". */
+export function layerGroupLabel([start, end]: readonly [number, number]): string {
+  return end - 1 <= start ? `layer ${start}` : `layers ${start}–${end - 1}`;
 }
 
 /** The heads section as the panel shows it. */
 export function headsView(section: HeadsSection): HeadsView {
   return {
     models: { base: headsModel(section.base), tuned: headsModel(section.tuned) },
-    groups: section.groups.map((g) => ({ group: g.group, word: g.word, kind: g.kind, share: g.share })),
+    groups: section.groups.map((g) => ({ group: layerGroupLabel(g.layers), word: g.word, kind: g.kind, share: g.share })),
   };
 }
 

@@ -23,6 +23,9 @@ import { PANEL_TABS, type PanelDocument, type PanelTab, type ToWebview } from '.
 import { chromiumAvailable, collectPageErrors, launchChromium, screenshot } from '../support/browser.js';
 import { fixtureReport, hostileReport } from '../support/report-fixture.js';
 import { savedReport } from '../support/saved-reports.js';
+import { describeMoves, runMoves, summarizeRun } from '../../src/view/history.js';
+import { formatNumber } from '../../src/view/format.js';
+import { tabLead } from '../../src/view/tab-leads.js';
 
 const root = resolve(__dirname, '..', '..');
 
@@ -164,6 +167,70 @@ describe('panel in Chromium (dist/webview.js under its CSP)', { skip: chromiumAv
     await page.close();
   });
 
+  it('shows a prompt’s runs and how the score and the strongest words moved; an edited prompt is marked', async () => {
+    const { page, errors } = await open();
+    const first = fixtureReport();
+    const second = fixtureReport();
+    second.tuned = { ...second.tuned, instructionScore: second.tuned.instructionScore + 0.5, words: second.tuned.words.map((w, k) => (k === 0 ? { ...w, density: 0.987 } : w)) };
+    const history = [summarizeRun(1, first), summarizeRun(2, second)];
+    await send(page, { type: 'document', document: { ...documentOf(second, 2, NOT_COMPUTED), history } });
+    await page.waitForSelector('.history ul.moves li');
+    const moves = await page.locator('.history ul.moves').innerText();
+    const expected = describeMoves(runMoves(history[0]!, history[1]!));
+    assert.equal(expected.length, 2);
+    for (const line of expected) assert.ok(moves.includes(line), `${moves} lacks ${line}`);
+    assert.match(moves, new RegExp(`tuned ${formatNumber(first.tuned.instructionScore, 2).replace('.', '\\.')} → ${formatNumber(second.tuned.instructionScore, 2).replace('.', '\\.')}`));
+    assert.match(moves, /→ 0\.99/, 'the word that moved');
+    assert.equal(await page.locator('.history ol.runs li').count(), 2);
+    assert.equal(await page.locator('[data-state="edited"]').count(), 0);
+    // The editor says the analysed text was edited: a banner with Compare again.
+    await send(page, { type: 'edited', documentId: 2, edited: true });
+    await page.waitForSelector('[data-state="edited"]');
+    await page.click('[data-state="edited"] vscode-button[data-command="compare-edited"]');
+    assert.ok((await posted(page)).some((m) => m.type === 'run' && m.command === 'compare'));
+    await send(page, { type: 'edited', documentId: 7, edited: false });
+    assert.equal(await page.locator('[data-state="edited"]').count(), 1, 'another document’s message is ignored');
+    await screenshot(page, 'panel-history');
+    await assertClean(page, errors);
+    await page.close();
+  });
+
+  it('shows a failed run where the results would be, with its actions; a model that produced nothing beside the other; short model names', async () => {
+    const { page, errors } = await open();
+    // No report yet: the failure takes the empty state's place.
+    await send(page, { type: 'failure', failure: { title: 'Neither model produced a response', message: 'base and tuned both ended their response at once.', actions: ['selectModels', 'openSettings', 'showLog'] } });
+    await page.waitForSelector('[data-state="failed"]');
+    assert.equal(await page.locator('[data-state="no-report"]').count(), 0);
+    assert.match(await page.locator('[data-state="failed"]').innerText(), /Neither model produced a response/);
+    for (const command of ['selectModels', 'openSettings', 'showLog'] as const) {
+      await page.click(`[data-state="failed"] vscode-button[data-action="${command}"]`);
+      assert.ok((await posted(page)).some((m) => m.type === 'run' && m.command === command), command);
+    }
+    // A one-model report of a comparison: the other model's absence said, with Choose Models….
+    const report = fixtureReport();
+    const tunedOnly = { ...report, base: undefined, tuned: { ...report.tuned, model: { ...report.tuned.model, id: '/home/me/models/vicuna-7b' } } };
+    await send(page, { type: 'document', document: { id: 3, report: tunedOnly, source: 'prompt.md, line 1', sections: NOT_COMPUTED, missing: { base: 'llama-7b produced nothing for this prompt.' } } });
+    await page.waitForSelector('[data-missing="base"]');
+    assert.equal(await page.locator('[data-state="failed"]').count(), 0, 'a new report clears the failure');
+    assert.match(await page.locator('[data-missing="base"]').innerText(), /Base model: llama-7b produced nothing/);
+    assert.equal(await page.locator('[data-state="missing"] vscode-button[data-action="selectModels"]').count(), 1);
+    assert.ok((await page.locator('.heatmap-tuned .tok').count()) > 0, 'the other model is shown');
+    // Models by short name, the path in the tooltip.
+    const header = page.locator('header .models .model-name').first();
+    assert.equal((await header.innerText()).trim(), 'vicuna-7b');
+    assert.equal(await header.getAttribute('title'), '/home/me/models/vicuna-7b');
+    assert.doesNotMatch(await page.locator('body').innerText(), /\/home\/me/, 'no path in the text');
+    // A failure after a report: shown above the previous results, and it survives a reload.
+    await send(page, { type: 'failure', failure: { title: 'The comparison failed', message: 'config.json of corrupt is not JSON', actions: ['selectModels', 'openSettings', 'showLog'] } });
+    await page.waitForSelector('[data-state="failed"]');
+    assert.match(await page.locator('[data-state="failed"]').innerText(), /previous run/);
+    await page.reload();
+    await page.waitForSelector('[data-state="failed"]');
+    await screenshot(page, 'panel-failure');
+    await assertClean(page, errors);
+    await page.close();
+  });
+
   it('shows an empty state before any report, with a working Compare button', async () => {
     const { page, errors } = await open();
     await page.waitForSelector('[data-state="no-report"]');
@@ -189,6 +256,10 @@ describe('panel in Chromium (dist/webview.js under its CSP)', { skip: chromiumAv
     assert.ok(rendered && rendered.heatmaps === 3, JSON.stringify(rendered));
     for (const tab of PANEL_TABS) {
       await showTab(page, tab);
+      // One plain sentence atop each tab, with this prompt's numbers.
+      const lead = (await page.locator(`vscode-tab-panel[data-tab="${tab}"] [data-lead="${tab}"]`).innerText()).trim();
+      assert.equal(lead, tabLead(tab, realReport, { heads: { state: 'computed' }, ffn: { state: 'computed' } }));
+      assert.ok(lead.length > 40 && /\d/.test(lead) && !/not computed/.test(lead), `${tab}: ${lead}`);
       await screenshot(page, `panel-real-${tab}`);
     }
     // The engine's own heads and FFN sections: a layer × head grid per model, the rotation chart.
@@ -203,6 +274,37 @@ describe('panel in Chromium (dist/webview.js under its CSP)', { skip: chromiumAv
     assert.ok(summary.includes(realReport.tuned.instructionScore.toFixed(3)), summary);
     const statuses = await page.locator('.finding').evaluateAll((nodes) => nodes.map((n) => (n as HTMLElement).dataset.status));
     assert.ok(statuses.every((st) => st === 'holds' || st === 'does-not-hold'), `every finding measured: ${statuses.join(', ')}`);
+    assert.doesNotMatch(await page.locator('vscode-tab-panel[data-tab="summary"]').innerText(), /\b[1-9]\d*\.000\b/, 'counts print as counts');
+    await assertClean(page, errors);
+    await page.close();
+  });
+
+  it('at the default panel width: the score table scrolls instead of cutting columns; a response token brings its heatmap into view and its summary', async () => {
+    const { page, errors } = await open();
+    await page.setViewportSize({ width: 520, height: 700 });
+    const report = fixtureReport();
+    await send(page, { type: 'document', document: documentOf(report, 2, NOT_COMPUTED) });
+    await page.waitForSelector('button.rt[data-role="tuned"]');
+    const fit = await page.locator('section[aria-labelledby="h-scores"]').evaluate((card) => {
+      const table = card.querySelector('table')!;
+      const box = table.parentElement!;
+      return { cardOverflows: card.scrollWidth > card.clientWidth + 1, scrollable: getComputedStyle(box).overflowX, tableWidth: table.scrollWidth, boxScroll: box.scrollWidth };
+    });
+    assert.equal(fit.cardOverflows, false, 'the table does not overflow its card');
+    assert.ok(fit.scrollable === 'auto' || fit.scrollable === 'scroll', `its box scrolls (${fit.scrollable})`);
+    assert.ok(fit.boxScroll >= fit.tableWidth, 'every column is reachable by scrolling');
+    // A response token, far below the heatmap it changes.
+    const summary = page.locator('#summary-tuned');
+    assert.match(await summary.innerText(), /^Most important tokens/);
+    await page.click('button.rt[data-role="tuned"][data-index="2"]');
+    await until(page, () => {
+      const map = document.querySelector('.heatmap-tuned')!.getBoundingClientRect();
+      return map.bottom > 0 && map.top < window.innerHeight;
+    }, 'the changed heatmap in view', 5_000);
+    assert.match(await summary.textContent() ?? '', /response token #3/, 'the screen-reader summary follows the column');
+    await page.click('vscode-button[data-reset="tuned"]');
+    assert.match(await summary.textContent() ?? '', /^Most important tokens/);
+    await screenshot(page, 'panel-narrow');
     await assertClean(page, errors);
     await page.close();
   });
@@ -259,6 +361,27 @@ describe('panel in Chromium (dist/webview.js under its CSP)', { skip: chromiumAv
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('Enter');
     assert.match(await page.locator('#head-details').innerText(), /Instruction-tuned · layer 1 · head 1/);
+    // The counts say what they count: all recurring pairs, of them those with a verb; the list is what it says.
+    const chosen = heads.tuned.perHead.find((h) => h.layer === 1 && h.head === 1)!;
+    const counts = await page.locator('[data-head-counts]').innerText();
+    assert.match(counts, new RegExp(`${chosen.recurringPairs} recurring word pairs?`));
+    assert.match(counts, new RegExp(`${chosen.verbPairs} of them with an instruction verb`));
+    assert.doesNotMatch(counts, new RegExp(`^${chosen.pairs.length} word pairs`));
+    const rows = await page.locator('#head-details tbody tr').evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent ?? '')));
+    assert.ok(rows.length > 0);
+    for (let k = 1; k < rows.length; k++) {
+      const [prevDims, prevSim] = [Number(rows[k - 1]![3]), Number(rows[k - 1]![4])];
+      const [dims, sim] = [Number(rows[k]![3]), Number(rows[k]![4])];
+      assert.ok(prevDims > dims || (prevDims === dims && prevSim >= sim), `row ${k + 1} is out of the stated order: ${rows[k - 1]} / ${rows[k]}`);
+    }
+    // Layer groups numbered like the grids (from 0).
+    const gridLayers = await page.locator('table.grid >> nth=0 >> tbody th').allInnerTexts();
+    assert.equal(gridLayers[0]!.trim(), '0');
+    const groupHeads = await page.locator('section[aria-labelledby="h-groups"] thead th').allInnerTexts();
+    if (heads.groups.length) {
+      assert.ok(groupHeads.some((h) => /^layers? 0\b/.test(h.trim())), `groups from layer 0: ${groupHeads.join(' | ')}`);
+      assert.ok(!groupHeads.some((h) => new RegExp(`\\b${heads.base.layers}$`).test(h.trim())), `no group ends past the last layer: ${groupHeads.join(' | ')}`);
+    }
     await screenshot(page, 'panel-sections-heads');
     await showTab(page, 'ffn');
     await page.waitForSelector('svg.rotation rect');

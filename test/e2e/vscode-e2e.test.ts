@@ -38,6 +38,7 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
   let browser: Browser;
   let page: Page;
   let panel: FrameLocator;
+  const panelErrors: string[] = [];
 
   function writeSettings(settings: Record<string, unknown>): void {
     writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'instructionLens.executionProvider': 'cpu', 'instructionLens.maxNewTokens': 6, ...settings }, null, 2));
@@ -67,9 +68,9 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
     }
   }
 
-  /** Opens prompt.md and selects all of it. */
-  async function selectPrompt(): Promise<void> {
-    const editor = page.locator('.monaco-editor .view-lines').first();
+  /** Selects all of the editor that shows `text` (default: the first editor, prompt.md). */
+  async function selectPrompt(text?: string): Promise<void> {
+    const editor = (text ? page.locator('.monaco-editor .view-lines', { hasText: text }) : page.locator('.monaco-editor .view-lines')).first();
     await editor.click();
     await page.keyboard.press('Control+A');
   }
@@ -77,6 +78,18 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
   /** The text of the panel header's date line (changes with every new document). */
   async function panelStamp(): Promise<string> {
     return (await panel.locator('header.top p.muted').first().innerText({ timeout: 60_000 })).trim();
+  }
+
+  /** Opens a workspace file with Quick Open and waits for `text` in its editor. */
+  async function openFile(name: string, text: string): Promise<void> {
+    await page.keyboard.press('Escape');
+    // In the first editor group (the panel is beside it).
+    await page.locator('.monaco-editor .view-lines').first().click();
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').fill(name);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.monaco-editor .view-lines', { hasText: text }).first().waitFor();
   }
 
   async function waitForNewDocument(previous: string | null, timeout = 90_000): Promise<void> {
@@ -178,6 +191,12 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
     server = await startCodeServer({ bin: binary.bin, workspace, userDataDir: userData, extensionsDir: extensions, env: { INSTRUCTION_LENS_CACHE: join(dir, 'cache') } });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    // The panel's console errors and any CSP violation (Chromium logs "Refused to …" for those).
+    page.on('console', (message) => {
+      if (message.type() !== 'error') return;
+      const url = message.location().url ?? '';
+      if (/webview|dist\/webview/.test(url) || /Content Security Policy|Refused to/.test(message.text())) panelErrors.push(`${message.text()} (${url})`);
+    });
     await page.goto(`${server.url}?folder=${encodeURIComponent(workspace)}`);
     await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
     await page.locator('.statusbar-item', { hasText: '↔' }).first().waitFor({ timeout: 60_000 });
@@ -240,6 +259,117 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
     await page.mouse.move(5, 5);
   });
 
+  it('edit → compare again: the range follows the edit, the edited prompt runs, both runs in the panel’s history', async () => {
+    const before = await panelStamp();
+    const runsBefore = await panel.locator('.history ol.runs li').count();
+    // Edit the verb of the analysed prompt: "Capitalize:" → "Reverse:".
+    const verb = page.locator('.monaco-editor .view-lines span span', { hasText: /^Capitalize:?$/ }).first();
+    await verb.dblclick();
+    await page.keyboard.type('Reverse');
+    await page.locator('.monaco-editor .view-lines', { hasText: 'Reverse:' }).first().waitFor();
+    // The highlights stay (dimmed, marked edited) instead of going; the panel says the report is of the earlier text.
+    await until('the edited mark after the analysed range', () =>
+      page.evaluate(() => Array.from(document.querySelectorAll('.monaco-editor .view-lines span[class*="ced-"]')).some((node) => getComputedStyle(node, '::after').content.includes('edited since the last run'))));
+    assert.ok((await editorDecorations()) > 5, 'the untouched tokens keep their highlights');
+    await panel.locator('[data-state="edited"]').waitFor({ timeout: 10_000 });
+    await screenshot(page, 'vscode-edited', { fullPage: false });
+    // A line after the prompt that is not part of it; then Compare again with nothing selected:
+    // exactly the edited prompt runs.
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('Not part of the prompt.');
+    await page.keyboard.press('Control+Home');
+    await panel.locator('vscode-button[data-command="compare"]').click();
+    await waitForNewDocument(before);
+    const heatmap = await panel.locator('.heatmap-tuned').innerText();
+    assert.match(heatmap, /Reverse/, 'the edited prompt');
+    assert.doesNotMatch(heatmap, /Capitalize|Not part/, 'exactly the edited prompt: not the earlier text, not the whole file');
+    assert.equal(await panel.locator('[data-state="edited"]').count(), 0, 'the new run is of the edited text');
+    await until('both runs in the history', async () => (await panel.locator('.history ol.runs li').count()) === Math.max(runsBefore, 1) + 1);
+    const moves = await panel.locator('.history ul.moves').innerText();
+    assert.match(moves, /tuned \S+ → \S+;/, 'the tuned model’s score change');
+    assert.match(moves, /base \S+ → \S+;/, 'the base model’s score change');
+    assert.match(moves, /'Capitalize:?' \S+ → –|'Reverse:?' – → \S+/, 'the edited word moved');
+    await screenshot(page, 'vscode-history', { fullPage: false });
+  });
+
+  it('reload the window: the panel, the highlights and Export come back', async () => {
+    const stamp = await panelStamp();
+    const runs = await panel.locator('.history ol.runs li').count();
+    assert.ok(runs >= 2, 'the runs of the edit test');
+    await runCommand('Developer: Reload Window');
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+    await page.locator('.statusbar-item', { hasText: 'base ↔ tuned' }).first().waitFor({ timeout: 60_000 });
+    await until('the panel back with its report', async () => (await panelStamp().catch(() => '')) === stamp, 60_000);
+    assert.equal(await panel.locator('.history ol.runs li').count(), runs, 'the history is back');
+    await until('the highlights back', async () => (await editorDecorations()) > 5, 30_000);
+    // Export works: JSON, saved where the dialog proposes (the workspace folder).
+    const out = join(workspace, 'instruction-lens-report.json');
+    rmSync(out, { force: true });
+    await runCommand('Instruction Lens: Export Report');
+    const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'JSON' }).first();
+    await pick.waitFor({ timeout: 10_000 });
+    await pick.click();
+    // code-server's save dialog: a quick input with the proposed path.
+    const input = page.locator('.quick-input-widget input');
+    await until('the save dialog', async () => /instruction-lens-report\.json/.test(await input.inputValue().catch(() => '')), 10_000);
+    await page.keyboard.press('Enter');
+    await page.locator('.notification-toast', { hasText: 'report written' }).first().waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator('.notification-toast', { hasText: 'report written' }).locator('.monaco-button', { hasText: 'Open' }).count(), 1, 'an Open button');
+    const exported = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(exported.schema, 'instruction-lens/report@1');
+    assert.match(exported.prompt, /Reverse:$/);
+    await screenshot(page, 'vscode-after-reload', { fullPage: false });
+  });
+
+  it('a prompt a model cannot continue: the panel says so where the results would be, shows the other model, offers Choose Models', async () => {
+    // The embedded demo pair knows only its tiny world: its tuned model ends its response at once here.
+    writeSettings({});
+    await statusShows('default model', 'default model');
+    writeFileSync(join(workspace, 'odd.md'), 'Hello there, my friend. How are you today?\n');
+    await openFile('odd.md', 'friend');
+    await selectPrompt('friend');
+    await runCommand('Instruction Lens: Compare Models on Selection');
+    const notice = panel.locator('[data-state="missing"], [data-state="failed"]').first();
+    try {
+      await notice.waitFor({ timeout: 120_000 });
+    } catch (e) {
+      await screenshot(page, 'vscode-cannot-continue-timeout', { fullPage: false });
+      process.stdout.write(`# extension log:\n${extensionLog().split('\n').slice(-15).join('\n')}\n`);
+      throw e;
+    }
+    assert.match(await notice.innerText(), /produced nothing|Neither model produced a response/);
+    assert.doesNotMatch(await notice.innerText(), /--response|CLI|\/models\/demo/, 'no CLI flag and no path in the message');
+    const choose = notice.locator('vscode-button[data-action="selectModels"]');
+    assert.equal(await choose.count(), 1, 'the Choose Models action');
+    assert.equal(await page.locator('.notification-toast', { hasText: '--response' }).count(), 0, 'no toast with a CLI flag');
+    await screenshot(page, 'vscode-cannot-continue', { fullPage: false });
+    // The action opens the model picker.
+    await choose.click();
+    await page.locator('.quick-input-widget', { hasText: 'Embedded default' }).first().waitFor({ timeout: 10_000 });
+    await page.keyboard.press('Escape');
+    writeSettings({ 'instructionLens.baseModel': models.base, 'instructionLens.tunedModel': models.tuned });
+    await statusShows('base', 'tuned');
+    assert.deepEqual(panelErrors, [], 'no console error in the panel and no CSP violation in these flows');
+    assert.doesNotMatch(extensionLog(), /Panel script error/, 'the panel reported no script error');
+    // Back to prompt.md (its tab), for the tests that follow.
+    await page.locator('.tabs-container .tab', { hasText: 'prompt.md' }).first().click();
+    await page.locator('.monaco-editor .view-lines', { hasText: 'Summarize' }).first().waitFor();
+    // Open Settings: the settings where the models take effect (code-server: its Remote tab).
+    await notice.locator('vscode-button[data-action="openSettings"]').click();
+    await page.locator('.settings-editor .settings-tabs-widget .action-label.checked', { hasText: 'Remote' }).first().waitFor({ timeout: 15_000 });
+    await screenshot(page, 'vscode-open-settings', { fullPage: false });
+    await page.locator('.tabs-container .tab', { hasText: 'prompt.md' }).first().click();
+    await page.locator('.monaco-editor .view-lines', { hasText: 'Summarize' }).first().waitFor();
+    await runCommand('Instruction Lens: Show Panel');
+    // prompt.md analysed again (the tests that follow start from its highlights), the editor focused.
+    const stamp = await panelStamp();
+    await selectPrompt('Summarize');
+    await runCommand('Instruction Lens: Compare Models on Selection');
+    await waitForNewDocument(stamp);
+    await until('the highlights of prompt.md', async () => (await editorDecorations()) > 5);
+    await selectPrompt('Summarize');
+  });
+
   it('stays responsive during a long analysis, and Cancel really stops the engine', async () => {
     writeSettings({ 'instructionLens.baseModel': models.slowBase, 'instructionLens.tunedModel': models.slowTuned, 'instructionLens.maxNewTokens': 400, 'instructionLens.analyses.heads': false, 'instructionLens.analyses.ffn': false });
     await statusShows('slow-base', 'slow-tuned');
@@ -295,6 +425,13 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
     const error = page.locator('.notification-toast', { hasText: 'config.json' }).first();
     await error.waitFor({ timeout: 60_000 });
     assert.match(await error.innerText(), /corrupt/);
+    assert.doesNotMatch(await error.innerText(), /\/models\/corrupt/, 'the model by its short name, not its path');
+    // The panel says it where the results would be, with its actions.
+    const failed = panel.locator('[data-state="failed"]');
+    await failed.waitFor({ timeout: 10_000 });
+    assert.match(await failed.innerText(), /config\.json/);
+    assert.equal(await failed.locator('vscode-button[data-action="selectModels"]').count(), 1);
+    assert.equal(await failed.locator('vscode-button[data-action="showLog"]').count(), 1);
     await screenshot(page, 'vscode-corrupt-model', { fullPage: false });
 
     writeSettings({ 'instructionLens.baseModel': models.base, 'instructionLens.tunedModel': models.tuned });
@@ -323,10 +460,8 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
     await statusShows('base', 'tuned');
     const set = ['Summarize the text below. The council voted.', 'What is the capital of France?', 'Copy: red key'].map((prompt, k) => JSON.stringify({ id: `p${k}`, prompt }));
     writeFileSync(join(workspace, 'set.jsonl'), set.join('\n') + '\n');
-    await page.keyboard.press('Control+P');
-    await page.locator('.quick-input-widget input').fill('set.jsonl');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'set.jsonl' }).first().waitFor();
-    await page.keyboard.press('Enter');
+    // From the Explorer (Quick Open's file index can lag behind a file written after a window reload).
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'set.jsonl' }).first().click({ timeout: 30_000 });
     await page.locator('.monaco-editor .view-lines', { hasText: 'capital' }).first().waitFor();
     await runCommand('Instruction Lens: Evaluate Prompt Set…');
     // The report panel: a webview whose page drew its plots (the body says how many).

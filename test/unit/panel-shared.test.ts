@@ -12,7 +12,7 @@ import { findings } from '../../src/view/findings.js';
 import { columnValues, densityCells, differenceCells, highlightCells, wordAt, wordRank } from '../../src/view/heatmap.js';
 import { contentSecurityPolicy, createNonce, panelHtml } from '../../src/shared/panel-html.js';
 import { INITIAL_STATE, parseFromWebview, parseState, parseToWebview, type PanelReport } from '../../src/contract/panel.js';
-import { ffnView, headsLinkingVerb, headsView } from '../../src/view/section-views.js';
+import { ffnView, headsLinkingVerb, headsView, layerGroupLabel } from '../../src/view/section-views.js';
 import { shiftRange } from '../../src/shared/text-range.js';
 import { markdownText, verbHoverMarkdown } from '../../src/shared/verb-hover.js';
 import { fixtureReport, hostileReport } from '../support/report-fixture.js';
@@ -106,7 +106,11 @@ describe('sections: the views of real compare reports', () => {
         view.perHead.forEach((h, i) => {
           const s = section.perHead[i]!;
           assert.deepEqual([h.layer, h.head, h.verbPairs], [s.layer, s.head, s.verbPairs]);
-          assert.deepEqual(h.pairs.map((p) => [p.query, p.key, p.score]), s.pairs.map((p) => [p.query, p.key, p.similarity]));
+          // The same pairs, in the order the panel states: most dimensions first, then the most similar.
+          const key = (p: { query: string; key: string }) => `${p.query}\u0000${p.key}`;
+          assert.deepEqual(h.pairs.map(key).sort(), s.pairs.map(key).sort());
+          for (let k = 1; k < h.pairs.length; k++) assert.ok(h.pairs[k - 1]!.dims > h.pairs[k]!.dims || (h.pairs[k - 1]!.dims === h.pairs[k]!.dims && h.pairs[k - 1]!.score >= h.pairs[k]!.score));
+          assert.equal(h.recurringPairs, Math.max(s.recurringPairs, s.pairs.length));
         });
         assert.deepEqual(view.verbLinks.map((l) => l.word), section.verbLinks.map((l) => section.local.words[l.wordIndex]!.text), 'a verb link names the prompt word it links');
         const ffn = ffnView(report.ffn!).models[role]!;
@@ -118,7 +122,8 @@ describe('sections: the views of real compare reports', () => {
       const verb = report.tuned.instructions.verbs[0]!.verb;
       const linking = headsLinkingVerb(heads.models.tuned!, verb);
       assert.equal(linking[0]!.weight, Math.max(...heads.models.tuned!.verbLinks.filter((l) => l.verb === verb).map((l) => l.weight)));
-      assert.deepEqual(heads.groups.map((g) => [g.group, g.word, g.kind, g.share]), report.heads!.groups.map((g) => [g.group, g.word, g.kind, g.share]));
+      // Groups labelled like the grids' layers (from 0).
+      assert.deepEqual(heads.groups.map((g) => [g.group, g.word, g.kind, g.share]), report.heads!.groups.map((g) => [layerGroupLabel(g.layers), g.word, g.kind, g.share]));
       assert.deepEqual(ffnView(report.ffn!).rotation.map((r) => r.cosine), report.ffn!.rotation.map((r) => r.meanBestMatch), 'the best-match cosine');
     });
   }
