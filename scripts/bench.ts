@@ -365,7 +365,7 @@ async function measureScale(): Promise<ScaleRow[]> {
     // The words × words similarity table's allowance is a share of the weight bytes: those of the whole model, not of the 2-layer checkpoint.
     const layerBytes = [...checkpoint.tensors].filter(([name]) => name.startsWith('model.layers.0.')).reduce((a, [, t]) => a + t.length, 0);
     const fullWeightBytes = checkpoint.weightBytes + (total - checkpoint.config.numLayers) * layerBytes;
-    const t = await timeAnalysis(() => analyzeHeadsGlobal(checkpoint, list, { layers: [0] }, { provider: 'cpu', cache, onProgress, log, similarityTableBytes: Math.max(256 * 2 ** 20, fullWeightBytes / 10) }), ['layers'], events);
+    const t = await timeAnalysis(() => analyzeHeadsGlobal(checkpoint, list, { layers: [0] }, { provider: 'cpu', cache, onProgress, log, similarityTableBytes: Math.max(256 * 2 ** 20, fullWeightBytes / 5) }), ['layers'], events);
     add({ model, analysis: 'heads', words: list.words.length, layersMeasured: [0], layersTotal: total, perModelMs: t.perModelMs, perLayerMs: t.perLayerMs });
   }
   return rows;

@@ -9,7 +9,8 @@
  * graphs (see candidatesGraph); a dimension's top K words are decided from the float32 products and
  * their proven error bounds, with exact float64 values only for the words the bounds leave open
  * (heads-select.ts); the pair similarities come from one words × words table per model when it
- * fits a tenth of the weight bytes, else from a product per dimension. JavaScript ranks each
+ * fits a fifth of the weight bytes (exact, float64), else from a float32 product per dimension and
+ * a float64 recomputation of the pairs it lets through. JavaScript ranks each
  * head's dimension energies, collects the kept pairs and sorts them. Results are cached on disk
  * (analysis-cache.ts).
  *
@@ -100,7 +101,7 @@ export interface HeadsRunOptions extends AnalysisRunOptions {
   onProgress?: (p: HeadsProgress) => void;
   /** Memory a graph run may use for its per-item tensors (default 256 MiB); smaller means more, smaller runs. */
   itemBudgetBytes?: number;
-  /** Largest [words, words] float32 similarity table to keep (default: a tenth of the weight bytes, at least 256 MiB; 0: none). */
+  /** Largest [words, words] float64 similarity table to keep (default: a fifth of the weight bytes, at least 256 MiB; 0: none). */
   similarityTableBytes?: number;
 }
 
@@ -202,26 +203,28 @@ async function wordStatistics(
 }
 
 /**
- * Every word pair's float32 similarity, [N, N], when it fits the memory allowance: the pair
- * similarities are the same for every layer (they are the words' vectors, not the heads'), so one
- * N × N product per model replaces a [K, K] product per head dimension and layer (at Llama-2-7B
- * shape 32 layers × 4,096 dimensions × 100 × 100 × 4,096). Null when it does not fit.
+ * Every word pair's exact (float64) similarity, [N, N], when it fits the memory allowance: the
+ * pair similarities are the same for every layer (they are the words' vectors, not the heads'), so
+ * one N × N float64 product per model replaces, per layer and head dimension, a [K, K] float32
+ * product and the float64 recomputation of every pair it lets through (at Llama-2-7B shape some
+ * 340,000 dot products of 4,096 per layer, reading rows scattered over a 500 MB matrix). Null when
+ * it does not fit.
  */
-async function similarityTable(checkpoint: Checkpoint, unit32: Float32Array, N: number, D: number, run: HeadsRunOptions): Promise<Float32Array | null> {
-  const allowance = run.similarityTableBytes ?? Math.max(256 * 2 ** 20, checkpoint.weightBytes / 10);
-  if (N * N * 4 > allowance) return null;
-  const table = new Float32Array(N * N);
+async function similarityTable(checkpoint: Checkpoint, unit: Float64Array, N: number, D: number, run: HeadsRunOptions): Promise<Float64Array | null> {
+  const allowance = run.similarityTableBytes ?? Math.max(256 * 2 ** 20, checkpoint.weightBytes / 5);
+  if (N * N * 8 > allowance) return null;
+  const table = new Float64Array(N * N);
   const g = new Graph('heads_similarity_table');
-  const rows = g.input('rows', 'float32', ['block', D]);
-  const all = g.input('U32', 'float32', ['words', D]);
+  const rows = g.input('rows', 'float64', ['block', D]);
+  const all = g.input('U', 'float64', ['words', D]);
   g.output(g.node('Gemm', [rows, all], { transB: int(1) }), 'sim');
-  const block = Math.max(1, Math.floor((64 * 2 ** 20) / (4 * N)));
+  const block = Math.max(1, Math.floor((64 * 2 ** 20) / (8 * N)));
   await withSession(g, checkpoint, run, async (session) => {
     for (let start = 0; start < N; start += block) {
       throwIfAborted(run.signal);
       const b = Math.min(block, N - start);
-      const out = await session.run({ rows: f32(unit32.subarray(start * D, (start + b) * D), [b, D]), U32: f32(unit32, [N, D]) });
-      table.set(out.sim!.data as Float32Array, start * N);
+      const out = await session.run({ rows: f64(unit.subarray(start * D, (start + b) * D), [b, D]), U: f64(unit, [N, D]) });
+      table.set(out.sim!.data as Float64Array, start * N);
     }
   });
   return table;
@@ -301,7 +304,7 @@ async function computeHeads(checkpoint: Checkpoint, list: WordList, options: Res
   const unit32 = Float32Array.from(unit);
   const margin = similarityMargin(simDims);
   const tauSelect = Float32Array.from(tau, (t) => t - margin);
-  const simTable = await similarityTable(checkpoint, unit32, N, simDims, run);
+  const simTable = await similarityTable(checkpoint, unit, N, simDims, run);
   let exactCount = 0;
   const exactSimilarity = (q: number, k: number) => {
     // Four partial sums: the float64 rounding this changes is far below SIMILARITY_GRID.
@@ -488,14 +491,14 @@ async function computeHeads(checkpoint: Checkpoint, list: WordList, options: Res
     }
     const pairs: number[][] = new Array(items);
     exactCount = 0;
-    const keepPairs = (item: number, maybe: (a: number, b: number) => boolean) => {
+    const keepPairs = (item: number, maybe: (a: number, b: number) => boolean, similarity: (q: number, k: number) => number) => {
       const kept: { q: number; k: number; s: number }[] = [];
       for (let a = 0; a < K; a++) {
         const qw = Number(chosen.q.idx[item * K + a]!);
         for (let b = 0; b < K; b++) {
           if (!maybe(a, b)) continue;
           const kw = Number(chosen.k.idx[item * K + b]!);
-          const v = exactSimilarity(qw, kw);
+          const v = similarity(qw, kw);
           if (v > tau[qw]! && v > tau[kw]!) kept.push({ q: qw, k: kw, s: onSimilarityGrid(v) });
         }
       }
@@ -503,15 +506,14 @@ async function computeHeads(checkpoint: Checkpoint, list: WordList, options: Res
       pairs[item] = kept.flatMap((p) => [p.q, p.k, p.s]);
     };
     if (simTable) {
-      // The same test as pairsGraph, on the table.
+      // The sign and distinctness tests of pairsGraph; the thresholds on the exact table values.
+      const fromTable = (q: number, k: number) => simTable[q * N + k]!;
       for (let i = 0; i < items; i++) {
-        keepPairs(i, (a, b) => {
-          const qw = Number(chosen.q.idx[i * K + a]!);
-          const kw = Number(chosen.k.idx[i * K + b]!);
-          if (qw === kw || chosen.q.sign[i * K + a]! * chosen.k.sign[i * K + b]! <= 0) return false;
-          const sim = simTable[qw * N + kw]!;
-          return sim > tauSelect[qw]! && sim > tauSelect[kw]!;
-        });
+        keepPairs(
+          i,
+          (a, b) => chosen.q.idx[i * K + a]! !== chosen.k.idx[i * K + b]! && chosen.q.sign[i * K + a]! * chosen.k.sign[i * K + b]! > 0,
+          fromTable,
+        );
       }
     } else await withSession(pairsGraph(K, simDims), checkpoint, run, async (session) => {
       for (let start = 0; start < items; start += chunk2) {
@@ -527,7 +529,7 @@ async function computeHeads(checkpoint: Checkpoint, list: WordList, options: Res
           ksign: f32(slice(chosen.k.sign), [m, K]),
         });
         const maybe = out.maybe!.data as Uint8Array;
-        for (let i = 0; i < m; i++) keepPairs(start + i, (a, b) => maybe[(i * K + a) * K + b] === 1);
+        for (let i = 0; i < m; i++) keepPairs(start + i, (a, b) => maybe[(i * K + a) * K + b] === 1, exactSimilarity);
       }
     });
     run.log?.(`heads layer ${layer}: energies and candidates ${((t1 - t0) / 1000).toFixed(1)} s, pairs ${((performance.now() - t1) / 1000).toFixed(1)} s, ${exactCount} float64 similarities recomputed, ${totalRequests} word values computed exactly${fallbacks ? ` (${fallbacks} dimensions over the whole list)` : ''}`);
