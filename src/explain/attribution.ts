@@ -1,30 +1,17 @@
 import { LensError, emptyResponseError } from '../model/errors.js';
-import { checkContext, encodePrompt, type EncodedPrompt, type PromptFormat } from '../model/prompt.js';
-import type { AttributionMode, ForwardResult, LlamaRunner } from '../llm/runner.js';
-import type { Objective } from '../llm/gradient-graph.js';
-import { DEFAULT_IMPORTANCE_OPTIONS, importanceDensity, instructionScore, type ImportanceOptions } from './importance.js';
-import { detectInstructions, instructionMask, type InstructionSpan } from './instructions.js';
+import { checkContext, encodePrompt, type EncodedPrompt } from '../model/prompt.js';
+import type { ForwardResult, LlamaRunner } from '../llm/runner.js';
+import { DEFAULT_IMPORTANCE_OPTIONS, importanceDensity, instructionScore } from './importance.js';
+import { detectInstructions, instructionMask } from './instructions.js';
 import type { ModelReport, ReportToken } from './report.js';
 import { aggregateToWords } from './words.js';
 import { executionDevice } from '../runtime/session.js';
 import { describeForReport, findNonFiniteWeights } from './model-checks.js';
 import { countStep } from '../model/debug-counts.js';
-import { DEFAULT_MAX_NEW_TOKENS } from '../contract/engine.js';
+import { DEFAULT_MAX_NEW_TOKENS, type AttributionRequest } from '../contract/engine.js';
 
-export interface AttributionRequest {
-  prompt: string;
-  /** Given response text; otherwise the model generates one greedily. */
-  response?: string;
-  format?: PromptFormat;
-  maxNewTokens?: number;
-  objective?: Objective;
-  /** Forward or reverse mode, or `auto` (default): the one of lower estimated cost for this prompt, response and model. */
-  mode?: AttributionMode;
-  importance?: ImportanceOptions;
-  /** Instruction spans given by the user (UTF-16 offsets into the prompt); otherwise detected. */
-  instructionSpans?: InstructionSpan[];
-  instructionVerbs?: readonly string[];
-}
+/** What one model's attribution is asked for (the engine protocol's request, src/contract/engine.ts). */
+export type { AttributionRequest };
 
 export interface AttributionProgress {
   phase: 'encode' | 'generate' | 'attribute';

@@ -36,21 +36,8 @@ import { LensError } from '../model/errors.js';
 import { findWords, type TokenOffsets, type WordSpan } from './words.js';
 import { DEFAULT_INSTRUCTION_VERBS, imperativeVerb, lookupFor, normalizeWord, type VerbLookup } from './instruction-lexicon.js';
 
-export interface InstructionSpan {
-  /** UTF-16 offset of the span's first character. */
-  start: number;
-  /** One past its last character. */
-  end: number;
-}
-
-export interface InstructionVerb {
-  /** The base verb from the list, lower case ("summarize", "summarise", "write"). */
-  verb: string;
-  /** The word as it appears in the text. */
-  form: string;
-  start: number;
-  end: number;
-}
+import type { InstructionSpan, InstructionVerb } from '../contract/report.js';
+export type { InstructionSpan, InstructionVerb };
 
 export interface InstructionDetection {
   spans: InstructionSpan[];
