@@ -53,7 +53,7 @@ export function providerUnavailable(provider: Provider): string | null {
     const binary = require.resolve('onnxruntime-node/package.json');
     const dir = join(dirname(binary), 'bin', `napi-v6`, process.platform, process.arch);
     const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
-    if (!existsSync(join(dir, lib))) return 'its libraries are not installed (ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node)';
+    if (!existsSync(join(dir, lib))) return 'its libraries are not installed (ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js)';
   }
   if (provider === 'webgpu' && process.platform === 'linux' && !libraryDirs().some((d) => existsSync(join(d, 'libvulkan.so.1')))) {
     return 'Vulkan (libvulkan.so.1) is not installed';
