@@ -382,12 +382,21 @@ interface CliRun {
 }
 
 /** Runs dist/cli.js with `args` in a fresh process; its peak RSS comes from scripts/peak-rss.cjs. */
+/** The Node flags of a script's `#!/usr/bin/env -S node …` line: the CLI runs with them as installed. */
+function shebangNodeFlags(script: string): string[] {
+  const first = readFileSync(script, 'utf8').split('\n', 1)[0]!;
+  const match = /^#!\/usr\/bin\/env(?: -S)? node(.*)$/.exec(first);
+  if (!match) throw new Error(`${script}: no node shebang`);
+  return match[1]!.trim().split(/\s+/).filter(Boolean);
+}
+
 function runCli(args: string[]): CliRun {
   const out = mkdtempSync(join(tmpdir(), 'bench-cli-'));
   try {
     const peakFile = join(out, 'peak');
     const started = performance.now();
-    const run = spawnSync(process.execPath, ['--require', join(ROOT, 'scripts', 'peak-rss.cjs'), join(ROOT, 'dist', 'cli.js'), ...args, '--json', join(out, 'out.json')], {
+    const cli = join(ROOT, 'dist', 'cli.js');
+    const run = spawnSync(process.execPath, [...shebangNodeFlags(cli), '--require', join(ROOT, 'scripts', 'peak-rss.cjs'), cli, ...args, '--json', join(out, 'out.json')], {
       cwd: ROOT,
       encoding: 'utf8',
       env: { ...process.env, BENCH_PEAK_RSS_FILE: peakFile },

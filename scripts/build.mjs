@@ -27,7 +27,7 @@ await Promise.all([
   build({ ...node, entryPoints: { engine: 'src/engine/main.ts' }, outdir: 'dist' }),
   // Chat templates render in a worker thread (src/model/chat-template.ts), loaded from this file beside the bundles.
   build({ ...node, entryPoints: { 'chat-template-worker': 'src/model/chat-template-worker.ts' }, outdir: 'dist' }),
-  build({ ...node, entryPoints: { cli: 'src/cli/bin.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } }),
+  build({ ...node, entryPoints: { cli: 'src/cli/bin.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env -S node --max-semi-space-size=1' } }),
   build({ ...common, platform: 'browser', target: 'es2022', format: 'iife', entryPoints: { webview: 'webview/main.ts' }, outdir: 'dist' }),
   // The evaluate report's plots (Chart.js), inlined into report.html by src/evaluate/report-html.ts.
   build({ ...common, sourcemap: false, minify: true, legalComments: 'eof', platform: 'browser', target: 'es2022', format: 'iife', entryPoints: { 'evaluate-charts': 'webview/evaluate-charts.ts' }, outdir: 'dist' }),

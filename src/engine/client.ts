@@ -5,6 +5,7 @@
 // the request in flight, never the next one.
 
 import { fork, type ChildProcess } from 'node:child_process';
+import { MODEL_PROCESS_NODE_FLAGS } from '../runtime/heap.js';
 import {
   CancellationTokenSource,
   createMessageConnection,
@@ -192,7 +193,7 @@ export class EngineClient {
     const args = [...(this.options.provider ? ['--provider', this.options.provider] : []), ...(this.options.precision ? ['--precision', this.options.precision] : [])];
     const child = fork(this.options.enginePath, args, {
       stdio: ['pipe', 'pipe', 'pipe', 'ipc'],
-      execArgv: [],
+      execArgv: MODEL_PROCESS_NODE_FLAGS,
       // VS Code's extension host sets this already (fork then runs Electron as Node); be explicit.
       env: { ...(this.options.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
     });

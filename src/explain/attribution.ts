@@ -99,6 +99,11 @@ export async function attributeAndProbe(
   const generateMs = performance.now() - started;
   const inputIds = [...encoded.inputIds, ...responseIds];
   const responseStart = encoded.inputIds.length;
+  // The report's response texts come from the tokenizer now, so that the attribution session, the
+  // run's memory peak, does not also hold the native tokenizer (reloaded on its next use).
+  const responseText = await checkpoint.tokenizer.tokenizer.decode(responseIds, true);
+  const responseTokens = await responseTokenTexts(runner, responseIds);
+  checkpoint.tokenizer.releaseNative();
   const attributeStarted = performance.now();
   const attribution = await runner.attribute(inputIds, responseStart, {
     objective: request.objective ?? 'prob',
@@ -144,9 +149,9 @@ export async function attributeAndProbe(
     responseSpan: [responseStart, inputIds.length],
     tokens: encoded.tokens.map((t) => ({ id: t.id, text: t.text, start: t.start, end: t.end })),
     response: {
-      text: await checkpoint.tokenizer.tokenizer.decode(responseIds, true),
+      text: responseText,
       source,
-      tokens: await responseTokenTexts(runner, responseIds),
+      tokens: responseTokens,
     },
     probabilities: Array.from(attribution.probabilities),
     raw,

@@ -2,6 +2,7 @@ import * as ort from 'onnxruntime-node';
 import type { Checkpoint } from '../model/checkpoint.js';
 import { CancelledError, LensError } from '../model/errors.js';
 import { serializeModel } from '../onnx/serialize.js';
+import { collectGarbage } from '../runtime/heap.js';
 import { assertFits, formatBytes } from '../runtime/memory.js';
 import { autoProvider, openSession, type Provider, type ProviderAttempt, type ProviderSetting } from '../runtime/session.js';
 import { buildForwardGradientGraph, buildGradientGraph, gradientNames, type Objective } from './gradient-graph.js';
@@ -217,6 +218,8 @@ export class LlamaRunner {
       if (this.provider === null && this.options.precision === 'fp16' && opened.provider === 'cpu') {
         this.options.log?.(`precision fp16 applies on a GPU only: ${this.checkpoint.spec} computes in float32 on the CPU`);
       }
+      // The graph just built and serialized is garbage now: free it before the session runs.
+      collectGarbage();
       this.compute = compute;
       this.provider = opened.provider;
       this.failed = opened.failed;
