@@ -5,7 +5,7 @@
 
 import type { SectionName, SectionStatus, ModelRole } from '../src/contract/panel.js';
 import { ffnView, headsView, type FfnModelView, type GroupRow, type HeadsModelView, type HeadView } from '../src/view/section-views.js';
-import { el, focusItem, num, sequentialLegend, shadeSequential, shown, svg, sequentialCss } from './dom.js';
+import { el, focusItem, num, sequentialLegend, shadeSequential, shown, svg } from './dom.js';
 import { ROLE_NAME, type View } from './view.js';
 
 const SECTION_TITLE: Record<SectionName, string> = { heads: 'Head word pairs', ffn: 'FFN concepts' };
@@ -144,7 +144,7 @@ export function renderHeads(view: View): HTMLElement {
     el('section', { class: 'card', attrs: { 'aria-labelledby': 'h-grids' } },
       el('h2', { attrs: { id: 'h-grids' } }, 'Heads as word pairs'),
       el('p', { class: 'muted' }, 'Each cell: how many of the head’s word pairs hold an instruction verb (both models on one scale).'),
-      sequentialLegend(`Colour scale: light is 0 pairs, dark is ${max} pairs`, '0', String(max)),
+      sequentialLegend(`Colour scale: faint is 0 pairs, strong is ${max} pairs`, '0', String(max)),
       grids,
       details,
     ),
@@ -204,7 +204,9 @@ function rotationChart(rotation: { layer: number; cosine: number }[]): HTMLEleme
     const angle = (Math.acos(Math.max(-1, Math.min(1, r.cosine))) * 180) / Math.PI;
     const w = ((width - left - 80) * angle) / 90;
     chart.append(svg('text', { x: left - 6, y: y + barH - 3, 'text-anchor': 'end', class: 'axis' }, `layer ${r.layer}`));
-    chart.append(svg('rect', { x: left, y, width: Math.max(1, w), height: barH, fill: sequentialCss(Math.min(1, angle / 90)), stroke: 'currentColor', 'stroke-width': 0.5 }));
+    const bar = svg('rect', { x: left, y, width: Math.max(1, w), height: barH, stroke: 'currentColor', 'stroke-width': 0.5 });
+    shadeSequential(bar, Math.min(1, angle / 90));
+    chart.append(bar);
     chart.append(svg('text', { x: left + Math.max(1, w) + 6, y: y + barH - 3, class: 'axis' }, `${num(angle, 1)}° (cos ${num(r.cosine, 2)})`));
   });
   chart.append(svg('text', { x: left, y: height - 6, class: 'axis' }, 'angle between base and tuned components: 0° unchanged … 90° unrelated'));

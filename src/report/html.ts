@@ -19,7 +19,7 @@
  */
 import type { ModelReport, Report, ReportToken } from '../explain/report.js';
 import { escapeHtml, htmlText, visibleToken } from './escape.js';
-import { DIV_BINS, SEQ_BINS, contrastText, divBin, divBinColor, seqBin, seqBinColor, type Rgb } from '../view/colors.js';
+import { COLOR_SCHEMES, DIV_BINS, SEQ_BINS, contrastText, divBin, divBinColor, seqBin, seqBinColor, signBinColor, type Rgb } from '../view/colors.js';
 import { formatNumber, formatParameters, meanProbability } from '../view/format.js';
 import { differenceCells } from '../view/heatmap.js';
 
@@ -104,7 +104,6 @@ function stylesheet(): string {
     '.heatmap,.response{font:14px/2.1 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;border:1px solid var(--rule);padding:.5rem;border-radius:4px;overflow-wrap:anywhere}',
     '.t{white-space:pre-wrap;padding:.1rem .05rem;border-bottom:3px solid transparent;border-radius:2px}',
     '.t.i{border-bottom-color:var(--mark);border-bottom-style:solid}',
-    '.t.ws{opacity:.85}',
     'button.rt{font:inherit;white-space:pre-wrap;border:1px solid transparent;margin:0;padding:.1rem .05rem;cursor:pointer;border-radius:2px}',
     'button.rt[aria-pressed="true"]{outline:2px solid var(--mark);outline-offset:1px}',
     'button.reset{font:inherit;font-size:.85em;margin-left:.5rem}',
@@ -123,13 +122,14 @@ function stylesheet(): string {
     '.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}',
     'code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}',
   ];
-  for (let k = 0; k < SEQ_BINS; k++) {
-    const bg = seqBinColor(k);
-    rules.push(`.q${k}{background:${css(bg)};color:${css(contrastText(bg))}}`);
-  }
-  for (let k = 0; k < DIV_BINS; k++) {
-    const bg = divBinColor(k);
-    rules.push(`.v${k}{background:${css(bg)};color:${css(contrastText(bg))}}`);
+  // The shades, one class per bin, for each colour scheme: q density, v difference, g gradient sign.
+  for (const scheme of COLOR_SCHEMES) {
+    const shades: string[] = [];
+    const add = (cls: string, bg: Rgb) => shades.push(`.${cls}{background:${css(bg)};color:${css(contrastText(bg))}}`);
+    for (let k = 0; k < SEQ_BINS; k++) add(`q${k}`, seqBinColor(k, scheme));
+    for (let k = 0; k < DIV_BINS; k++) add(`v${k}`, divBinColor(k, scheme));
+    for (let k = 0; k < DIV_BINS; k++) add(`g${k}`, signBinColor(k, scheme));
+    rules.push(scheme === 'light' ? shades.join('\n') : `@media (prefers-color-scheme:dark){\n${shades.join('\n')}\n}`);
   }
   return rules.join('\n');
 }
@@ -271,13 +271,13 @@ function promptSection(report: Report): string {
 function seqLegend(): string {
   const swatches: string[] = [];
   for (let k = 0; k < SEQ_BINS; k += 1) swatches.push(`<span class="sw q${k}" title="${formatNumber(k / SEQ_BINS, 2)}–${formatNumber((k + 1) / SEQ_BINS, 2)}"></span>`);
-  return `<div class="legend" role="img" aria-label="Colour scale: light is density 0, dark is density 1, the same for both models"><span>0</span>${swatches.join('')}<span>1</span><span class="i-sample">underlined</span><span>= in an instruction span</span></div>`;
+  return `<div class="legend" role="img" aria-label="Colour scale: faint is density 0, strong is density 1, the same for both models"><span>0</span>${swatches.join('')}<span>1</span><span class="i-sample">underlined</span><span>= in an instruction span</span></div>`;
 }
 
 function divLegend(): string {
   const swatches: string[] = [];
   for (let k = 0; k < DIV_BINS; k++) swatches.push(`<span class="sw v${k}"></span>`);
-  return `<div class="legend" role="img" aria-label="Diverging colour scale: orange means the base model gives the token more importance, purple the tuned model, near white no difference"><span>−1 (base higher)</span>${swatches.join('')}<span>+1 (tuned higher)</span></div>`;
+  return `<div class="legend" role="img" aria-label="Diverging colour scale: orange means the base model gives the token more importance, purple the tuned model, close to the background no difference"><span>−1 (base higher)</span>${swatches.join('')}<span>+1 (tuned higher)</span></div>`;
 }
 
 /** Per prompt token: the bins (one character each) of its attribution to each response token. */
