@@ -168,7 +168,9 @@ describe('contrast of token text on every shade, in light, dark and high-contras
         const errors = collectPageErrors(page);
         await page.addInitScript({ content: `window.__csp = []; document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));` });
         await page.goto(pathToFileURL(file).href);
-        const texts: Measured[] = await measurePage(page, '.t, button.rt, table.raw td');
+        const tabs = (await page.evaluate(`Array.from(document.querySelectorAll('section.tab > p.lead')).map((p) => p.dataset.lead)`)) as string[];
+        assert.deepEqual(tabs, ['summary', 'attribution', 'heads', 'ffn'], 'the four tabs, each with its sentence');
+        const texts: Measured[] = await measurePage(page, '.t, button.rt, table.raw td, table.grid td, td[class*="num q"]');
         assert.ok(texts.length > 3 * allShadesReport().tuned.tokens.length);
         const failing = texts.filter((t) => !(t.ratio >= MIN));
         assert.equal(failing.length, 0, `${scheme}: ${failing.length} of ${texts.length} under ${MIN}:1 — ${worst(failing)}`);
