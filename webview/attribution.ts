@@ -186,7 +186,7 @@ function heatmapsSection(view: View): { section: HTMLElement; blocks: ModelBlock
   const first = report.base ?? report.tuned!;
   const section = el('section', { class: 'card', attrs: { 'aria-labelledby': 'h-heat' } },
     el('h2', { attrs: { id: 'h-heat' } }, 'Importance of each prompt token'),
-    el('p', { class: 'muted' }, 'Light = unimportant, dark = important; both models on one scale. Click a token to select it in the editor; click a response token below to see that token’s own column.'),
+    el('p', { class: 'muted' }, 'Faint (close to the background) = unimportant, strong = important; both models on one scale. Click a token to select it in the editor; click a response token below to see that token’s own column.'),
     el('div', { class: 'legend-row' }, sequentialLegend('Colour scale: faint is importance 0, strong is importance 1, the same for both models', '0', '1'),
       el('span', { class: 'instr-sample' }, 'underlined'), el('span', null, '= in an instruction span')),
     el('p', { class: 'muted' }, instructionSummary(first, view.doc.report.prompt)),

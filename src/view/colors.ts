@@ -11,7 +11,7 @@
  * Each scale comes in two schemes, so that it reads on the theme's background: on a light
  * background (`light`) zero is near white and importance darkens; on a dark one (`dark`, also for
  * high-contrast dark themes) zero is near the background and importance brightens — the same
- * palette with its lightness turned round, so the most important token is never the one that
+ * palettes with their lightness turned round, so the most important token is never the one that
  * fades into a dark editor. Pure functions, no DOM, no Node.
  */
 
@@ -32,8 +32,8 @@ const YLGNBU: Rgb[] = ['#ffffd9', '#edf8b1', '#c7e9b4', '#7fcdbb', '#41b6c4', '#
 const PUOR: Rgb[] = ['#7f3b08', '#b35806', '#e08214', '#fdb863', '#fee0b6', '#f7f7f7', '#d8daeb', '#b2abd2', '#8073ac', '#542788', '#2d004b'].map(hex);
 /** ColorBrewer RdBu, 11 classes (colour-blind safe), red (−) to blue (+). */
 const RDBU: Rgb[] = ['#67001f', '#b2182b', '#d6604d', '#f4a582', '#fddbc7', '#f7f7f7', '#d1e5f0', '#92c5de', '#4393c3', '#2166ac', '#053061'].map(hex);
-/** Zero of a diverging scale on a dark background: a grey close to dark themes' editor backgrounds. */
-const DARK_ZERO: Rgb = hex('#2a2a2a');
+/** Zero on a dark background: a grey close to dark themes' editor backgrounds (#1e1e1e, #1f1f1f). */
+const DARK_ZERO: Rgb = hex('#202020');
 
 /** A light-centred diverging palette turned round for a dark background: zero dark, both ends bright. */
 function darkDiverging(stops: Rgb[]): Rgb[] {
@@ -41,7 +41,8 @@ function darkDiverging(stops: Rgb[]): Rgb[] {
   return [...stops.slice(0, half).reverse(), DARK_ZERO, ...stops.slice(half + 1).reverse()];
 }
 
-const SEQUENTIAL: Record<ColorScheme, Rgb[]> = { light: YLGNBU, dark: [...YLGNBU].reverse() };
+/** On a dark background YlGnBu runs the other way, from the background's grey through navy to pale yellow. */
+const SEQUENTIAL: Record<ColorScheme, Rgb[]> = { light: YLGNBU, dark: [DARK_ZERO, ...[...YLGNBU].reverse()] };
 const DIVERGING: Record<ColorScheme, Rgb[]> = { light: PUOR, dark: darkDiverging(PUOR) };
 const SIGN: Record<ColorScheme, Rgb[]> = { light: RDBU, dark: darkDiverging(RDBU) };
 

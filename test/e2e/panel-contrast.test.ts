@@ -150,6 +150,17 @@ describe('contrast of token text on every shade, in light, dark and high-contras
     }
     console.log(summary.join('\n'));
 
+    // A chosen response token shades its model's heatmap by the token's column: still legible, in each theme.
+    await page.click('button.rt[data-role="tuned"][data-index="0"]');
+    assert.equal(await page.getAttribute('button.rt[data-role="tuned"][data-index="0"]', 'aria-pressed'), 'true');
+    for (const theme of THEMES) {
+      await applyTheme(page, theme);
+      const column = await measurePage(page, '.heatmap-tuned .tok, button.rt');
+      assert.ok(column.length >= n);
+      const failing = column.filter((t) => !(t.ratio >= MIN));
+      assert.equal(failing.length, 0, `${theme.name}, a response token chosen: ${worst(failing)}`);
+    }
+
     // The measurement catches a bad colour: text nearly the colour of its shade.
     await page.evaluate(`(() => { const t = document.querySelector('.heatmap-difference .tok'); t.style.setProperty('--shade-fg-light', 'rgb(128, 128, 128)'); t.style.setProperty('--shade-bg-light', 'rgb(119, 119, 119)'); })()`);
     const bad = (await measurePage(page, '.heatmap-difference .tok'))[0]!;
