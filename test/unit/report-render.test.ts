@@ -413,6 +413,7 @@ describe('renderHtml', () => {
     report.heads!.groups[0]!.word = evil;
     report.ffn!.tuned.layers[0]!.components[0]!.words[0] = evil;
     report.tuned.words.forEach((w) => { w.text = evil; });
+    report.heads!.tuned.local.instructionVerbs[0]!.verb = evil;
     const html = renderHtml(report);
     checkHtml(html);
     assert.equal(count(html.toLowerCase(), '<script'), 1, 'only the page’s own script');
@@ -423,7 +424,8 @@ describe('renderHtml', () => {
     }
     assert.ok(tabOf(html, 'heads').includes(escaped), 'heads: shown as text');
     assert.ok(tabOf(html, 'ffn').includes(escaped), 'FFN: shown as text');
-    assert.ok(tabOf(html, 'attribution').includes('&lt;script&gt;'), 'the lead sentence’s word: shown as text');
+    assert.match(tabOf(html, 'attribution'), /<p class="lead" data-lead="attribution">[^<]*&lt;script&gt;/, 'the lead sentence’s word: shown as text');
+    assert.match(tabOf(html, 'heads'), /<p class="lead" data-lead="heads">[^<]*&lt;script&gt;/, 'the lead sentence’s verb: shown as text');
   });
 
   it('shades the raw matrices by gradient sign with classes and colours of their own, not the difference’s', () => {
