@@ -186,8 +186,8 @@ function heatmapsSection(view: View): { section: HTMLElement; blocks: ModelBlock
   const first = report.base ?? report.tuned!;
   const section = el('section', { class: 'card', attrs: { 'aria-labelledby': 'h-heat' } },
     el('h2', { attrs: { id: 'h-heat' } }, 'Importance of each prompt token'),
-    el('p', { class: 'muted' }, 'Light = unimportant, dark = important; both models on one scale. Click a token to select it in the editor; click a response token below to see that token’s own column.'),
-    el('div', { class: 'legend-row' }, sequentialLegend('Colour scale: light is importance 0, dark is importance 1, the same for both models', '0', '1'),
+    el('p', { class: 'muted' }, 'Faint (close to the background) = unimportant, strong = important; both models on one scale. Click a token to select it in the editor; click a response token below to see that token’s own column.'),
+    el('div', { class: 'legend-row' }, sequentialLegend('Colour scale: faint is importance 0, strong is importance 1, the same for both models', '0', '1'),
       el('span', { class: 'instr-sample' }, 'underlined'), el('span', null, '= in an instruction span')),
     el('p', { class: 'muted' }, instructionSummary(first, view.doc.report.prompt)),
     columns,
@@ -219,7 +219,7 @@ function differenceSection(view: View): HTMLElement | null {
     el('p', { class: 'muted' }, perWord
       ? 'The two models tokenize the prompt differently, so the difference is per word: the tuned model’s word density minus the base model’s.'
       : 'Per prompt token: the tuned model’s density minus the base model’s.'),
-    divergingLegend('Diverging colour scale: orange means the base model gives the token more importance, purple the tuned model, near white no difference', '−1 base higher', '+1 tuned higher'),
+    divergingLegend('Diverging colour scale: orange means the base model gives the token more importance, purple the tuned model, close to the background no difference', '−1 base higher', '+1 tuned higher'),
     map,
     el('p', { class: 'sr-only', attrs: { id: 'summary-difference' } }, described),
   );

@@ -1,9 +1,9 @@
 // DOM helpers for the panel. Every string reaches the page as a text node or an attribute value
 // (setAttribute), never through innerHTML, so nothing the model produced is parsed as markup.
-// Colours come from the report renderer's colour-blind-safe scales (src/report/html.ts) and are
-// set through the CSSOM (element.style), which the panel's Content-Security-Policy allows.
+// Colours come from the colour-blind-safe scales of src/view/colors.ts and are set through the
+// CSSOM (element.style), which the panel's Content-Security-Policy allows.
 
-import { contrastText, divergingColor, sequentialColor, type Rgb } from '../src/view/colors.js';
+import { COLOR_SCHEMES, contrastText, divergingColor, sequentialColor, type ColorScheme, type Rgb } from '../src/view/colors.js';
 import { formatNumber, modelName } from '../src/view/format.js';
 import { visibleControls, visibleToken } from '../src/report/escape.js';
 
@@ -68,22 +68,30 @@ export function quoted(text: string): string {
 
 const rgb = ([r, g, b]: Rgb) => `rgb(${r}, ${g}, ${b})`;
 
+/**
+ * Shades an element for both colour schemes at once: its background and its contrasting text colour
+ * in a light and in a dark theme, as custom properties that panel.css picks from by the theme's body
+ * class (`vscode-light`, `vscode-dark`, `vscode-high-contrast`, `vscode-high-contrast-light`), so a
+ * theme switch recolours the panel without drawing it again. An SVG element is filled instead.
+ */
+function shade(node: Element, color: (scheme: ColorScheme) => Rgb): void {
+  node.classList.add('shade');
+  const style = (node as HTMLElement | SVGElement).style;
+  for (const scheme of COLOR_SCHEMES) {
+    const bg = color(scheme);
+    style.setProperty(`--shade-bg-${scheme}`, rgb(bg));
+    style.setProperty(`--shade-fg-${scheme}`, rgb(contrastText(bg)));
+  }
+}
+
 /** Shades an element on the sequential scale (value in [0, 1]) with contrasting text. */
-export function shadeSequential(node: HTMLElement, value: number): void {
-  const bg = sequentialColor(value);
-  node.style.backgroundColor = rgb(bg);
-  node.style.color = rgb(contrastText(bg));
+export function shadeSequential(node: Element, value: number): void {
+  shade(node, (scheme) => sequentialColor(value, scheme));
 }
 
 /** Shades an element on the diverging scale (value in [−1, 1]) with contrasting text. */
-export function shadeDiverging(node: HTMLElement, value: number): void {
-  const bg = divergingColor(value);
-  node.style.backgroundColor = rgb(bg);
-  node.style.color = rgb(contrastText(bg));
-}
-
-export function sequentialCss(value: number): string {
-  return rgb(sequentialColor(value));
+export function shadeDiverging(node: Element, value: number): void {
+  shade(node, (scheme) => divergingColor(value, scheme));
 }
 
 export const num = (v: number, digits = 3) => formatNumber(v, digits);

@@ -4,8 +4,8 @@
 // that the report does not hold.
 
 import type { SectionName, SectionStatus, ModelRole } from '../src/contract/panel.js';
-import { ffnView, headsView, type FfnModelView, type GroupRow, type HeadsModelView, type HeadView } from '../src/view/section-views.js';
-import { el, focusItem, num, sequentialLegend, shadeSequential, shown, svg, sequentialCss } from './dom.js';
+import { ffnView, groupsTable, headCounts, headsView, rotationDegrees, sharePercent, verbLinksByWeight, type FfnModelView, type GroupRow, type HeadsModelView, type HeadView } from '../src/view/section-views.js';
+import { el, focusItem, num, sequentialLegend, shadeSequential, shown, svg } from './dom.js';
 import { ROLE_NAME, type View } from './view.js';
 
 const SECTION_TITLE: Record<SectionName, string> = { heads: 'Head word pairs', ffn: 'FFN concepts' };
@@ -30,14 +30,6 @@ function emptyState(view: View, section: SectionName, status: SectionStatus): HT
       break;
   }
   return box;
-}
-
-/** "This head has 412 recurring word pairs, 379 of them with an instruction verb; the 20 listed below are its first." */
-export function headCounts(head: HeadView): string {
-  const pairs = head.recurringPairs === 1 ? '1 recurring word pair' : `${head.recurringPairs} recurring word pairs`;
-  const verb = `${head.verbPairs} of them with an instruction verb`;
-  const listed = head.pairs.length < head.recurringPairs ? `; the ${head.pairs.length} listed below are those in the most dimensions` : '';
-  return `This head has ${pairs} (pairs found in more than one of its dimensions), ${verb}${listed}.`;
 }
 
 function headDetails(view: View, models: Partial<Record<ModelRole, HeadsModelView>>): HTMLElement {
@@ -139,12 +131,12 @@ export function renderHeads(view: View): HTMLElement {
     details = next;
   };
   const grids = el('div', { class: 'cols' }, ...roles.map((r) => headGrid(view, r, models[r]!, max, refresh)));
-  const links = roles.flatMap((r) => models[r]!.verbLinks.map((l) => ({ role: r, ...l }))).sort((a, b) => b.weight - a.weight);
+  const links = verbLinksByWeight({ models, groups });
   return el('div', { class: 'tab-body' },
     el('section', { class: 'card', attrs: { 'aria-labelledby': 'h-grids' } },
       el('h2', { attrs: { id: 'h-grids' } }, 'Heads as word pairs'),
       el('p', { class: 'muted' }, 'Each cell: how many of the head’s word pairs hold an instruction verb (both models on one scale).'),
-      sequentialLegend(`Colour scale: light is 0 pairs, dark is ${max} pairs`, '0', String(max)),
+      sequentialLegend(`Colour scale: faint is 0 pairs, strong is ${max} pairs`, '0', String(max)),
       grids,
       details,
     ),
@@ -158,26 +150,16 @@ export function renderHeads(view: View): HTMLElement {
         : el('p', { class: 'muted' }, 'The section lists no head linking an instruction verb of this prompt.'),
       links.length > 30 ? el('p', { class: 'muted' }, `The 30 strongest of ${links.length} links.`) : null,
     ),
-    groups.length ? groupsTable(groups) : null,
+    groups.length ? groupsSection(groups) : null,
   );
 }
 
 /** The paper's Table 3, pivoted: a row per verb, a column per layer group, the mean per kind. */
-function groupsTable(groups: readonly GroupRow[]): HTMLElement {
-  const columns = [...new Set(groups.map((g) => g.group))];
-  const pct = (v: number | undefined) => (v === undefined ? '—' : `${(v * 100).toFixed(0)}%`);
-  const rows: HTMLElement[] = [];
-  for (const kind of ['instruction', 'general'] as const) {
-    const words = [...new Set(groups.filter((g) => g.kind === kind).map((g) => g.word))];
-    if (!words.length) continue;
-    const share = (word: string, group: string) => groups.find((g) => g.kind === kind && g.word === word && g.group === group)?.share;
-    const means = columns.map((c) => {
-      const values = groups.filter((g) => g.kind === kind && g.group === c).map((g) => g.share);
-      return values.length ? values.reduce((a, b) => a + b, 0) / values.length : undefined;
-    });
-    rows.push(el('tr', { class: 'group-mean' }, el('th', { attrs: { scope: 'row' } }, kind === 'instruction' ? 'Instruction verbs (mean)' : 'General verbs (mean)'), ...means.map((m) => el('td', { class: 'num' }, pct(m)))));
-    for (const word of words) rows.push(el('tr', null, el('th', { attrs: { scope: 'row' }, class: 'indent' }, shown(word)), ...columns.map((c) => el('td', { class: 'num' }, pct(share(word, c))))));
-  }
+function groupsSection(groups: readonly GroupRow[]): HTMLElement {
+  const { columns, rows: pivot } = groupsTable(groups);
+  const rows = pivot.map((r) => r.word === null
+    ? el('tr', { class: 'group-mean' }, el('th', { attrs: { scope: 'row' } }, r.kind === 'instruction' ? 'Instruction verbs (mean)' : 'General verbs (mean)'), ...r.shares.map((m) => el('td', { class: 'num' }, sharePercent(m))))
+    : el('tr', null, el('th', { attrs: { scope: 'row' }, class: 'indent' }, shown(r.word)), ...r.shares.map((m) => el('td', { class: 'num' }, sharePercent(m)))));
   return el('section', { class: 'card', attrs: { 'aria-labelledby': 'h-groups' } },
     el('h2', { attrs: { id: 'h-groups' } }, 'Per layer group: share of heads where the tuned model has more pairs with the word'),
     el('p', { class: 'muted' }, 'The paper’s Table 3: above 50% means that in most heads of those layers, instruction tuning added word pairs with the verb. “—”: no head’s counts differ.'),
@@ -198,13 +180,15 @@ function rotationChart(rotation: { layer: number; cosine: number }[]): HTMLEleme
   const height = rotation.length * (barH + gap) + 24;
   const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, width: '100%', role: 'img', 'aria-labelledby': 'rotation-title rotation-desc', class: 'rotation' });
   chart.append(svg('title', { id: 'rotation-title' }, 'Rotation of the FFN components per layer'));
-  chart.append(svg('desc', { id: 'rotation-desc' }, rotation.map((r) => `layer ${r.layer}: cosine ${num(r.cosine)}, ${num((Math.acos(Math.max(-1, Math.min(1, r.cosine))) * 180) / Math.PI, 1)} degrees`).join('; ')));
+  chart.append(svg('desc', { id: 'rotation-desc' }, rotation.map((r) => `layer ${r.layer}: cosine ${num(r.cosine)}, ${num(rotationDegrees(r.cosine), 1)} degrees`).join('; ')));
   rotation.forEach((r, k) => {
     const y = k * (barH + gap);
-    const angle = (Math.acos(Math.max(-1, Math.min(1, r.cosine))) * 180) / Math.PI;
+    const angle = rotationDegrees(r.cosine);
     const w = ((width - left - 80) * angle) / 90;
     chart.append(svg('text', { x: left - 6, y: y + barH - 3, 'text-anchor': 'end', class: 'axis' }, `layer ${r.layer}`));
-    chart.append(svg('rect', { x: left, y, width: Math.max(1, w), height: barH, fill: sequentialCss(Math.min(1, angle / 90)), stroke: 'currentColor', 'stroke-width': 0.5 }));
+    const bar = svg('rect', { x: left, y, width: Math.max(1, w), height: barH, stroke: 'currentColor', 'stroke-width': 0.5 });
+    shadeSequential(bar, Math.min(1, angle / 90));
+    chart.append(bar);
     chart.append(svg('text', { x: left + Math.max(1, w) + 6, y: y + barH - 3, class: 'axis' }, `${num(angle, 1)}° (cos ${num(r.cosine, 2)})`));
   });
   chart.append(svg('text', { x: left, y: height - 6, class: 'axis' }, 'angle between base and tuned components: 0° unchanged … 90° unrelated'));

@@ -1,20 +1,10 @@
 // The Summary tab: the paper's three findings as measured on this prompt (src/shared/findings.ts),
 // each with its verdict in words and a symbol (never colour alone) and the numbers behind it.
 
-import { findings, type FindingStatus } from '../src/view/findings.js';
+import { FINDING_STATUS, findingValue as value, findings } from '../src/view/findings.js';
 import { modelName } from '../src/view/format.js';
-import { el, num, shown } from './dom.js';
+import { el, shown } from './dom.js';
 import { ROLE_NAME, type View } from './view.js';
-
-const STATUS: Record<FindingStatus, { symbol: string; label: string }> = {
-  holds: { symbol: '✔', label: 'Holds on this prompt' },
-  'does-not-hold': { symbol: '✘', label: 'Does not hold on this prompt' },
-  inconclusive: { symbol: '?', label: 'Inconclusive' },
-  'not-measured': { symbol: '–', label: 'Not measured' },
-};
-
-/** A count prints as a count ("16", not "16.000"). */
-const value = (v: number | undefined) => (v === undefined ? '—' : Number.isInteger(v) ? String(v) : num(v));
 
 export function renderSummary(view: View): HTMLElement {
   const report = view.doc.report;
@@ -26,7 +16,7 @@ export function renderSummary(view: View): HTMLElement {
       el('p', { class: 'muted' }, 'Wu et al., “From Language Modeling to Instruction Following” (NAACL 2024, arXiv 2310.00492). One prompt is one sample: a finding that does not hold here may still hold on average.'),
       el('p', { class: 'muted small' }, models.join(' · ')),
       el('ol', { class: 'findings' }, ...list.map((f) => {
-        const s = STATUS[f.status];
+        const s = FINDING_STATUS[f.status];
         const numbers = f.numbers.length
           ? el('table', { class: 'data' },
               el('thead', null, el('tr', null, el('th', { attrs: { scope: 'col' } }, 'Measure'), el('th', { attrs: { scope: 'col' } }, 'Base'), el('th', { attrs: { scope: 'col' } }, 'Tuned'), el('th', { attrs: { scope: 'col' } }, 'Value'))),

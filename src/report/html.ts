@@ -4,14 +4,19 @@
  * No external resource: the CSS is inline, and a strict Content-Security-Policy meta tag
  * (`default-src 'none'`, style and script allowed only with a per-render random nonce) makes sure
  * nothing else loads. Because the policy forbids `style="…"` attributes, every colour is a class:
- * densities are quantized into `SEQ_BINS` bins of the sequential scale and differences into
- * `DIV_BINS` bins of the diverging one — the scales, the number format and the difference cells
- * of every view (src/view/), so the page and the panel colour a token alike.
+ * densities are quantized into `SEQ_BINS` bins of the sequential scale, differences into `DIV_BINS`
+ * bins of the diverging one and the raw matrices' gradient sign into as many bins of a scale of its
+ * own — the scales (for a light and a dark colour scheme, by `prefers-color-scheme`), the number
+ * format and the difference cells of every view (src/view/), so the page and the panel colour a
+ * token alike.
  *
- * Sections: the two models; the instruction scores; the prompt with its instruction spans; both
- * heatmaps on one scale; the difference (tuned − base); the top words; the responses with each
- * token's probability in its tooltip; each model's raw attribution matrix as a table. The page is
- * complete without JavaScript; a small nonce'd script adds one thing: clicking a response token
+ * The page holds the panel's four tabs as sections, each opening with the panel's one sentence for
+ * it (src/view/tab-leads.ts), after the two models and links to the tabs: Summary (the paper's
+ * findings on this prompt), Attribution (the instruction scores; the prompt with its instruction
+ * spans; both heatmaps on one scale; the difference (tuned − base); the top words; the responses
+ * with each token's probability in its tooltip; each model's raw attribution matrix as a table),
+ * Heads and FFN (src/report/html-tabs.ts; a note where the report holds no such analysis). The page
+ * is complete without JavaScript; a small nonce'd script adds one thing: clicking a response token
  * shades that model's heatmap by the token's own column of the raw matrix.
  *
  * Every string that comes from the report goes through `htmlText` (controls made visible, lone
@@ -19,9 +24,10 @@
  */
 import type { ModelReport, Report, ReportToken } from '../explain/report.js';
 import { escapeHtml, htmlText, visibleToken } from './escape.js';
-import { DIV_BINS, SEQ_BINS, contrastText, divBin, divBinColor, seqBin, seqBinColor, type Rgb } from '../view/colors.js';
+import { COLOR_SCHEMES, DIV_BINS, SEQ_BINS, contrastText, divBin, divBinColor, seqBin, seqBinColor, signBinColor, type Rgb } from '../view/colors.js';
 import { formatNumber, formatParameters, meanProbability } from '../view/format.js';
 import { differenceCells } from '../view/heatmap.js';
+import { ffnTab, headsTab, summaryTab, tabNav, tabSection } from './html-tabs.js';
 
 const css = ([r, g, b]: Rgb) => `rgb(${r} ${g} ${b})`;
 
@@ -47,14 +53,17 @@ export function renderHtml(report: Report, options: HtmlOptions = {}): string {
     `<h1>Instruction Lens <span class="sub">base vs instruction-tuned</span></h1>`,
     `<p class="meta">Report <code>${htmlText(String(report.schema))}</code>, created ${htmlText(String(report.createdAt))}.</p>`,
   );
-  parts.push(modelsSection(base, tuned));
-  parts.push(scoresSection(base, tuned));
-  parts.push(promptSection(report));
-  parts.push(heatmapSection(base, tuned));
-  parts.push(differenceSection(report));
-  parts.push(wordsSection(base, tuned));
-  parts.push(responsesSection(base, tuned));
-  parts.push(matricesSection(base, tuned, maxCells));
+  parts.push(modelsSection(base, tuned), tabNav(), summaryTab(report));
+  parts.push(tabSection('attribution', report, [
+    scoresSection(base, tuned),
+    promptSection(report),
+    heatmapSection(base, tuned),
+    differenceSection(report),
+    wordsSection(base, tuned),
+    responsesSection(base, tuned),
+    matricesSection(base, tuned, maxCells),
+  ]));
+  parts.push(headsTab(report), ffnTab(report));
   parts.push('</main>', `<script nonce="${n}">${SCRIPT}</script>`, '</body>', '</html>', '');
   return parts.join('\n');
 }
@@ -104,7 +113,6 @@ function stylesheet(): string {
     '.heatmap,.response{font:14px/2.1 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;border:1px solid var(--rule);padding:.5rem;border-radius:4px;overflow-wrap:anywhere}',
     '.t{white-space:pre-wrap;padding:.1rem .05rem;border-bottom:3px solid transparent;border-radius:2px}',
     '.t.i{border-bottom-color:var(--mark);border-bottom-style:solid}',
-    '.t.ws{opacity:.85}',
     'button.rt{font:inherit;white-space:pre-wrap;border:1px solid transparent;margin:0;padding:.1rem .05rem;cursor:pointer;border-radius:2px}',
     'button.rt[aria-pressed="true"]{outline:2px solid var(--mark);outline-offset:1px}',
     'button.reset{font:inherit;font-size:.85em;margin-left:.5rem}',
@@ -122,14 +130,28 @@ function stylesheet(): string {
     'meter{width:12rem}',
     '.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}',
     'code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}',
+    'nav.tabs{display:flex;gap:1rem;flex-wrap:wrap;border-bottom:1px solid var(--rule);padding:.5rem 0;position:sticky;top:0;background:var(--bg);z-index:1}',
+    'nav.tabs a{color:var(--fg);font-weight:600}',
+    'section.tab,section.tab h3{margin-top:1.5rem;scroll-margin-top:3.5rem}',
+    'section.tab>h2{font-size:1.6em}',
+    '.lead{font-size:1.1em}',
+    'table.grid{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:.9em}',
+    'table.grid th{color:var(--muted);font-weight:400;border:0;padding:.1rem .3rem}',
+    'table.grid td{min-width:1.8em;text-align:center;padding:.1rem;border:1px solid var(--bg)}',
+    'ol.findings{padding-left:1.2rem}',
+    '.sym{display:inline-block;width:1.2em;text-align:center}',
+    'ol.concepts{padding-left:1.5em;margin:.25rem 0}',
+    'ol.concepts li{margin:.25rem 0}',
+    'ol.concepts li.active{border-left:3px solid var(--mark);padding-left:.4rem}',
   ];
-  for (let k = 0; k < SEQ_BINS; k++) {
-    const bg = seqBinColor(k);
-    rules.push(`.q${k}{background:${css(bg)};color:${css(contrastText(bg))}}`);
-  }
-  for (let k = 0; k < DIV_BINS; k++) {
-    const bg = divBinColor(k);
-    rules.push(`.v${k}{background:${css(bg)};color:${css(contrastText(bg))}}`);
+  // The shades, one class per bin, for each colour scheme: q density, v difference, g gradient sign.
+  for (const scheme of COLOR_SCHEMES) {
+    const shades: string[] = [];
+    const add = (cls: string, bg: Rgb) => shades.push(`.${cls}{background:${css(bg)};color:${css(contrastText(bg))}}`);
+    for (let k = 0; k < SEQ_BINS; k++) add(`q${k}`, seqBinColor(k, scheme));
+    for (let k = 0; k < DIV_BINS; k++) add(`v${k}`, divBinColor(k, scheme));
+    for (let k = 0; k < DIV_BINS; k++) add(`g${k}`, signBinColor(k, scheme));
+    rules.push(scheme === 'light' ? shades.join('\n') : `@media (prefers-color-scheme:dark){\n${shades.join('\n')}\n}`);
   }
   return rules.join('\n');
 }
@@ -220,7 +242,7 @@ function scoresSection(base: ModelReport, tuned: ModelReport): string {
   };
   return [
     '<section aria-labelledby="h-scores">',
-    '<h2 id="h-scores">Instruction score</h2>',
+    '<h3 id=\"h-scores\">Instruction score</h3>',
     '<p class="note">Σ density over the prompt tokens in an instruction span ÷ log₂(2 + their number) (Wu et al., arXiv 2310.00492). Higher: the model’s response leans more on the instruction.</p>',
     '<table>',
     '<thead><tr><th scope="col">Model</th><th scope="col">Score</th><th scope="col">Scale</th><th scope="col">Instruction tokens</th></tr></thead>',
@@ -261,7 +283,7 @@ function promptSection(report: Report): string {
   const source = report.tuned.instructions?.source ?? report.base.instructions?.source ?? 'detected';
   return [
     '<section aria-labelledby="h-prompt">',
-    '<h2 id="h-prompt">Prompt</h2>',
+    '<h3 id=\"h-prompt\">Prompt</h3>',
     `<p class="note">Instruction spans (${htmlText(source === 'user' ? 'given by the user' : 'detected')}) are underlined${verbs.size ? `; instruction verbs: ${[...verbs.keys()].map((v) => `<code>${htmlText(v)}</code>`).join(', ')}` : ''}.</p>`,
     `<pre class="prompt" aria-label="The prompt, instruction spans marked">${html}</pre>`,
     '</section>',
@@ -271,13 +293,19 @@ function promptSection(report: Report): string {
 function seqLegend(): string {
   const swatches: string[] = [];
   for (let k = 0; k < SEQ_BINS; k += 1) swatches.push(`<span class="sw q${k}" title="${formatNumber(k / SEQ_BINS, 2)}–${formatNumber((k + 1) / SEQ_BINS, 2)}"></span>`);
-  return `<div class="legend" role="img" aria-label="Colour scale: light is density 0, dark is density 1, the same for both models"><span>0</span>${swatches.join('')}<span>1</span><span class="i-sample">underlined</span><span>= in an instruction span</span></div>`;
+  return `<div class="legend" role="img" aria-label="Colour scale: faint is density 0, strong is density 1, the same for both models"><span>0</span>${swatches.join('')}<span>1</span><span class="i-sample">underlined</span><span>= in an instruction span</span></div>`;
 }
 
 function divLegend(): string {
   const swatches: string[] = [];
   for (let k = 0; k < DIV_BINS; k++) swatches.push(`<span class="sw v${k}"></span>`);
-  return `<div class="legend" role="img" aria-label="Diverging colour scale: orange means the base model gives the token more importance, purple the tuned model, near white no difference"><span>−1 (base higher)</span>${swatches.join('')}<span>+1 (tuned higher)</span></div>`;
+  return `<div class="legend" role="img" aria-label="Diverging colour scale: orange means the base model gives the token more importance, purple the tuned model, close to the background no difference"><span>−1 (base higher)</span>${swatches.join('')}<span>+1 (tuned higher)</span></div>`;
+}
+
+function signLegend(): string {
+  const swatches: string[] = [];
+  for (let k = 0; k < DIV_BINS; k++) swatches.push(`<span class="sw g${k}"></span>`);
+  return `<div class="legend" role="img" aria-label="Gradient-sign colour scale: red negative, blue positive, close to the background zero"><span>−1 (negative)</span>${swatches.join('')}<span>+1 (positive)</span></div>`;
 }
 
 /** Per prompt token: the bins (one character each) of its attribution to each response token. */
@@ -315,14 +343,14 @@ function heatmap(m: ModelReport, id: string, label: string): string {
 function heatmapSection(base: ModelReport, tuned: ModelReport): string {
   const block = (m: ModelReport, key: string, name: string) => [
     '<div>',
-    `<h3>${htmlText(name)} <span class="sub note">${htmlText(m.model.id)}</span></h3>`,
+    `<h4>${htmlText(name)} <span class="sub note">${htmlText(m.model.id)}</span></h4>`,
     `<p class="note">Shading: <span id="map-${key}-view">importance density</span>.</p>`,
     heatmap(m, `map-${key}`, `${name} model ${m.model.id}: the prompt's tokens shaded by importance density`),
     '</div>',
   ].join('\n');
   return [
     '<section aria-labelledby="h-heat">',
-    '<h2 id="h-heat">Importance of each prompt token</h2>',
+    '<h3 id=\"h-heat\">Importance of each prompt token</h3>',
     '<p class="note">Both models on one scale. Hover a token for its density; click a response token below to see that token’s own column.</p>',
     seqLegend(),
     '<div class="cols">',
@@ -364,7 +392,7 @@ function differenceSection(report: Report): string {
   }
   return [
     '<section aria-labelledby="h-diff">',
-    '<h2 id="h-diff">Difference (tuned − base)</h2>',
+    '<h3 id=\"h-diff\">Difference (tuned − base)</h3>',
     `<p class="note">${htmlText(note)}</p>`,
     divLegend(),
     `<div class="heatmap" role="group" aria-label="Difference heatmap: tuned minus base importance density per prompt token">${body}</div>`,
@@ -390,7 +418,7 @@ function wordsSection(base: ModelReport, tuned: ModelReport): string {
   };
   return [
     '<section aria-labelledby="h-words">',
-    '<h2 id="h-words">Top words by density</h2>',
+    '<h3 id=\"h-words\">Top words by density</h3>',
     '<p class="note">A word’s density is the sum of its tokens’ densities.</p>',
     '<div class="cols">',
     table(base, 'Base'),
@@ -410,7 +438,7 @@ function responseBlock(m: ModelReport, key: string, name: string): string {
   });
   return [
     '<div>',
-    `<h3>${htmlText(name)} <span class="sub note">${htmlText(m.model.id)}</span></h3>`,
+    `<h4>${htmlText(name)} <span class="sub note">${htmlText(m.model.id)}</span></h4>`,
     `<p class="note">${htmlText(m.response?.source === 'given' ? 'Given by the user' : 'Generated greedily')}, ${tokens.length} tokens, average token probability ${avg === null ? 'n/a' : htmlText(formatNumber(avg))}. Shaded by probability (same scale as above).</p>`,
     `<div class="response" role="group" aria-label="${htmlText(`${name} model's response tokens; hover for each token's probability, click to shade the prompt by its column`)}">${cells.join('') || '<em>(empty response)</em>'}</div>`,
     '</div>',
@@ -420,7 +448,7 @@ function responseBlock(m: ModelReport, key: string, name: string): string {
 function responsesSection(base: ModelReport, tuned: ModelReport): string {
   return [
     '<section aria-labelledby="h-responses">',
-    '<h2 id="h-responses">Responses</h2>',
+    '<h3 id=\"h-responses\">Responses</h3>',
     '<div class="cols">',
     responseBlock(base, 'base', 'Base'),
     responseBlock(tuned, 'tuned', 'Instruction-tuned'),
@@ -453,14 +481,14 @@ function matrixTable(m: ModelReport, name: string, maxCells: number): string {
       const v = row[j];
       const ok = typeof v === 'number' && Number.isFinite(v);
       const k = ok && colMax[j]! > 0 ? divBin(v / colMax[j]!) : divBin(0);
-      cells.push(`<td class="num v${k}">${ok ? htmlText(formatNumber(v, 2)) : 'n/a'}</td>`);
+      cells.push(`<td class="num g${k}">${ok ? htmlText(formatNumber(v, 2)) : 'n/a'}</td>`);
     }
     body.push(`<tr>${cells.join('')}</tr>`);
   }
   const cut = shownRows < m.tokens.length ? `<p class="note">Showing the first ${shownRows} of ${m.tokens.length} prompt tokens (the table is capped at ${maxCells} cells).</p>` : '';
   return [
     '<div>',
-    `<h3>${htmlText(name)} <span class="sub note">${htmlText(m.model.id)}</span></h3>`,
+    `<h4>${htmlText(name)} <span class="sub note">${htmlText(m.model.id)}</span></h4>`,
     `<div class="scroll" tabindex="0" role="region" aria-label="${htmlText(`${name} model's raw attribution matrix, scrollable`)}">`,
     '<table class="raw">',
     `<caption>${htmlText(`${name}: gradient × input, ${m.tokens.length} prompt tokens × ${nCols} response tokens`)}</caption>`,
@@ -476,8 +504,9 @@ function matrixTable(m: ModelReport, name: string, maxCells: number): string {
 function matricesSection(base: ModelReport, tuned: ModelReport, maxCells: number): string {
   return [
     '<section aria-labelledby="h-raw">',
-    '<h2 id="h-raw">Raw attribution matrices</h2>',
-    '<p class="note">Rows: prompt tokens; columns: response tokens. Each entry is the gradient × input of the response token’s objective with respect to the prompt token’s embedding, shaded on the diverging scale relative to its column’s largest magnitude (purple positive, orange negative).</p>',
+    '<h3 id=\"h-raw\">Raw attribution matrices</h3>',
+    '<p class="note">Rows: prompt tokens; columns: response tokens. Each entry is the gradient × input of the response token’s objective with respect to the prompt token’s embedding, shaded by its sign relative to its column’s largest magnitude (blue positive, red negative: colours of their own, not the difference’s).</p>',
+    signLegend(),
     matrixTable(base, 'Base', maxCells),
     matrixTable(tuned, 'Instruction-tuned', maxCells),
     '</section>',

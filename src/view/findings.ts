@@ -5,9 +5,22 @@
 import { DEFAULT_INSTRUCTION_VERBS, matchInstructionVerb } from '../explain/instruction-lexicon.js';
 import type { PanelReport, SectionStatus } from '../contract/panel.js';
 import { ffnView, headsView, type FfnModelView, type HeadsModelView } from './section-views.js';
-import { formatMeasure } from './format.js';
+import { formatMeasure, formatNumber } from './format.js';
 
 export type FindingStatus = 'holds' | 'does-not-hold' | 'inconclusive' | 'not-measured';
+
+/** How a verdict reads: a symbol (never colour alone) and words. */
+export const FINDING_STATUS: Record<FindingStatus, { symbol: string; label: string }> = {
+  holds: { symbol: '✔', label: 'Holds on this prompt' },
+  'does-not-hold': { symbol: '✘', label: 'Does not hold on this prompt' },
+  inconclusive: { symbol: '?', label: 'Inconclusive' },
+  'not-measured': { symbol: '–', label: 'Not measured' },
+};
+
+/** A number of a finding's table: a count prints as a count ("16", not "16.000"); none as "—". */
+export function findingValue(v: number | undefined): string {
+  return v === undefined ? '—' : Number.isInteger(v) ? String(v) : formatNumber(v);
+}
 
 export interface Finding {
   id: 'instruction-score' | 'verb-heads' | 'ffn-rotation';

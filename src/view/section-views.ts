@@ -149,3 +149,51 @@ export function headsWithVerbPairs(view: HeadsModelView, verb: string, verbs?: r
   const is = (w: string) => /^[\p{L}'’]+$/u.test(w) && matchInstructionVerb(w, verbs) === verb;
   return view.perHead.filter((h) => h.pairs.some((p) => is(p.query) || is(p.key))).length;
 }
+
+/** Both models' links from this prompt's instruction verbs to other words, strongest first. */
+export function verbLinksByWeight(view: HeadsView): (VerbLinkView & { role: ModelRole })[] {
+  return (['base', 'tuned'] as const).flatMap((role) => (view.models[role]?.verbLinks ?? []).map((l) => ({ role, ...l }))).sort((a, b) => b.weight - a.weight);
+}
+
+/** "This head has 412 recurring word pairs (…), 379 of them with an instruction verb; the 20 listed below are …" */
+export function headCounts(head: HeadView): string {
+  const pairs = head.recurringPairs === 1 ? '1 recurring word pair' : `${head.recurringPairs} recurring word pairs`;
+  const verb = `${head.verbPairs} of them with an instruction verb`;
+  const listed = head.pairs.length < head.recurringPairs ? `; the ${head.pairs.length} listed below are those in the most dimensions` : '';
+  return `This head has ${pairs} (pairs found in more than one of its dimensions), ${verb}${listed}.`;
+}
+
+export interface GroupsTableRow {
+  kind: 'instruction' | 'general';
+  /** The verb; null for the kind's mean row. */
+  word: string | null;
+  /** One share per column; undefined where no head's counts differ. */
+  shares: (number | undefined)[];
+}
+
+/** The paper's Table 3, pivoted: a column per layer group; per kind its mean row, then a row per verb. */
+export function groupsTable(groups: readonly GroupRow[]): { columns: string[]; rows: GroupsTableRow[] } {
+  const columns = [...new Set(groups.map((g) => g.group))];
+  const rows: GroupsTableRow[] = [];
+  for (const kind of ['instruction', 'general'] as const) {
+    const words = [...new Set(groups.filter((g) => g.kind === kind).map((g) => g.word))];
+    if (!words.length) continue;
+    const means = columns.map((c) => {
+      const values = groups.filter((g) => g.kind === kind && g.group === c).map((g) => g.share);
+      return values.length ? values.reduce((a, b) => a + b, 0) / values.length : undefined;
+    });
+    rows.push({ kind, word: null, shares: means });
+    for (const word of words) rows.push({ kind, word, shares: columns.map((c) => groups.find((g) => g.kind === kind && g.word === word && g.group === c)?.share) });
+  }
+  return { columns, rows };
+}
+
+/** A share of heads as a whole percentage; "—" where there is none. */
+export function sharePercent(v: number | undefined): string {
+  return v === undefined ? '—' : `${(v * 100).toFixed(0)}%`;
+}
+
+/** The angle between base and tuned components, in degrees, from their best-match cosine. */
+export function rotationDegrees(cosine: number): number {
+  return (Math.acos(Math.max(-1, Math.min(1, cosine))) * 180) / Math.PI;
+}

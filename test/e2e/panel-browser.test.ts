@@ -7,18 +7,17 @@
 // Screenshots of every tab go to test-artifacts/.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer, type Server } from 'node:http';
-import { join, resolve } from 'node:path';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { compare } from '../../src/engine/operations.js';
 import { ModelPool } from '../../src/engine/model-pool.js';
 import type { Report } from '../../src/explain/report.js';
 import { writeSyntheticCheckpoint } from '../../src/model/synthetic.js';
-import { createNonce, panelHtml } from '../../src/shared/panel-html.js';
+import { STUB, serve, until } from '../support/panel-page.js';
 import { PANEL_TABS, type PanelDocument, type PanelTab, type ToWebview } from '../../src/contract/panel.js';
 import { chromiumAvailable, collectPageErrors, launchChromium, screenshot } from '../support/browser.js';
 import { fixtureReport, hostileReport } from '../support/report-fixture.js';
@@ -26,58 +25,6 @@ import { savedReport } from '../support/saved-reports.js';
 import { describeMoves, runMoves, summarizeRun } from '../../src/view/history.js';
 import { formatNumber } from '../../src/view/format.js';
 import { tabLead } from '../../src/view/tab-leads.js';
-
-const root = resolve(__dirname, '..', '..');
-
-/** Serves the shell at / (a fresh nonce per load) and dist/ files; returns the origin. */
-async function serve(): Promise<{ server: Server; origin: string }> {
-  const server = createServer((request, response) => {
-    const url = new URL(request.url ?? '/', 'http://x');
-    if (url.pathname === '/') {
-      const origin = `http://${request.headers.host}`;
-      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      response.end(panelHtml({ cspSource: origin, nonce: createNonce(), scriptUri: `${origin}/dist/webview.js`, styleUri: `${origin}/dist/webview.css` }));
-      return;
-    }
-    const match = /^\/dist\/(webview\.(?:js|css))$/.exec(url.pathname);
-    if (!match) {
-      response.writeHead(404).end();
-      return;
-    }
-    response.writeHead(200, { 'content-type': match[1]!.endsWith('.js') ? 'text/javascript' : 'text/css' });
-    response.end(readFileSync(join(root, 'dist', match[1]!)));
-  });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('no address');
-  return { server, origin: `http://127.0.0.1:${address.port}` };
-}
-
-/**
- * Runs in the page before its scripts: the webview API stub, CSP-violation and alert traps. A string,
- * not a function: tsx's compiled functions call a helper (__name) the page does not have.
- */
-const STUB = `
-  window.__posted = [];
-  window.__csp = [];
-  window.__alerts = 0;
-  window.alert = () => { window.__alerts++; };
-  document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
-  window.acquireVsCodeApi = () => ({
-    postMessage: (m) => window.__posted.push(m),
-    getState: () => { const s = sessionStorage.getItem('state'); return s ? JSON.parse(s) : undefined; },
-    setState: (s) => sessionStorage.setItem('state', JSON.stringify(s)),
-  });
-`;
-
-/** Polls `probe` in the page until it returns true (waitForFunction needs eval, which the CSP forbids). */
-async function until(page: Page, probe: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await page.evaluate(probe))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function documentOf(report: Report, id: number, sections: PanelDocument['sections']): PanelDocument {
   return { id, report, source: 'prompt.md, lines 1–7', sections };
@@ -95,9 +42,6 @@ describe('panel in Chromium (dist/webview.js under its CSP)', { skip: chromiumAv
   let realReport: Report;
 
   before(async () => {
-    if (!existsSync(join(root, 'dist', 'webview.js')) || !existsSync(join(root, 'dist', 'webview.css'))) {
-      execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
-    }
     ({ server, origin } = await serve());
     browser = await launchChromium();
     // A real report: both models' full pipeline on two tiny synthetic checkpoints.
@@ -319,7 +263,7 @@ describe('panel in Chromium (dist/webview.js under its CSP)', { skip: chromiumAv
     await page.click('button.rt[data-role="tuned"][data-index="2"]');
     assert.equal(await page.getAttribute('button.rt[data-role="tuned"][data-index="2"]', 'aria-pressed'), 'true');
     assert.match(await caption.innerText(), /response token #3/);
-    const shaded = await page.locator('.heatmap-tuned .tok').first().evaluate((n) => (n as HTMLElement).style.backgroundColor);
+    const shaded = await page.locator('.heatmap-tuned .tok').first().evaluate((n) => getComputedStyle(n).backgroundColor);
     // Keyboard: arrow to the next token, Space selects it, Escape returns to the density.
     await page.focus('button.rt[data-role="tuned"][data-index="2"]');
     await page.keyboard.press('ArrowRight');
@@ -333,7 +277,7 @@ describe('panel in Chromium (dist/webview.js under its CSP)', { skip: chromiumAv
     assert.match(await caption.innerText(), new RegExp(`response token #${report.tuned.response.tokens.length}\\b`));
     await page.keyboard.press('Escape');
     assert.match(await caption.innerText(), /importance density/);
-    assert.ok(shaded, 'cells are shaded');
+    assert.ok(shaded && shaded !== 'rgba(0, 0, 0, 0)', `cells are shaded (${shaded})`);
     await screenshot(page, 'panel-fixture-attribution');
     // The highlight chooser tells the extension.
     await page.click('vscode-radio[value="tuned"]');

@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import vm from 'node:vm';
+import { DIV_BINS } from '../../src/view/colors.js';
 import { displayWidth, escapeHtml, truncateToWidth, visibleControls, visibleToken } from '../../src/report/escape.js';
 import { renderHtml } from '../../src/report/html.js';
+import { reportSections } from '../../src/report/html-tabs.js';
+import { PANEL_TABS } from '../../src/contract/panel.js';
+import { htmlText } from '../../src/report/escape.js';
+import { tabLead } from '../../src/view/tab-leads.js';
+import { findings } from '../../src/view/findings.js';
+import { savedReport } from '../support/saved-reports.js';
 import { colorPalette, renderTerminal, supportsColor, terminalSafe, xterm256 } from '../../src/report/terminal.js';
 import { fixtureReport, hostileReport } from '../support/report-fixture.js';
 
@@ -26,6 +33,7 @@ const VOID = new Set(['meta', 'br', 'link', 'img', 'hr', 'input', 'col', 'wbr', 
 const ALLOWED = new Set([
   'html', 'head', 'meta', 'title', 'style', 'body', 'main', 'h1', 'h2', 'h3', 'p', 'span', 'code', 'section', 'table',
   'thead', 'tbody', 'tr', 'th', 'td', 'caption', 'div', 'pre', 'mark', 'meter', 'strong', 'em', 'button', 'br', 'script',
+  'nav', 'a', 'ol', 'li', 'h4', 'h5',
 ]);
 
 /**
@@ -261,9 +269,11 @@ describe('renderHtml', () => {
     assert.ok(html.includes('<html lang="en">'));
     assert.ok(html.includes('<meta charset="utf-8">'));
     assert.equal(count(html, '<table'), count(html, '</table>'));
-    assert.equal(count(html, '<table'), 6, 'models, scores, two word tables, two raw matrices');
-    // No external resource and no inline style attribute (the CSP would block it).
-    assert.ok(!/\s(src|href|style)=/.test(html), 'no src/href/style attributes');
+    const attribution = html.slice(html.indexOf('<section class="tab" id="attribution"'), html.indexOf('<section class="tab" id="heads"'));
+    assert.equal(count(attribution, '<table'), 5, 'the Attribution tab: scores, two word tables, two raw matrices');
+    // No external resource and no inline style attribute (the CSP would block it); links go to the page's own sections.
+    assert.ok(!/\s(src|style)=/.test(html), 'no src/style attributes');
+    for (const [, target] of html.matchAll(/\shref="([^"]*)"/g)) assert.match(target!, /^#[a-z]+$/, 'a link within the page');
     assert.ok(!/url\(|@import/.test(html), 'no url() or @import');
     // CSP with one nonce, used by the one <style> and the one <script>.
     const csp = /<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'nonce-([^']+)'; script-src 'nonce-([^']+)';[^"]*">/.exec(html);
@@ -345,5 +355,97 @@ describe('renderHtml', () => {
       assert.ok(html.includes('👩\u200d💻') && html.includes('日本語') && html.includes('▁Summarize') && html.includes('Ġthe'));
       assert.ok(html.includes('&lt;0x1B&gt;'));
     }
+  });
+  /** The HTML of a tab's section. */
+  const tabOf = (html: string, tab: string) => {
+    const start = html.indexOf(`<section class="tab" id="${tab}"`);
+    assert.ok(start >= 0, `a section for the ${tab} tab`);
+    const next = html.indexOf('<section class="tab" id="', start + 1);
+    return html.slice(start, next < 0 ? html.indexOf('</main>') : next);
+  };
+
+  it('holds the panel’s four tabs, each opening with the panel’s sentence for it', () => {
+    for (const name of ['demo', 'synthetic'] as const) {
+      const report = savedReport(name);
+      assert.ok(report.heads && report.ffn, 'the saved compare reports hold heads and FFN');
+      const html = renderHtml(report);
+      checkHtml(html);
+      for (const tab of PANEL_TABS) {
+        const section = tabOf(html, tab);
+        const lead = tabLead(tab, report, { heads: { state: 'computed' }, ffn: { state: 'computed' } });
+        assert.match(section, new RegExp(`^<section class="tab" id="${tab}" aria-labelledby="h-tab-${tab}">\n<h2 id="h-tab-${tab}">[^<]+</h2>\n<p class="lead" data-lead="${tab}">`));
+        assert.ok(section.includes(`<p class="lead" data-lead="${tab}">${htmlText(lead)}</p>`), `${name}, ${tab}: the lead sentence`);
+        assert.ok(html.includes(`<a href="#${tab}">`), `${tab} is linked`);
+      }
+      // Summary: the three findings with their verdicts.
+      const summary = tabOf(html, 'summary');
+      const list = findings(report, reportSections(report));
+      assert.equal(count(summary, '<li class="finding"'), list.length);
+      for (const f of list) assert.ok(summary.includes(`data-finding="${f.id}" data-status="${f.status}"`) && summary.includes(htmlText(f.measured)));
+      // Heads: a layer × head grid per model, the verb links, Table 3.
+      const heads = tabOf(html, 'heads');
+      assert.equal(count(heads, '<table class="grid">'), 2);
+      assert.equal(count(heads, '<td class="num q'), report.heads!.base.layers * report.heads!.base.heads + report.heads!.tuned.layers * report.heads!.tuned.heads);
+      const link = report.heads!.tuned.verbLinks[0]!;
+      assert.ok(heads.includes(`<td>${htmlText(link.verb)}</td><td>${htmlText(link.word)}</td>`), 'the strongest links listed');
+      if (report.heads!.groups.length) assert.ok(heads.includes('id="h-groups"'));
+      // FFN: the rotation per layer, each layer's concepts, the ones this prompt uses marked.
+      const ffn = tabOf(html, 'ffn');
+      for (const r of report.ffn!.rotation) assert.ok(ffn.includes(`<tr><th scope="row">${r.layer}</th>`), `rotation of layer ${r.layer}`);
+      assert.ok(ffn.includes(htmlText(report.ffn!.tuned.layers[0]!.components[0]!.words.slice(0, 15).join(', '))));
+      assert.ok(count(ffn, '<li class="active">') > 0, 'used concepts marked');
+    }
+  });
+
+  it('says so where the report holds no heads or FFN', () => {
+    const html = renderHtml(fixtureReport());
+    assert.match(tabOf(html, 'heads'), /This report holds no head analysis/);
+    assert.match(tabOf(html, 'ffn'), /This report holds no FFN analysis/);
+    assert.match(tabOf(html, 'summary'), /data-status="not-measured"/);
+  });
+
+  it('escapes model text in the Summary, Heads and FFN tabs', () => {
+    const report = savedReport('synthetic');
+    const evil = '<script>alert("x")</script>\'"&';
+    report.heads!.tuned.perHead.forEach((h) => { if (h.pairs[0]) h.pairs[0].query = evil; });
+    report.heads!.tuned.verbLinks[0]!.word = evil;
+    report.heads!.tuned.verbLinks[0]!.verb = evil;
+    report.heads!.groups[0]!.word = evil;
+    report.ffn!.tuned.layers[0]!.components[0]!.words[0] = evil;
+    report.tuned.words.forEach((w) => { w.text = evil; });
+    report.heads!.tuned.local.instructionVerbs[0]!.verb = evil;
+    const html = renderHtml(report);
+    checkHtml(html);
+    assert.equal(count(html.toLowerCase(), '<script'), 1, 'only the page’s own script');
+    const escaped = '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39;&quot;&amp;';
+    for (const tab of ['heads', 'ffn', 'summary', 'attribution']) {
+      const section = tabOf(html, tab);
+      assert.ok(!section.includes('<script') && !section.includes('alert("x")'), `${tab}: nothing raw`);
+    }
+    assert.ok(tabOf(html, 'heads').includes(escaped), 'heads: shown as text');
+    assert.ok(tabOf(html, 'ffn').includes(escaped), 'FFN: shown as text');
+    assert.match(tabOf(html, 'attribution'), /<p class="lead" data-lead="attribution">[^<]*&lt;script&gt;/, 'the lead sentence’s word: shown as text');
+    assert.match(tabOf(html, 'heads'), /<p class="lead" data-lead="heads">[^<]*&lt;script&gt;/, 'the lead sentence’s verb: shown as text');
+  });
+
+  it('shades the raw matrices by gradient sign with classes and colours of their own, not the difference’s', () => {
+    const html = renderHtml(savedReport('demo'));
+    const raw = html.slice(html.indexOf('id="h-raw"'), html.indexOf('<section class="tab" id="heads"'));
+    const cells = [...raw.matchAll(/<td class="num ([a-z]+)\d+">/g)].map((m) => m[1]);
+    assert.ok(cells.length > 0);
+    assert.deepEqual([...new Set(cells)], ['g'], 'every raw cell on the sign scale');
+    const diff = html.slice(html.indexOf('id="h-diff"'), html.indexOf('id="h-words"'));
+    assert.ok(/class="t v\d+/.test(diff) && !/class="t g\d+/.test(diff), 'the difference on its own scale');
+    // The two scales' rules differ in every bin but zero, in both colour schemes.
+    const style = /<style[^>]*>([\s\S]*?)<\/style>/.exec(html)![1]!;
+    const rules = (prefix: string) => [...style.matchAll(new RegExp(`\\.${prefix}(\\d+)\\{background:([^;]+);`, 'g'))].map((m) => `${m[1]}:${m[2]}`);
+    const v = rules('v');
+    const g = rules('g');
+    assert.equal(v.length, 2 * DIV_BINS, 'difference bins, light and dark');
+    assert.equal(g.length, 2 * DIV_BINS, 'sign bins, light and dark');
+    const zero = (DIV_BINS - 1) / 2;
+    g.forEach((rule, k) => {
+      if (k % DIV_BINS !== zero) assert.notEqual(rule, v[k], `bin ${k % DIV_BINS}`);
+    });
   });
 });
