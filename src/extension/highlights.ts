@@ -6,18 +6,13 @@
 // on "Clear Highlights"; "Toggle Highlight" cycles base → tuned → difference.
 
 import * as vscode from 'vscode';
-import { DIV_BINS, SEQ_BINS, contrastText, divBin, divergingColor, seqBin, seqBinColor, type Rgb } from '../view/colors.js';
+import { DIV_BINS, SEQ_BINS, contrastText, divBin, divBinColor, seqBin, seqBinColor, type ColorScheme, type Rgb } from '../view/colors.js';
 import { highlightCells } from '../view/heatmap.js';
 import { HIGHLIGHT_MODES, type HighlightMode } from '../contract/panel.js';
 import type { AnalysisStore } from './analysis.js';
 
 const css = ([r, g, b]: Rgb) => `rgb(${r}, ${g}, ${b})`;
 const MODE_NAME: Record<HighlightMode, string> = { base: 'base model', tuned: 'instruction-tuned model', difference: 'difference (tuned − base)' };
-
-function divBinColor(k: number): Rgb {
-  const half = (DIV_BINS - 1) / 2;
-  return divergingColor((k - half) / half);
-}
 
 export class Highlights implements vscode.Disposable {
   private readonly sequential: vscode.TextEditorDecorationType[];
@@ -33,15 +28,19 @@ export class Highlights implements vscode.Disposable {
   private readonly counts = new Map<string, number>();
 
   constructor(private readonly store: AnalysisStore) {
-    const type = (bg: Rgb) =>
-      vscode.window.createTextEditorDecorationType({
-        backgroundColor: css(bg),
-        color: css(contrastText(bg)),
+    // Each bin in the scheme of the editor's theme (dark and high-contrast themes get the dark one,
+    // where low importance sits near the background), with black or white text, whichever contrasts.
+    const shade = (bin: (scheme: ColorScheme) => Rgb) => {
+      const colours = (scheme: ColorScheme) => ({ backgroundColor: css(bin(scheme)), color: css(contrastText(bin(scheme))) });
+      return vscode.window.createTextEditorDecorationType({
+        light: colours('light'),
+        dark: colours('dark'),
         borderRadius: '2px',
         rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
       });
-    this.sequential = Array.from({ length: SEQ_BINS }, (_, k) => type(seqBinColor(k)));
-    this.diverging = Array.from({ length: DIV_BINS }, (_, k) => type(divBinColor(k)));
+    };
+    this.sequential = Array.from({ length: SEQ_BINS }, (_, k) => shade((scheme) => seqBinColor(k, scheme)));
+    this.diverging = Array.from({ length: DIV_BINS }, (_, k) => shade((scheme) => divBinColor(k, scheme)));
     this.instruction = vscode.window.createTextEditorDecorationType({
       textDecoration: 'underline 2px',
       fontWeight: '600',
