@@ -63,9 +63,14 @@ export function activate(context: vscode.ExtensionContext): LensApi {
   current.own(registerPromptHover(current, store, highlights));
   current.own(registerAnalysisLens(store));
   // After a reload: the analysis comes back (highlights, hover, Export, the panel's document).
+  // When it cannot (its file gone or changed), a panel restored from its own state says it is a snapshot.
   void store.restore((report) => panelReportProblem(report) === null).then((analysis) => {
-    if (!analysis) return;
+    if (!analysis) {
+      panel.restoreSettled();
+      return;
+    }
     panel.restore(store.panelDocument(analysis)!);
+    panel.restoreSettled();
     highlights.refresh();
     void vscode.commands.executeCommand('setContext', 'instructionLens.hasReport', true);
   });
