@@ -389,8 +389,16 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
     await runCommand('Instruction Lens: Compare Models on Selection');
     await waitForNewDocument(before);
     const stamp = await panelStamp();
-    await runCommand('View: Close Editor');
-    await page.locator('.tabs-container .tab', { hasText: 'snap.md' }).first().waitFor({ state: 'detached', timeout: 10_000 });
+    // Its editor closed (a middle click on its tab), then the file deleted.
+    const tab = page.locator('.tabs-container .tab', { hasText: 'snap.md' }).first();
+    await tab.click({ button: 'middle' });
+    try {
+      await tab.waitFor({ state: 'detached', timeout: 10_000 });
+    } catch (e) {
+      await screenshot(page, 'vscode-snapshot-close-failed', { fullPage: false });
+      throw e;
+    }
+    assert.equal(await panelStamp(), stamp, 'the panel is still open');
     rmSync(join(workspace, 'snap.md'));
     await runCommand('Developer: Reload Window');
     await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
