@@ -1,4 +1,5 @@
-// The prompt's runs in the panel header: a banner when the analysed text was edited since this run,
+// The prompt's runs in the panel header: a banner when the analysed text was edited since this run
+// (or when the report is a snapshot whose prompt a reload could not find again, with Re-run),
 // and how the instruction score and the strongest words moved between two runs of the prompt
 // (src/view/history.ts computes the moves). Clicking an earlier run compares the latest with it.
 
@@ -11,11 +12,24 @@ import type { View } from './view.js';
 /** The run the latest one is compared with (an earlier run's id), null: the one before it. */
 let against: number | null = null;
 
+/** A notice above the results with a button that runs the comparison again. */
+function compareBanner(view: View, state: string, text: string, button: string): HTMLElement {
+  return el('div', { class: 'edited-banner', attrs: { role: 'status', 'data-state': state } },
+    text,
+    el('vscode-button', { attrs: { 'data-command': `compare-${state}` }, on: { click: () => view.post({ type: 'run', command: 'compare' }) } }, button));
+}
+
 export function editedBanner(view: View): HTMLElement | null {
   if (!view.doc.edited) return null;
-  return el('div', { class: 'edited-banner', attrs: { role: 'status', 'data-state': 'edited' } },
-    'The prompt was edited since this run: these results describe the earlier text. ',
-    el('vscode-button', { attrs: { 'data-command': 'compare-edited' }, on: { click: () => view.post({ type: 'run', command: 'compare' }) } }, 'Compare again'));
+  return compareBanner(view, 'edited', 'The prompt was edited since this run: these results describe the earlier text. ', 'Compare again');
+}
+
+/** After a reload whose prompt was not found again (its file gone or changed): the panel shows a snapshot. */
+export function snapshotBanner(view: View): HTMLElement | null {
+  if (!view.doc.snapshot) return null;
+  return compareBanner(view, 'snapshot',
+    `A snapshot from before the window reloaded: its prompt (${shown(view.doc.source)}) was not found again, as the file is gone or changed, so the editor has no highlights or hover for it. Re-run compares the prompt again in a new editor. `,
+    'Re-run');
 }
 
 function scores(run: RunSummary): string {

@@ -24,7 +24,7 @@ import {
 import { renderAttribution } from './attribution.js';
 import { el, modelTag, shown } from './dom.js';
 import { failureCard, missingNotes } from './failure.js';
-import { editedBanner, historySection } from './history.js';
+import { editedBanner, historySection, snapshotBanner } from './history.js';
 import { renderFfn, renderHeads } from './sections.js';
 import { renderSummary } from './summary.js';
 import { tabLead } from '../src/view/tab-leads.js';
@@ -114,6 +114,7 @@ function render(): void {
     el('p', { class: 'muted small' }, `${shown(doc.source)} · ${shown(String(report.createdAt))}`),
     toolbar(),
     editedBanner(view),
+    snapshotBanner(view),
     historySection(view),
   );
   const failure = failureNode(true);

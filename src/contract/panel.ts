@@ -67,6 +67,12 @@ export interface PanelDocument {
   edited?: boolean;
   /** Why a model of the comparison is missing from the report (it produced nothing), by role. */
   missing?: Partial<Record<ModelRole, string>>;
+  /**
+   * A snapshot: the panel's own copy from before a reload, whose prompt could not be found again
+   * (its file gone, or changed so that the analysed range is not in it). No highlights or hover go
+   * with it; the panel offers Re-run, which compares its prompt again in a new editor.
+   */
+  snapshot?: boolean;
 }
 
 /** What the panel's buttons can ask the extension to run. */

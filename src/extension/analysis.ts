@@ -66,8 +66,8 @@ export class AnalysisStore implements vscode.Disposable {
 
   /**
    * The analysis kept before a reload, when its report is still valid (`valid` checks the contract's
-   * shape) and its document opens: the range is checked against the text (an edit made while the
-   * window was closed marks it edited, with no highlight kept).
+   * shape), its document opens and the range is still inside it: the range is checked against the
+   * text (an edit made while the window was closed marks it edited, with no highlight kept).
    */
   async restore(valid: (report: unknown) => boolean): Promise<Analysis | undefined> {
     const saved = this.memento?.get<SavedAnalysis>(SAVED_KEY);
@@ -81,13 +81,15 @@ export class AnalysisStore implements vscode.Disposable {
       return undefined;
     }
     if (this.current) return undefined;
+    // The file changed so much that the range is no longer in it: nothing to restore (the panel keeps a snapshot).
+    if (place.offset + place.length > document.getText().length) return undefined;
     let { stale, changes } = place;
     const text = document.getText().slice(place.offset, place.offset + place.length);
     if (!stale && text !== saved.report.prompt) {
       stale = true;
       changes = [{ rangeOffset: place.offset, rangeLength: place.length, text }];
     }
-    this.current = { id: saved.id, uri: document.uri, offset: place.offset, length: Math.min(place.length, document.getText().length - place.offset), origin: saved.origin, stale, changes: [...changes], history: saved.history, report: saved.report, sections: saved.sections, source: saved.source, ...(saved.missing ? { missing: saved.missing } : {}) };
+    this.current = { id: saved.id, uri: document.uri, offset: place.offset, length: place.length, origin: saved.origin, stale, changes: [...changes], history: saved.history, report: saved.report, sections: saved.sections, source: saved.source, ...(saved.missing ? { missing: saved.missing } : {}) };
     this.nextId = Math.max(this.nextId, saved.id + 1);
     this.changed.fire(this.current);
     return this.current;

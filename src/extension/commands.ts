@@ -204,7 +204,9 @@ async function compareOn(services: LensServices, target: PromptTarget, section?:
 
 /**
  * Compare on the selection; from the panel or the CodeLens ("again"), on the analysed range as it is
- * now — edited or not: the range follows the edits, so the edited prompt is what runs again.
+ * now — edited or not: the range follows the edits, so the edited prompt is what runs again. From a
+ * snapshot (the panel's copy whose prompt was not found after a reload), its prompt runs again in a
+ * new editor, so that the new run has highlights and a hover.
  */
 async function compareSelection(services: LensServices, again?: unknown): Promise<void> {
   const analysis = services.store.analysis;
@@ -215,6 +217,13 @@ async function compareSelection(services: LensServices, again?: unknown): Promis
       await compareOn(services, { document, offset: analysis.offset, text });
       return;
     }
+  }
+  const snapshot = services.panel.current;
+  if (again === 'again' && !analysis && snapshot?.snapshot && snapshot.report.prompt.trim()) {
+    const document = await vscode.workspace.openTextDocument({ language: 'markdown', content: snapshot.report.prompt });
+    await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.One, preserveFocus: false });
+    await compareOn(services, { document, offset: 0, text: snapshot.report.prompt });
+    return;
   }
   const target = promptTarget();
   if (target) await compareOn(services, target);

@@ -11,7 +11,8 @@ import { EVALUATE_COMMANDS } from './evaluate.js';
 import { LensContext } from './context.js';
 import { Highlights } from './highlights.js';
 import { registerAnalysisLens } from './codelens.js';
-import { registerVerbHover } from './hover.js';
+import { registerPromptHover } from './hover.js';
+import { registerLegend } from './legend.js';
 import { LensPanel } from './panel.js';
 import { panelReportProblem } from '../engine/report-validation.js';
 
@@ -32,6 +33,7 @@ export function activate(context: vscode.ExtensionContext): LensApi {
   context.subscriptions.push(current);
   const store = current.own(new AnalysisStore(context.workspaceState));
   const highlights = current.own(new Highlights(store));
+  current.own(registerLegend(highlights));
   const panel = current.own(
     new LensPanel(current, {
       onMessage: (message) => {
@@ -58,12 +60,17 @@ export function activate(context: vscode.ExtensionContext): LensApi {
   const services: LensServices = { lens: current, store, highlights, panel };
   current.own(highlights.onDidChangeMode((mode) => panel.setMode(mode)));
   current.own(store.onDidChange((analysis) => analysis && panel.setEdited(analysis.id, analysis.stale)));
-  current.own(registerVerbHover(current, store));
+  current.own(registerPromptHover(current, store, highlights));
   current.own(registerAnalysisLens(store));
   // After a reload: the analysis comes back (highlights, hover, Export, the panel's document).
+  // When it cannot (its file gone or changed), a panel restored from its own state says it is a snapshot.
   void store.restore((report) => panelReportProblem(report) === null).then((analysis) => {
-    if (!analysis) return;
+    if (!analysis) {
+      panel.restoreSettled();
+      return;
+    }
     panel.restore(store.panelDocument(analysis)!);
+    panel.restoreSettled();
     highlights.refresh();
     void vscode.commands.executeCommand('setContext', 'instructionLens.hasReport', true);
   });

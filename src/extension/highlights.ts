@@ -11,6 +11,13 @@ import { highlightCells } from '../view/heatmap.js';
 import { HIGHLIGHT_MODES, type HighlightMode } from '../contract/panel.js';
 import type { AnalysisStore } from './analysis.js';
 
+/** What the highlights show in the visible editors. */
+export interface HighlightsShown {
+  mode: HighlightMode;
+  /** The prompt was edited since the run (the highlights are dimmed). */
+  stale: boolean;
+}
+
 const css = ([r, g, b]: Rgb) => `rgb(${r}, ${g}, ${b})`;
 const MODE_NAME: Record<HighlightMode, string> = { base: 'base model', tuned: 'instruction-tuned model', difference: 'difference (tuned − base)' };
 
@@ -26,6 +33,9 @@ export class Highlights implements vscode.Disposable {
   readonly onDidChangeMode = this.modeChanged.event;
   /** Ranges decorated per document, for the status and the tests. */
   private readonly counts = new Map<string, number>();
+  private readonly refreshed = new vscode.EventEmitter<HighlightsShown | null>();
+  /** After every refresh: what the visible editors show (null: no highlights), for the legend. */
+  readonly onDidRefresh = this.refreshed.event;
 
   constructor(private readonly store: AnalysisStore) {
     // Each bin in the scheme of the editor's theme (dark and high-contrast themes get the dark one,
@@ -102,14 +112,14 @@ export class Highlights implements vscode.Disposable {
     for (const editor of vscode.window.visibleTextEditors) {
       const sameDocument = analysis && editor.document.uri.toString() === analysis.uri.toString();
       const range = sameDocument ? this.store.rangeIn(editor.document) : undefined;
-      const cells = range && !this.hidden && analysis ? highlightCells(analysis.report, this.effectiveMode()) : null;
+      const cells = range && !this.hidden && analysis ? highlightCells(analysis.report, this.shownMode()) : null;
       const sequential: vscode.Range[][] = this.sequential.map(() => []);
       const diverging: vscode.Range[][] = this.diverging.map(() => []);
       const instruction: vscode.Range[] = [];
       const stale: vscode.Range[] = [];
       if (cells && analysis && range) {
         const doc = editor.document;
-        const difference = this.effectiveMode() === 'difference';
+        const difference = this.shownMode() === 'difference';
         for (const cell of cells) {
           // Whitespace-only cells (a newline token) are left plain.
           if (cell.end <= cell.start || !/\S/.test(cell.text)) continue;
@@ -128,10 +138,12 @@ export class Highlights implements vscode.Disposable {
       editor.setDecorations(this.instruction, instruction);
       editor.setDecorations(this.staleMark, stale);
     }
+    const shown = [...this.counts.values()].some((n) => n > 0);
+    this.refreshed.fire(shown && analysis ? { mode: this.shownMode(), stale: analysis.stale } : null);
   }
 
   /** The mode in effect: the chosen one if the report can show it, else one it can. */
-  private effectiveMode(): HighlightMode {
+  shownMode(): HighlightMode {
     const report = this.store.analysis?.report;
     if (!report || highlightCells(report, this.modeValue)) return this.modeValue;
     return report.tuned ? 'tuned' : 'base';
@@ -141,5 +153,6 @@ export class Highlights implements vscode.Disposable {
     for (const s of this.subscriptions) s.dispose();
     for (const t of [...this.sequential, ...this.diverging, this.instruction, this.staleMark]) t.dispose();
     this.modeChanged.dispose();
+    this.refreshed.dispose();
   }
 }

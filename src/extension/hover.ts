@@ -1,42 +1,46 @@
-// The hover on an instruction verb (any inflection: matchInstructionVerb), in the languages of
-// `instructionLens.hoverLanguages`. Inside the analysed range it shows both models' importance for
-// the word (density and rank among the prompt's words), its head statistics when the report has a
-// heads section, and a link that opens the panel. Outside the analysed text it shows nothing.
+// The hover on the analysed prompt, in the languages of `instructionLens.hoverLanguages`: on every
+// highlighted token both models' importance (density and rank among the prompt's tokens), whether
+// it is part of an instruction, and on an instruction verb (any inflection) the word's importance and
+// head statistics; a link opens the panel. While the prompt is edited since its run, the hover on a
+// highlight says so and offers Compare again. Outside the analysed text it shows nothing. The
+// Markdown comes from src/shared/verb-hover.ts.
 
 import * as vscode from 'vscode';
-import { verbHoverMarkdown } from '../shared/verb-hover.js';
+import { HOVER_COMMANDS, tokenHoverMarkdown } from '../shared/verb-hover.js';
 import type { AnalysisStore } from './analysis.js';
 import type { LensContext } from './context.js';
+import type { Highlights } from './highlights.js';
 
-const WORD = /[\p{L}\p{M}'’]+/u;
-
-export class VerbHover implements vscode.HoverProvider {
+export class PromptHover implements vscode.HoverProvider {
   constructor(
     private readonly lens: LensContext,
     private readonly store: AnalysisStore,
+    private readonly highlights: Highlights,
   ) {}
 
   provideHover(document: vscode.TextDocument, position: vscode.Position): vscode.Hover | undefined {
-    const range = document.getWordRangeAtPosition(position, WORD);
-    if (!range) return undefined;
-    const form = document.getText(range).replace(/^['’]+|['’]+$/g, '');
-    // Only inside the analysed text: elsewhere there is nothing to show (and prose is full of verbs).
     const analysed = this.store.rangeIn(document);
     const analysis = this.store.analysis;
-    if (!analysed || !analysis || analysis.stale || !analysed.contains(range)) return undefined;
-    const start = document.offsetAt(range.start) - analysis.offset;
-    const content = verbHoverMarkdown(form, this.lens.settings().verbs, { report: analysis.report, start, end: start + document.getText(range).length });
+    if (!analysed || !analysis || !analysed.contains(position)) return undefined;
+    const content = tokenHoverMarkdown({
+      report: analysis.report,
+      mode: this.highlights.shownMode(),
+      verbs: this.lens.settings().verbs,
+      offset: document.offsetAt(position),
+      place: (start, end) => this.store.place(start, end, analysis),
+      stale: analysis.stale,
+    });
     if (!content) return undefined;
     const markdown = new vscode.MarkdownString(content.markdown);
-    markdown.isTrusted = { enabledCommands: ['instructionLens.showPanel'] };
+    markdown.isTrusted = { enabledCommands: [...HOVER_COMMANDS] };
     markdown.supportHtml = false;
-    return new vscode.Hover(markdown, range);
+    return new vscode.Hover(markdown, new vscode.Range(document.positionAt(content.start), document.positionAt(content.end)));
   }
 }
 
 /** Registers the hover for the configured languages, again whenever the setting changes. */
-export function registerVerbHover(lens: LensContext, store: AnalysisStore): vscode.Disposable {
-  const provider = new VerbHover(lens, store);
+export function registerPromptHover(lens: LensContext, store: AnalysisStore, highlights: Highlights): vscode.Disposable {
+  const provider = new PromptHover(lens, store, highlights);
   let registration: vscode.Disposable | undefined;
   const register = () => {
     registration?.dispose();

@@ -35,6 +35,10 @@ export class LensPanel implements vscode.Disposable {
   private mode: HighlightMode = 'difference';
   private busy: string | null = null;
   private failure: PanelFailure | null = null;
+  /** The document came from the extension (an analysis), not only from the page's saved state. */
+  private live = false;
+  /** The analysis of before the reload was looked for (restoreSettled): an adopted document without one is a snapshot. */
+  private settled = false;
   /** What the page last said it drew (for the tests and the log). */
   lastRendered: RenderedCounts | undefined;
   private readonly renderedEmitter = new vscode.EventEmitter<RenderedCounts>();
@@ -63,6 +67,7 @@ export class LensPanel implements vscode.Disposable {
   show(document: PanelDocument | undefined, options: { tab?: PanelTab; preserveFocus?: boolean } = {}): void {
     if (document) {
       this.document = document;
+      this.live = true;
       this.failure = null;
     }
     if (options.tab) this.tab = options.tab;
@@ -80,7 +85,23 @@ export class LensPanel implements vscode.Disposable {
   restore(document: PanelDocument): void {
     if (this.document && this.document.id > document.id) return;
     this.document = document;
+    this.live = true;
     this.post({ type: 'document', document, tab: this.tab, mode: this.mode });
+  }
+
+  /**
+   * The analysis of before the reload came back (restore) or could not (its prompt's file gone or
+   * changed): a document the page restored from its own state then is a snapshot, and says so.
+   */
+  restoreSettled(): void {
+    this.settled = true;
+    this.markSnapshot();
+  }
+
+  private markSnapshot(): void {
+    if (!this.settled || this.live || !this.document || this.document.snapshot) return;
+    this.document = { ...this.document, snapshot: true };
+    this.post({ type: 'document', document: this.document, tab: this.tab, mode: this.mode });
   }
 
   /** What the panel shows (a document restored from the page's own state after a reload included). */
@@ -92,6 +113,7 @@ export class LensPanel implements vscode.Disposable {
   update(document: PanelDocument): void {
     const same = this.document?.id === document.id;
     this.document = document;
+    this.live = true;
     if (same) this.post({ type: 'sections', documentId: document.id, sections: document.sections, report: document.report });
     else this.post({ type: 'document', document, tab: this.tab, mode: this.mode });
   }
@@ -142,6 +164,7 @@ export class LensPanel implements vscode.Disposable {
     this.mode = restored.mode;
     panel.webview.options = this.webviewOptions();
     this.attach(panel);
+    this.markSnapshot();
   }
 
   private attach(panel: vscode.WebviewPanel): void {
@@ -169,7 +192,7 @@ export class LensPanel implements vscode.Disposable {
     switch (message.type) {
       case 'ready':
         // A page that was rebuilt (shown again, restored) has its own state; send only what is newer.
-        if (this.document && message.documentId !== this.document.id) this.post({ type: 'document', document: this.document, tab: this.tab, mode: this.mode });
+        if (this.document && (message.documentId !== this.document.id || this.document.snapshot)) this.post({ type: 'document', document: this.document, tab: this.tab, mode: this.mode });
         if (this.busy) this.post({ type: 'busy', message: this.busy });
         if (this.failure) this.post({ type: 'failure', failure: this.failure });
         return;

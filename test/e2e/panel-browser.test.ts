@@ -139,6 +139,22 @@ describe('panel in Chromium (dist/webview.js under its CSP)', { skip: chromiumAv
     await page.close();
   });
 
+  it('a snapshot (its prompt not found after a reload) says so and offers Re-run; a new run clears it', async () => {
+    const { page, errors } = await open();
+    await send(page, { type: 'document', document: { ...documentOf(fixtureReport(), 4, NOT_COMPUTED), snapshot: true } });
+    const banner = page.locator('[data-state="snapshot"]');
+    await banner.waitFor();
+    assert.match(await banner.innerText(), /snapshot from before the window reloaded.*prompt\.md, lines 1–7.*not found again/s);
+    assert.equal(await page.locator('[data-state="edited"]').count(), 0);
+    await page.click('[data-state="snapshot"] vscode-button[data-command="compare-snapshot"]');
+    assert.ok((await posted(page)).some((m) => m.type === 'run' && m.command === 'compare'), 'Re-run asks the extension to compare again');
+    await screenshot(page, 'panel-snapshot');
+    await send(page, { type: 'document', document: documentOf(fixtureReport(), 5, NOT_COMPUTED) });
+    await until(page, () => document.querySelector('[data-state="snapshot"]') === null, 'the banner gone with the new run');
+    await assertClean(page, errors);
+    await page.close();
+  });
+
   it('shows a failed run where the results would be, with its actions; a model that produced nothing beside the other; short model names', async () => {
     const { page, errors } = await open();
     // No report yet: the failure takes the empty state's place.

@@ -3,7 +3,8 @@
 // fresh extensions folder; LENS_E2E_VSIX=file.vsix installs a packaged one instead); the workspace holds a prompt and settings that point at small
 // synthetic checkpoints. Covered: the default pair and its notification; compare from the command
 // palette → both heatmaps in the panel's webview and highlights in the editor; the hover on an
-// instruction verb; a long analysis during which other commands still run (the engine is its own
+// instruction verb and on any other highlighted token, the highlights' legend in the status bar (gone
+// when they are cleared); a reload after the prompt's file is gone → a snapshot with Re-run; a long analysis during which other commands still run (the engine is its own
 // process), cancelled from the notification — the engine logs that it stopped, and a new run
 // works; a corrupt model folder → an error message, and the extension keeps working.
 // Screenshots go to test-artifacts/vscode-*.png.
@@ -104,6 +105,34 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
       if (Date.now() > deadline) throw new Error('the panel did not show a new report');
       await page.waitForTimeout(250);
     }
+  }
+
+  /** Moves the mouse onto the middle of `word` in the first editor that shows it (its tokens may be split across spans). */
+  async function hoverWord(word: string): Promise<void> {
+    const box = await page.evaluate((w) => {
+      for (const line of Array.from(document.querySelectorAll('.monaco-editor .view-lines .view-line'))) {
+        const nodes: Text[] = [];
+        const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) nodes.push(n as Text);
+        const text = nodes.map((n) => n.data).join('').replace(/\u00a0/g, ' ');
+        const at = text.search(new RegExp(`\\b${w}\\b`));
+        if (at < 0) continue;
+        let target = at + Math.floor(w.length / 2);
+        for (const n of nodes) {
+          if (target < n.data.length) {
+            const range = document.createRange();
+            range.setStart(n, target);
+            range.setEnd(n, target + 1);
+            const r = range.getBoundingClientRect();
+            return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+          }
+          target -= n.data.length;
+        }
+      }
+      return null;
+    }, word);
+    assert.ok(box, `${word} in the editor`);
+    await page.mouse.move(box.x, box.y);
   }
 
   async function editorDecorations(): Promise<number> {
@@ -257,6 +286,32 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
     assert.match(text, /Open the Instruction Lens panel/);
     await screenshot(page, 'vscode-hover', { fullPage: false });
     await page.mouse.move(5, 5);
+
+    // Any highlighted token has a hover: a word that is no verb shows both models' importance, its rank, instruction or not.
+    const tokenHover = page.locator('.monaco-hover', { hasText: 'Importance (token density)' }).first();
+    for (let attempt = 1; ; attempt++) {
+      await hoverWord('council');
+      try {
+        await tokenHover.waitFor({ state: 'visible', timeout: 10_000 });
+        break;
+      } catch (e) {
+        await page.mouse.move(5, 5);
+        if (attempt >= 2) throw e;
+      }
+    }
+    const tokenText = await tokenHover.innerText();
+    assert.match(tokenText, /Base\s+Tuned/);
+    assert.match(tokenText, /Importance \(token density\)\s+[-0-9.e]+\s+[-0-9.e]+/, tokenText);
+    assert.match(tokenText, /Rank among the prompt’s tokens\s+\d+ of \d+\s+\d+ of \d+/, tokenText);
+    assert.match(tokenText, /Part of an instruction\s+(yes|no)\s+(yes|no)/);
+    assert.doesNotMatch(tokenText, /Instruction verb/, 'council is no verb');
+    await screenshot(page, 'vscode-token-hover', { fullPage: false });
+    await page.mouse.move(5, 5);
+
+    // The legend of the highlights' colours in the status bar, with the swatches in its tooltip.
+    const legend = page.locator('.statusbar-item', { hasText: 'Instruction Lens: tuned − base' }).first();
+    await legend.waitFor({ timeout: 10_000 });
+    assert.match(await legend.innerText(), /base ▓▒░│░▒▓ tuned/);
   });
 
   it('edit → compare again: the range follows the edit, the edited prompt runs, both runs in the panel’s history', async () => {
@@ -321,6 +376,47 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
     await screenshot(page, 'vscode-after-reload', { fullPage: false });
   });
 
+  it('reload after the prompt’s file is gone: the panel says it is a snapshot and Re-run compares its prompt in a new editor', async () => {
+    writeFileSync(join(workspace, 'snap.md'), 'The words: red cat shoe key.\nCapitalize:\n');
+    // From the Explorer (Quick Open's file index can lag behind a file written after a window reload),
+    // into the first editor group (the panel is beside it).
+    await page.locator('.tabs-container .tab', { hasText: 'prompt.md' }).first().click();
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'snap.md' }).first().click({ timeout: 30_000 });
+    await page.locator('.monaco-editor .view-lines', { hasText: 'red cat' }).first().waitFor();
+    await screenshot(page, 'vscode-snapshot-opened', { fullPage: false });
+    const before = await panelStamp();
+    await selectPrompt('red cat');
+    await runCommand('Instruction Lens: Compare Models on Selection');
+    await waitForNewDocument(before);
+    const stamp = await panelStamp();
+    // Its editor closed (a middle click on its tab), then the file deleted.
+    const tab = page.locator('.tabs-container .tab', { hasText: 'snap.md' }).first();
+    await tab.click({ button: 'middle' });
+    try {
+      await tab.waitFor({ state: 'detached', timeout: 10_000 });
+    } catch (e) {
+      await screenshot(page, 'vscode-snapshot-close-failed', { fullPage: false });
+      throw e;
+    }
+    assert.equal(await panelStamp(), stamp, 'the panel is still open');
+    rmSync(join(workspace, 'snap.md'));
+    await runCommand('Developer: Reload Window');
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+    await page.locator('.statusbar-item', { hasText: 'base ↔ tuned' }).first().waitFor({ timeout: 60_000 });
+    await until('the panel back with its report', async () => (await panelStamp().catch(() => '')) === stamp, 60_000);
+    const banner = panel.locator('[data-state="snapshot"]');
+    await banner.waitFor({ timeout: 30_000 });
+    assert.match(await banner.innerText(), /snapshot.*snap\.md.*not found again/s);
+    await screenshot(page, 'vscode-snapshot', { fullPage: false });
+    await banner.locator('vscode-button[data-command="compare-snapshot"]').click();
+    await waitForNewDocument(stamp);
+    assert.match(await panel.locator('.heatmap-tuned').innerText(), /cat/, 'the snapshot’s prompt ran again');
+    assert.equal(await panel.locator('[data-state="snapshot"]').count(), 0, 'the new run is no snapshot');
+    await page.locator('.monaco-editor .view-lines', { hasText: 'red cat' }).first().waitFor();
+    await until('the new run’s highlights in its editor', async () => (await editorDecorations()) > 3);
+    await runCommand('View: Revert and Close Editor');
+  });
+
   it('a prompt a model cannot continue: the panel says so where the results would be, shows the other model, offers Choose Models', async () => {
     // The embedded demo pair knows only its tiny world: its tuned model ends its response at once here.
     writeSettings({});
@@ -382,10 +478,14 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
     await page.waitForTimeout(1500);
 
     // The extension host answers while the engine computes: two commands, both take effect at once.
+    const legend = page.locator('.statusbar-item', { hasText: /Instruction Lens: (base importance|tuned importance|tuned − base)/ });
+    assert.equal(await legend.count(), 1, 'the legend while highlights are shown');
     await runCommand('Instruction Lens: Clear Highlights');
     const cleared = await until('highlights cleared during the analysis', async () => (await editorDecorations()) === 0, 10_000);
+    await until('the legend gone with the highlights', async () => (await legend.count()) === 0, 10_000);
     await runCommand('Instruction Lens: Toggle Highlight (Base / Tuned / Difference)');
     const toggled = await until('highlights back during the analysis', async () => (await editorDecorations()) > 0, 10_000);
+    await until('the legend back with the highlights', async () => (await legend.count()) === 1, 10_000);
     // Still running: its progress shows in the status bar (the toast hides behind the palette).
     const running = page.locator('.statusbar-item', { hasText: 'Instruction Lens: comparing' }).first();
     assert.ok(await running.isVisible(), 'the analysis still runs');
