@@ -103,7 +103,7 @@ export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective,
     seeds: [[finalHidden, seed]],
     wrt: [tokenScale!, ...weights],
     batch: 1,
-    recompute: checkpointedRecompute(g, [...residual, tokenScale!]),
+    recompute: checkpointedRecompute(g, residual),
   });
   weights.forEach((w, i) => {
     const grad = gradients.get(w);

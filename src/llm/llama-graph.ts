@@ -102,7 +102,7 @@ export interface LlamaGraphParts {
   head: LmHead;
   /**
    * The residual stream between layers: the embeddings and each layer's output (with a token scale,
-   * what the layers added instead of their output). A backward pass
+   * the scale, 1/s and ε/s², and what the layers added instead of their output). A backward pass
    * keeps these and recomputes the rest (onnx/remat.ts); the recomputed layers convert their
    * weights again, so no float32 weight is kept from the forward to the backward either.
    */
@@ -169,10 +169,8 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
   };
   const eps = g.scalar(config.rmsNormEps);
   /** x (float32) → RMSNorm(x) in the compute type; the statistic stays float32. */
-  const rmsNorm = (x: string, weightName: string, scale?: string): string => {
+  const rmsNorm = (x: string, weightName: string, offset = eps): string => {
     const meanSquare = g.node('ReduceMean', [g.node('Mul', [x, x])], { axes: ints([-1]), keepdims: int(1) });
-    // RMSNorm(s·x) for a per-position scale s (LlamaGraphParts.tokenScale).
-    const offset = scale ? g.node('Mul', [eps, g.node('Reciprocal', [g.node('Mul', [scale, scale])])]) : eps;
     const inverse = g.node('Reciprocal', [g.node('Sqrt', [g.node('Add', [meanSquare, offset])])]);
     const normalized = toCompute(g.node('Mul', [x, inverse]));
     const gain = weight(weightName, normalized);
@@ -199,6 +197,10 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
   const tokenScale = options.tokenScale
     ? g.node('Expand', [g.scalar(1), g.node('Concat', [g.node('Slice', [g.node('Shape', [x]), g.ints1d([0]), g.ints1d([1]), g.ints1d([0])]), g.ints1d([1])], { axis: int(0) })]) // [S, 1]
     : undefined;
+  // 1/s and ε/s², made once for every norm; kept with the stream, as they are [S, 1].
+  const inverseScale = tokenScale ? g.node('Reciprocal', [tokenScale]) : undefined;
+  const scaledEps = inverseScale ? g.node('Mul', [eps, g.node('Mul', [inverseScale, inverseScale])]) : eps;
+  if (tokenScale) residual.push(tokenScale, inverseScale!, scaledEps);
   // With a token scale the stream is kept as s·e + b (LlamaGraphParts.tokenScale): e the
   // embeddings, b what the layers added so far (null before the first layer).
   const embedded = x;
@@ -212,7 +214,7 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
   };
   /** RMSNorm of the residual stream; with a token scale, as RMSNorm(s·z) with z = e + b/s. */
   const streamNorm = (weightName: string): string =>
-    !tokenScale ? rmsNorm(x, weightName) : rmsNorm(added === null ? embedded : g.node('Add', [embedded, g.node('Div', [added, tokenScale])]), weightName, tokenScale);
+    !tokenScale ? rmsNorm(x, weightName) : rmsNorm(added === null ? embedded : g.node('Add', [embedded, g.node('Mul', [added, inverseScale!])]), weightName, scaledEps);
   /** Adds a block's output to the residual stream. */
   const addToStream = (v: string): void => {
     if (!tokenScale) x = g.node('Add', [x, v]);

@@ -66,7 +66,7 @@ const OFF_CPU = new Set(process.env.LENS_PARITY_QUICK === '1' ? ['1x1', '1x128']
 /**
  * Forward and reverse mode agree to this share of max|raw| (both float32, different orders of the
  * same products). Both differentiate in the embeddings' scale itself, through norms written for a
- * scaled input (LlamaGraphParts.tokenScale): measured, every case is within 6e-6 (5.7e-6: Qwen3,
+ * scaled input (LlamaGraphParts.tokenScale): measured, every case is within 6e-6 (5.5e-6: Qwen3,
  * 1 × 1). Reverse mode computing the whole gradient of E and projecting it on E — the direction
  * RMSNorm is blind to but for ε — differed by up to 2.05e-5 (tied embeddings, 1 × 128) and 1.56e-5
  * (Granite, 12 × 8).
