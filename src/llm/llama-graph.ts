@@ -114,8 +114,10 @@ export interface LlamaGraphParts {
    * in s comes out of products and of b, with no difference of nearly equal terms. Taken through
    * RMSNorm(x) of the stream instead, the cotangent of x along x (the direction the norm is blind
    * to but for ε, and the direction s moves x in when e dominates the stream) is such a difference,
-   * and its float32 rounding, projected on e, was most of the reverse-mode error: 1.8e-5 of max|raw|
-   * on tied embeddings, 2.3e-5 with Granite's ×12 embeddings; 1e-7 to 1e-5 now.
+   * and its float32 rounding, projected on e, was most of the reverse-mode error (Granite's ×12
+   * embeddings: 2.3e-5 of max|raw| against float64, 1.5e-7 now; forward vs reverse on tied
+   * embeddings: 2.05e-5, 1.5e-6 now). The first layer's q/k norms, blind to the scale as well, are
+   * taken the same way (buildLlamaGraphParts).
    */
   tokenScale?: string;
 }
@@ -168,15 +170,20 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     return g.node('Add', [y, g.node('Gemm', [scaled, weight(lora.b, scaled)], { transB: int(1) })]);
   };
   const eps = g.scalar(config.rmsNormEps);
-  /** x (float32) → RMSNorm(x) in the compute type; the statistic stays float32. */
-  const rmsNorm = (x: string, weightName: string, offset = eps): string => {
+  /**
+   * x (float32) → RMSNorm(x) in the compute type; the statistic stays float32. Also its
+   * mean(x²) + offset and its gain (w, or Gemma's 1 + w).
+   */
+  const rmsNormParts = (x: string, weightName: string, offset = eps) => {
     const meanSquare = g.node('ReduceMean', [g.node('Mul', [x, x])], { axes: ints([-1]), keepdims: int(1) });
-    const inverse = g.node('Reciprocal', [g.node('Sqrt', [g.node('Add', [meanSquare, offset])])]);
+    const variance = g.node('Add', [meanSquare, offset]);
+    const inverse = g.node('Reciprocal', [g.node('Sqrt', [variance])]);
     const normalized = toCompute(g.node('Mul', [x, inverse]));
-    const gain = weight(weightName, normalized);
-    // Gemma scales by (1 + w).
-    return g.node('Mul', [normalized, config.normGainOffset ? g.node('Add', [gain, toCompute(g.scalar(1))]) : gain]);
+    const weightValue = weight(weightName, normalized);
+    const gain = config.normGainOffset ? g.node('Add', [weightValue, toCompute(g.scalar(1))]) : weightValue;
+    return { normed: g.node('Mul', [normalized, gain]), variance, gain };
   };
+  const rmsNorm = (x: string, weightName: string, offset = eps): string => rmsNormParts(x, weightName, offset).normed;
 
   // --- inputs
   let x: string;
@@ -255,26 +262,42 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
 
   const post = config.normPlacement === 'post';
   /** q/k norms (Qwen3 per head on [heads, S, d], OLMo 2 over the projection [S, heads·d]); the statistic in float32. */
-  const qkNorm = (t: string, weightName: string) => rmsNorm(toFloat32(t), weightName);
+  const qkNorm = (t: string, weightName: string, offset = eps) => rmsNorm(toFloat32(t), weightName, offset);
+  // With a token scale, the first layer's q/k norms see t·p: p the projection of u, for its input
+  // t·u (s·e without an input norm; w ⊙ e·(mean(e²) + ε/s²)^(-1/2) with one, t the last factor).
+  // A norm of t·p is blind to t but for ε, as the stream's are to s, and is taken the same way,
+  // as w ⊙ p·(mean(p²) + ε/t²)^(-1/2). Only linear projections (no bias) keep the factor whole.
+  const factorQk = tokenScale !== undefined && config.qkNorm !== 'none' && !config.attentionBias;
 
   for (let l = 0; l < config.numLayers; l++) {
     const p = `model.layers.${l}.`;
     // OLMo 2 has no norm before attention and MLP: its norms follow them (below).
-    const normed = post ? toCompute(stream()) : streamNorm(`${p}input_layernorm.weight`);
+    let normed: string;
+    /** The first layer's q/k projections' input u and ε/t² (above). */
+    let factored: { unit: string; offset: string } | null = null;
+    if (l === 0 && factorQk && post) {
+      normed = toCompute(stream());
+      factored = { unit: toCompute(embedded), offset: scaledEps };
+    } else if (l === 0 && factorQk) {
+      const parts = rmsNormParts(embedded, `${p}input_layernorm.weight`, scaledEps);
+      normed = parts.normed;
+      factored = { unit: g.node('Mul', [toCompute(embedded), parts.gain]), offset: g.node('Mul', [eps, parts.variance]) };
+    } else normed = post ? toCompute(stream()) : streamNorm(`${p}input_layernorm.weight`);
+    const qkInput = factored?.unit ?? normed;
     const tables = local && config.layerWindows[l] !== null ? local : { cos, sin };
     // Each projection's weight is converted after the previous product: one converted weight at a time.
-    let qProjected = linear(normed, `${p}self_attn.q_proj`, config.attentionBias);
-    let kProjected = linear(normed, `${p}self_attn.k_proj`, config.attentionBias, qProjected);
+    let qProjected = linear(qkInput, `${p}self_attn.q_proj`, config.attentionBias);
+    let kProjected = linear(qkInput, `${p}self_attn.k_proj`, config.attentionBias, qProjected);
     const vProjected = linear(normed, `${p}self_attn.v_proj`, config.attentionBias, kProjected);
     if (config.qkNorm === 'projection') {
-      qProjected = qkNorm(qProjected, `${p}self_attn.q_norm.weight`);
-      kProjected = qkNorm(kProjected, `${p}self_attn.k_norm.weight`);
+      qProjected = qkNorm(qProjected, `${p}self_attn.q_norm.weight`, factored?.offset);
+      kProjected = qkNorm(kProjected, `${p}self_attn.k_norm.weight`, factored?.offset);
     }
     let qHeads = toHeads(qProjected, nH);
     let kHeads = toHeads(kProjected, nKV);
     if (config.qkNorm === 'head') {
-      qHeads = qkNorm(qHeads, `${p}self_attn.q_norm.weight`);
-      kHeads = qkNorm(kHeads, `${p}self_attn.k_norm.weight`);
+      qHeads = qkNorm(qHeads, `${p}self_attn.q_norm.weight`, factored?.offset);
+      kHeads = qkNorm(kHeads, `${p}self_attn.k_norm.weight`, factored?.offset);
     }
     // SmolLM3's NoPE layers use neither position tables.
     const rope = config.ropeLayers[l] ? (t: string) => applyRope(t, tables) : (t: string) => t;

@@ -66,10 +66,11 @@ const OFF_CPU = new Set(process.env.LENS_PARITY_QUICK === '1' ? ['1x1', '1x128']
 /**
  * Forward and reverse mode agree to this share of max|raw| (both float32, different orders of the
  * same products). Both differentiate in the embeddings' scale itself, through norms written for a
- * scaled input (LlamaGraphParts.tokenScale): measured, every case is within 6e-6 (5.5e-6: Qwen3,
- * 1 × 1). Reverse mode computing the whole gradient of E and projecting it on E — the direction
- * RMSNorm is blind to but for ε — differed by up to 2.05e-5 (tied embeddings, 1 × 128) and 1.56e-5
- * (Granite, 12 × 8).
+ * scaled input (LlamaGraphParts.tokenScale): measured, every case is within 4e-6 on the CPU (3.9e-6:
+ * tied embeddings, 1 × 1) and 8.7e-6 on webgpu (Qwen3, 1 × 1, whose max|raw| is 2.4e-5).
+ * Differentiated with respect to E through the norms as written — blind to E's scale but for ε —
+ * they differed by up to 2.05e-5 (tied embeddings, 1 × 128: reverse mode's rounding), 1.56e-5
+ * (Granite, 12 × 8) and 1.1e-5 (Qwen3, 1 × 1: forward mode's, through its first q/k norms).
  */
 const MODES_AGREE = 1e-5;
 
