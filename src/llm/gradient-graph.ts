@@ -62,7 +62,7 @@ function objectiveParts(g: Graph, checkpoint: Checkpoint, finalHidden: string, h
  * For o_j = p(y_j) the log-gradient is multiplied by p(y_j) (∂p = p ∂log p).
  */
 export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective, options: { weightGradients?: boolean; compute?: 'float32' | 'float16'; headBlockBytes?: number } = {}): Graph {
-  const { graph: g, embeds, finalHidden, head, residual } = buildLlamaGraphParts(checkpoint, {
+  const { graph: g, finalHidden, head, residual, tokenScale } = buildLlamaGraphParts(checkpoint, {
     input: 'ids',
     kvCache: false,
     logits: 'none',
@@ -70,6 +70,7 @@ export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective,
     ffn: false,
     compute: options.compute,
     headBlockBytes: options.headBlockBytes,
+    tokenScale: true,
   });
   const positions = g.input(gradientNames.targetPositions, 'int64', ['responses']);
   const ids = g.input(gradientNames.targetIds, 'int64', ['responses']);
@@ -96,9 +97,11 @@ export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective,
   const weights = options.weightGradients
     ? g.initializers.filter((t) => 'location' in t && !t.name.startsWith('model.embed_tokens.weight') && !t.name.startsWith('lm_head.weight')).map((t) => t.name)
     : [];
+  // The derivative in the embeddings' scale s = 1 + α is raw itself, Σ_d ∂o_j/∂E[i,d]·E[i,d]; taken
+  // as the gradient of E projected on E, it is made of the norms' cancellations (LlamaGraphParts.tokenScale).
   const gradients = differentiate(g, {
     seeds: [[finalHidden, seed]],
-    wrt: [embeds, ...weights],
+    wrt: [tokenScale!, ...weights],
     batch: 1,
     recompute: checkpointedRecompute(g, residual),
   });
@@ -106,8 +109,7 @@ export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective,
     const grad = gradients.get(w);
     if (grad) g.output(g.node('ReduceSum', [grad], { keepdims: int(0) }), `weight_grad_sum_${i}`);
   });
-  const embedGrad = gradients.get(embeds)!; // [R, S, H]
-  let rawLogProb = g.node('ReduceSum', [g.node('Mul', [embedGrad, embeds]), g.ints1d([-1])], { keepdims: int(0) }); // [R, S]
+  let rawLogProb = g.node('Squeeze', [gradients.get(tokenScale!)!, g.ints1d([-1])]); // [R, S]
   if (seedScale !== 1) rawLogProb = g.node('Mul', [rawLogProb, g.scalar(1 / seedScale)]);
   g.output(objective === 'prob' ? g.node('Mul', [rawLogProb, targetProb]) : rawLogProb, gradientNames.raw);
   g.output(targetProb, gradientNames.probabilities);
@@ -126,7 +128,7 @@ export function buildGradientGraph(checkpoint: Checkpoint, objective: Objective,
  * ∂ log p(y_j)/∂h (the reverse mode's seed vector, from the same blocked head) is ∂ log p(y_j)/∂α.
  */
 export function buildForwardGradientGraph(checkpoint: Checkpoint, objective: Objective, options: { headBlockBytes?: number } = {}): Graph {
-  const { graph: g, embeds, finalHidden, head, residual } = buildLlamaGraphParts(checkpoint, {
+  const { graph: g, finalHidden, head, residual, tokenScale } = buildLlamaGraphParts(checkpoint, {
     input: 'ids',
     kvCache: false,
     logits: 'none',
@@ -134,13 +136,15 @@ export function buildForwardGradientGraph(checkpoint: Checkpoint, objective: Obj
     ffn: false,
     compute: 'float32',
     headBlockBytes: options.headBlockBytes,
+    tokenScale: true,
   });
   const positions = g.input(gradientNames.targetPositions, 'int64', ['responses']);
   const ids = g.input(gradientNames.targetIds, 'int64', ['responses']);
   const mask = g.input(gradientNames.tangentMask, 'float32', ['tangents', 'sequence']);
   const reconvert = weightReconversion(g);
-  const tangent = g.node('Mul', [g.node('Unsqueeze', [mask, g.ints1d([-1])]), embeds]); // [T, S, H]
-  const tangents = linearize(g, { tangents: [[embeds, tangent]], batch: 1, reread: reconvert, sync: residual });
+  // The tangent of the scale s = 1 + α of position i_t's embedding (LlamaGraphParts.tokenScale).
+  const tangent = g.node('Unsqueeze', [mask, g.ints1d([-1])]); // [T, S, 1]
+  const tangents = linearize(g, { tangents: [[tokenScale!, tangent]], batch: 1, reread: reconvert, sync: residual });
   const hiddenTangent = tangents.get(finalHidden)!; // [T, S, H]
   const { targetProb, seedVector } = objectiveParts(g, checkpoint, finalHidden, head, positions, ids);
   const atTargets = g.node('Gather', [hiddenTangent, positions], { axis: int(1) }); // [T, R, H]

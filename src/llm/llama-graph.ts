@@ -31,6 +31,11 @@ export interface LlamaGraphOptions {
   compute?: 'float32' | 'float16';
   /** Bytes one block of a converted LM head may take (default HEAD_BLOCK_BYTES; tests make it small to get several blocks). */
   headBlockBytes?: number;
+  /**
+   * Scale each position's embedding by a value `tokenScale` [S, 1] of ones, the (1 + α) of
+   * attribution, so that the derivative with respect to α is taken directly (LlamaGraphParts).
+   */
+  tokenScale?: boolean;
 }
 
 const TYPE_CODE = { float32: 1, float16: 10 } as const;
@@ -96,11 +101,25 @@ export interface LlamaGraphParts {
   finalHidden: string;
   head: LmHead;
   /**
-   * The residual stream between layers: the embeddings and each layer's output. A backward pass
+   * The residual stream between layers: the embeddings and each layer's output (with a token scale,
+   * the scale, 1/s and ε/s², and what the layers added instead of their output). A backward pass
    * keeps these and recomputes the rest (onnx/remat.ts); the recomputed layers convert their
    * weights again, so no float32 weight is kept from the forward to the backward either.
    */
   residual: string[];
+  /**
+   * With the `tokenScale` option: ones s [S, 1] multiplying the embeddings e. The residual stream
+   * is then s·e + b, b what the layers added, and each norm of it is taken as RMSNorm(s·z) =
+   * w ⊙ z·(mean(z²) + ε/s²)^(-1/2) with z = e + b/s: the same values at s = 1, and the derivative
+   * in s comes out of products and of b, with no difference of nearly equal terms. Taken through
+   * RMSNorm(x) of the stream instead, the cotangent of x along x (the direction the norm is blind
+   * to but for ε, and the direction s moves x in when e dominates the stream) is such a difference,
+   * and its float32 rounding, projected on e, was most of the reverse-mode error (Granite's ×12
+   * embeddings: 2.3e-5 of max|raw| against float64, 1.5e-7 now; forward vs reverse on tied
+   * embeddings: 2.05e-5, 1.5e-6 now). The first layer's q/k norms, blind to the scale as well, are
+   * taken the same way (buildLlamaGraphParts).
+   */
+  tokenScale?: string;
 }
 
 /** Bytes of float32 one block of the LM head may take while it is converted and used. */
@@ -151,15 +170,20 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     return g.node('Add', [y, g.node('Gemm', [scaled, weight(lora.b, scaled)], { transB: int(1) })]);
   };
   const eps = g.scalar(config.rmsNormEps);
-  /** x (float32) → RMSNorm(x) in the compute type; the statistic stays float32. */
-  const rmsNorm = (x: string, weightName: string): string => {
+  /**
+   * x (float32) → RMSNorm(x) in the compute type; the statistic stays float32. Also its
+   * mean(x²) + offset and its gain (w, or Gemma's 1 + w).
+   */
+  const rmsNormParts = (x: string, weightName: string, offset = eps) => {
     const meanSquare = g.node('ReduceMean', [g.node('Mul', [x, x])], { axes: ints([-1]), keepdims: int(1) });
-    const inverse = g.node('Reciprocal', [g.node('Sqrt', [g.node('Add', [meanSquare, eps])])]);
+    const variance = g.node('Add', [meanSquare, offset]);
+    const inverse = g.node('Reciprocal', [g.node('Sqrt', [variance])]);
     const normalized = toCompute(g.node('Mul', [x, inverse]));
-    const gain = weight(weightName, normalized);
-    // Gemma scales by (1 + w).
-    return g.node('Mul', [normalized, config.normGainOffset ? g.node('Add', [gain, toCompute(g.scalar(1))]) : gain]);
+    const weightValue = weight(weightName, normalized);
+    const gain = config.normGainOffset ? g.node('Add', [weightValue, toCompute(g.scalar(1))]) : weightValue;
+    return { normed: g.node('Mul', [normalized, gain]), variance, gain };
   };
+  const rmsNorm = (x: string, weightName: string, offset = eps): string => rmsNormParts(x, weightName, offset).normed;
 
   // --- inputs
   let x: string;
@@ -177,6 +201,32 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
   // whether taken before or after this constant factor.
   if (config.embeddingScale !== null) x = g.node('Mul', [x, g.scalar(config.embeddingScale)]);
   const residual = [x];
+  const tokenScale = options.tokenScale
+    ? g.node('Expand', [g.scalar(1), g.node('Concat', [g.node('Slice', [g.node('Shape', [x]), g.ints1d([0]), g.ints1d([1]), g.ints1d([0])]), g.ints1d([1])], { axis: int(0) })]) // [S, 1]
+    : undefined;
+  // 1/s and ε/s², made once for every norm; kept with the stream, as they are [S, 1].
+  const inverseScale = tokenScale ? g.node('Reciprocal', [tokenScale]) : undefined;
+  const scaledEps = inverseScale ? g.node('Mul', [eps, g.node('Mul', [inverseScale, inverseScale])]) : eps;
+  if (tokenScale) residual.push(tokenScale, inverseScale!, scaledEps);
+  // With a token scale the stream is kept as s·e + b (LlamaGraphParts.tokenScale): e the
+  // embeddings, b what the layers added so far (null before the first layer).
+  const embedded = x;
+  let added: string | null = null;
+  let scaledEmbeddings: string | null = null;
+  /** The residual stream's value. */
+  const stream = (): string => {
+    if (!tokenScale) return x;
+    scaledEmbeddings ??= g.node('Mul', [embedded, tokenScale]);
+    return added === null ? scaledEmbeddings : g.node('Add', [scaledEmbeddings, added]);
+  };
+  /** RMSNorm of the residual stream; with a token scale, as RMSNorm(s·z) with z = e + b/s. */
+  const streamNorm = (weightName: string): string =>
+    !tokenScale ? rmsNorm(x, weightName) : rmsNorm(added === null ? embedded : g.node('Add', [embedded, g.node('Mul', [added, inverseScale!])]), weightName, scaledEps);
+  /** Adds a block's output to the residual stream. */
+  const addToStream = (v: string): void => {
+    if (!tokenScale) x = g.node('Add', [x, v]);
+    else added = added === null ? v : g.node('Add', [added, v]);
+  };
   const cos = toCompute(g.input(names.ropeCos, 'float32', ['sequence', d]));
   const sin = toCompute(g.input(names.ropeSin, 'float32', ['sequence', d]));
   const local = config.localRope
@@ -212,26 +262,42 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
 
   const post = config.normPlacement === 'post';
   /** q/k norms (Qwen3 per head on [heads, S, d], OLMo 2 over the projection [S, heads·d]); the statistic in float32. */
-  const qkNorm = (t: string, weightName: string) => rmsNorm(toFloat32(t), weightName);
+  const qkNorm = (t: string, weightName: string, offset = eps) => rmsNorm(toFloat32(t), weightName, offset);
+  // With a token scale, the first layer's q/k norms see t·p: p the projection of u, for its input
+  // t·u (s·e without an input norm; w ⊙ e·(mean(e²) + ε/s²)^(-1/2) with one, t the last factor).
+  // A norm of t·p is blind to t but for ε, as the stream's are to s, and is taken the same way,
+  // as w ⊙ p·(mean(p²) + ε/t²)^(-1/2). Only linear projections (no bias) keep the factor whole.
+  const factorQk = tokenScale !== undefined && config.qkNorm !== 'none' && !config.attentionBias;
 
   for (let l = 0; l < config.numLayers; l++) {
     const p = `model.layers.${l}.`;
     // OLMo 2 has no norm before attention and MLP: its norms follow them (below).
-    const normed = post ? toCompute(x) : rmsNorm(x, `${p}input_layernorm.weight`);
+    let normed: string;
+    /** The first layer's q/k projections' input u and ε/t² (above). */
+    let factored: { unit: string; offset: string } | null = null;
+    if (l === 0 && factorQk && post) {
+      normed = toCompute(stream());
+      factored = { unit: toCompute(embedded), offset: scaledEps };
+    } else if (l === 0 && factorQk) {
+      const parts = rmsNormParts(embedded, `${p}input_layernorm.weight`, scaledEps);
+      normed = parts.normed;
+      factored = { unit: g.node('Mul', [toCompute(embedded), parts.gain]), offset: g.node('Mul', [eps, parts.variance]) };
+    } else normed = post ? toCompute(stream()) : streamNorm(`${p}input_layernorm.weight`);
+    const qkInput = factored?.unit ?? normed;
     const tables = local && config.layerWindows[l] !== null ? local : { cos, sin };
     // Each projection's weight is converted after the previous product: one converted weight at a time.
-    let qProjected = linear(normed, `${p}self_attn.q_proj`, config.attentionBias);
-    let kProjected = linear(normed, `${p}self_attn.k_proj`, config.attentionBias, qProjected);
+    let qProjected = linear(qkInput, `${p}self_attn.q_proj`, config.attentionBias);
+    let kProjected = linear(qkInput, `${p}self_attn.k_proj`, config.attentionBias, qProjected);
     const vProjected = linear(normed, `${p}self_attn.v_proj`, config.attentionBias, kProjected);
     if (config.qkNorm === 'projection') {
-      qProjected = qkNorm(qProjected, `${p}self_attn.q_norm.weight`);
-      kProjected = qkNorm(kProjected, `${p}self_attn.k_norm.weight`);
+      qProjected = qkNorm(qProjected, `${p}self_attn.q_norm.weight`, factored?.offset);
+      kProjected = qkNorm(kProjected, `${p}self_attn.k_norm.weight`, factored?.offset);
     }
     let qHeads = toHeads(qProjected, nH);
     let kHeads = toHeads(kProjected, nKV);
     if (config.qkNorm === 'head') {
-      qHeads = qkNorm(qHeads, `${p}self_attn.q_norm.weight`);
-      kHeads = qkNorm(kHeads, `${p}self_attn.k_norm.weight`);
+      qHeads = qkNorm(qHeads, `${p}self_attn.q_norm.weight`, factored?.offset);
+      kHeads = qkNorm(kHeads, `${p}self_attn.k_norm.weight`, factored?.offset);
     }
     // SmolLM3's NoPE layers use neither position tables.
     const rope = config.ropeLayers[l] ? (t: string) => applyRope(t, tables) : (t: string) => t;
@@ -258,28 +324,28 @@ export function buildLlamaGraphParts(checkpoint: Checkpoint, options: LlamaGraph
     const sandwich = config.normPlacement === 'sandwich';
     // Granite multiplies what each block adds to the residual stream.
     const residualScale = (v: string) => (config.residualMultiplier === 1 ? v : g.node('Mul', [v, g.scalar(config.residualMultiplier)]));
-    const attended = g.node('Add', [x, residualScale(post || sandwich ? toFloat32(rmsNorm(attnOut, `${p}post_attention_layernorm.weight`)) : attnOut)]);
-    const normed2 = post ? toCompute(attended) : rmsNorm(attended, sandwich ? `${p}pre_feedforward_layernorm.weight` : `${p}post_attention_layernorm.weight`);
+    addToStream(residualScale(post || sandwich ? toFloat32(rmsNorm(attnOut, `${p}post_attention_layernorm.weight`)) : attnOut));
+    const normed2 = post ? toCompute(stream()) : streamNorm(sandwich ? `${p}pre_feedforward_layernorm.weight` : `${p}post_attention_layernorm.weight`);
     const gate = linear(normed2, `${p}mlp.gate_proj`, false);
     const up = linear(normed2, `${p}mlp.up_proj`, false, gate);
     const activated = g.node('Mul', [config.activation === 'gelu_tanh' ? geluTanh(gate) : g.node('Mul', [gate, g.node('Sigmoid', [gate])]), up]);
     // The FFN output is the down-projection's, before any norm that follows it (OLMo 2).
     const down = toFloat32(linear(activated, `${p}mlp.down_proj`, false));
     if (options.ffn) g.output(down, names.ffnOut(l));
-    x = g.node('Add', [attended, residualScale(post || sandwich ? toFloat32(rmsNorm(down, `${p}post_feedforward_layernorm.weight`)) : down)]);
-    residual.push(x);
+    addToStream(residualScale(post || sandwich ? toFloat32(rmsNorm(down, `${p}post_feedforward_layernorm.weight`)) : down));
+    residual.push(tokenScale ? added! : x);
   }
 
-  const finalHidden = toFloat32(rmsNorm(x, 'model.norm.weight'));
+  const finalHidden = toFloat32(streamNorm('model.norm.weight'));
   const headName = config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
   const head = stored(headName) ? wholeHead(g, rawWeight(headName), toCompute, toFloat32) : blockedHead(g, checkpoint, headName, rawWeight, compute, toCompute, toFloat32, options.headBlockBytes ?? HEAD_BLOCK_BYTES);
-  if (options.logits === 'none') return { graph: g, embeds, finalHidden, head, residual };
+  if (options.logits === 'none') return { graph: g, embeds, finalHidden, head, residual, tokenScale };
   let final = finalHidden;
   if (options.logits === 'last') {
     final = g.node('Slice', [final, g.ints1d([-1]), g.ints1d([Number.MAX_SAFE_INTEGER]), g.ints1d([0])]);
   }
   g.output(finalLogits(g, config, head.logits(final)), names.logits);
-  return { graph: g, embeds, finalHidden, head, residual };
+  return { graph: g, embeds, finalHidden, head, residual, tokenScale };
 }
 
 /** The LM head's products z → the logits: Granite's z / logits_scaling, Gemma's cap·tanh(z/cap). */
