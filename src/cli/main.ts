@@ -178,7 +178,7 @@ const COMMANDS: Record<string, (context: CommandContext) => Promise<number>> = {
     const html = values.html ? renderHtml(report) : undefined;
     if (values.json) await writeOutput(values.json, JSON.stringify(report) + '\n');
     if (values.html) await writeOutput(values.html, html!);
-    if (!writesToStdout(values.json) && !writesToStdout(values.html)) process.stdout.write(renderTerminal(report, { color: values.color ?? supportsColor(process.stdout, process.env), width: process.stdout.columns || 100 }));
+    if (!writesToStdout(values.json) && !writesToStdout(values.html)) process.stdout.write(renderTerminal(report, { color: values.color ?? supportsColor(process.stdout, process.env), width: process.stdout.columns || 100, verbs: verbsOf(values) }));
     return 0;
   },
   evaluate: async ({ values, pool, log, signal }) => {

@@ -1,7 +1,8 @@
 /**
- * The CLI's progress on stderr: one line redrawn in place on a terminal (run under a pseudo-terminal
- * with util-linux `script`), plain lines — one per stage — when piped. Through dist/cli.js on the
- * embedded demo pair, with an empty analysis cache so that every stage runs.
+ * `compare` in the terminal, through dist/cli.js on the embedded demo pair: the progress on stderr —
+ * one line redrawn in place on a terminal (run under a pseudo-terminal with util-linux `script`),
+ * plain lines, one per stage, when piped, with an empty analysis cache so that every stage runs —
+ * and the heads and FFN findings in the printed results.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -32,7 +33,7 @@ before(() => {
   if (!existsSync(cli)) spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
 });
 
-describe('CLI progress', () => {
+describe('compare in the terminal', () => {
   it('piped: plain lines, one per stage, no escape sequence', () => {
     const r = spawnSync(process.execPath, [cli, 'compare', '--prompt', PROMPT, '--provider', 'cpu'], { encoding: 'utf8', env: env('piped') });
     assert.equal(r.status, 0, r.stderr);
@@ -48,6 +49,21 @@ describe('CLI progress', () => {
     assert.equal(count(/FFN concepts \(tuned model\): concept words \(4\)$/), 1, r.stderr);
     assert.equal(count(/\b\d+\/\d+\b/), 0, 'no step counter on a pipe');
     assert.match(r.stdout, /Instruction score/);
+    // The heads and FFN findings it computed, compactly, with the Summary's verdicts.
+    assert.match(r.stdout, /^Heads linking the instruction verbs/m);
+    assert.match(r.stdout, /^ {2}L\d+\.H\d+ +capitalize \u2192 \S+ +\d\.\d\d/m, 'a head linking the verb, with its weight');
+    assert.match(r.stdout, /^ {2}tuned {2}(\d+ ){4} \(of 4 heads a layer\)$/m, 'the tuned model\'s linking heads per layer');
+    assert.match(r.stdout, /^FFN rotation per layer/m);
+    assert.match(r.stdout, /^ {2}L0 +0\.\d{3} [#.]{10} {3}L1 +0\.\d{3} [#.]{10} {3}L2 .* {3}L3 +0\.\d{3} [#.]{10}$/m, 'the four layers\' rotation');
+    assert.match(r.stdout, /\u2192 (Holds|Does not hold)/);
+  });
+
+  it('--no-heads --no-ffn: no heads or FFN lines, and no such stage', () => {
+    const r = spawnSync(process.execPath, [cli, 'compare', '--prompt', PROMPT, '--provider', 'cpu', '--no-heads', '--no-ffn'], { encoding: 'utf8', env: env('none') });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Instruction score/);
+    assert.doesNotMatch(r.stdout, /Heads linking|FFN rotation/);
+    assert.doesNotMatch(r.stderr, /Head word pairs|FFN concepts/);
   });
 
   it('on a terminal: one line redrawn in place, far fewer lines', { skip: hasScript ? false : 'util-linux script is not installed' }, () => {
