@@ -71,8 +71,10 @@ export function createCliProgress(stream: ProgressStream, options: { interactive
   const show = () => {
     const next = text();
     if (!spinner) {
-      // discardStdin off: Ctrl+C stays the terminal's SIGINT, which the CLI turns into cancellation.
-      spinner = ora({ stream: stream as NodeJS.WriteStream, isEnabled: true, discardStdin: false, text: next }).start();
+      // Ctrl+C must reach the CLI's own SIGINT handler, which cancels and cleans up: discardStdin
+      // off (it would read Ctrl+C from stdin itself), hideCursor off (restoring the cursor hooks a
+      // SIGINT listener that re-raises the signal, killing the process before it cleans up).
+      spinner = ora({ stream: stream as NodeJS.WriteStream, isEnabled: true, discardStdin: false, hideCursor: false, text: next }).start();
     } else if (spinner.text !== next) {
       spinner.text = next;
       // The analyses hold the event loop for seconds at a time: draw now, not at the spinner's next tick.

@@ -5,7 +5,8 @@
  * and the heads and FFN findings in the printed results.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -71,9 +72,8 @@ describe('compare in the terminal', () => {
     const tty = spawnSync('script', ['-qfec', command, '/dev/null'], { encoding: 'utf8', env: env('tty'), input: '' });
     assert.equal(tty.status, 0, tty.stdout);
     const out = tty.stdout;
-    // ora redraws with cursor-to-column-1 and erase-line, and hides the cursor while it runs, then shows it again.
+    // ora redraws with cursor-to-column-1 and erase-line.
     assert.ok(out.includes(`${ESC}[1G`) && out.includes(`${ESC}[0K`), 'the line is redrawn in place');
-    assert.ok(out.includes(`${ESC}[?25l`) && out.includes(`${ESC}[?25h`), 'the cursor is hidden, then shown');
     assert.match(out, /Head word pairs \(tuned model\): layers 4\/4/, 'the counter is in the line');
     assert.match(out, /Tuned model: attributing the response \d+\/\d+ tokens/);
     // Never more rows than the line has: no cursor-up (which would erase the lines above).
@@ -85,6 +85,27 @@ describe('compare in the terminal', () => {
     const pipedRows = piped.stderr.split('\n').filter(Boolean).length;
     assert.ok(progressRows.length * 3 <= pipedRows, `${progressRows.length} rows with progress on the terminal, ${pipedRows} piped`);
     assert.match(out, /Instruction score/, 'the results follow');
+  });
+
+  it('on a terminal, Ctrl+C cancels: the line cleared, the CLI\'s own message, exit 130', { skip: hasScript ? false : 'util-linux script is not installed' }, async () => {
+    const command = `stty cols 100 rows 40; ${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} compare --prompt ${JSON.stringify(PROMPT)} --provider cpu; echo "exit=$?"`;
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { env: env('cancel'), stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    let sent = false;
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk;
+      // Ctrl+C typed on the terminal once the heads analysis runs (it takes a good part of a second).
+      if (!sent && out.includes('Head word pairs (base model)')) {
+        sent = true;
+        child.stdin.write('\u0003');
+      }
+    });
+    await once(child, 'close');
+    assert.ok(sent, 'the heads stage was shown');
+    assert.match(out, /exit=130/, out.slice(-400));
+    assert.ok(out.includes(`${ESC}[0Kinstruction-lens: Cancelled.`), 'the progress line is cleared before the message');
+    assert.doesNotMatch(out, /Instruction score/, 'no results after a cancel');
   });
 
   it('interactiveStream: a TTY that knows its width, TERM not dumb, not under CI', () => {
