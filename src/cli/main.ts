@@ -4,6 +4,9 @@ import { CancelledError, LensError } from '../model/errors.js';
 import { ModelPool, describeCheckpoint } from '../engine/model-pool.js';
 import { DEFAULT_MAX_NEW_TOKENS, attribute, compare, ffnDiff, ffnGlobal, generate, headsDiff, headsGlobal, inspect } from '../engine/operations.js';
 import type { AttributionProgress } from '../explain/attribution.js';
+import type { AnalysisSectionProgress } from '../engine/operations.js';
+import { attributionStep, sectionStep, type Role } from '../engine/progress.js';
+import { createCliProgress, interactiveStream, type CliProgress } from './progress-line.js';
 import { scoreJsonl } from '../explain/score-file.js';
 import { renderHtml } from '../report/html.js';
 import { renderTerminal, supportsColor } from '../report/terminal.js';
@@ -19,23 +22,14 @@ import {
 } from './options.js';
 import { evaluateCommand, evaluateReportCommand } from './evaluate-command.js';
 
-function analysisLogger(log: (line: string) => void) {
-  let last = '';
-  return (prefix: string, p: { phase: string; done?: number; total?: number }) => {
-    if (p.phase === 'cache') return;
-    const line = `${prefix}${p.phase}${p.total !== undefined ? ` ${p.done ?? 0}/${p.total}` : ''}`;
-    if (line !== last) log(line);
-    last = line;
-  };
+/** An attribution's progress events as CLI progress (`role` absent: the only model). */
+function attributionProgress(progress: CliProgress, role?: Role) {
+  return (p: AttributionProgress) => progress.update(attributionStep(role, p));
 }
 
-function progressLogger(log: (line: string) => void, prefix = '') {
-  let last = '';
-  return (p: AttributionProgress) => {
-    const line = p.phase === 'attribute' ? `${prefix}attribution ${p.done}/${p.total} response tokens` : `${prefix}${p.phase === 'generate' ? 'generating the response' : p.phase}`;
-    if (line !== last) log(line);
-    last = line;
-  };
+/** A heads or FFN analysis's progress events as CLI progress (`role` absent: the only model). */
+function sectionProgress(progress: CliProgress, role: Role | undefined, p: AnalysisSectionProgress): void {
+  progress.update(sectionStep(role, p));
 }
 
 /** What every command gets: the parsed options, the model pool, the log and the cancellation signal. */
@@ -43,6 +37,8 @@ interface CommandContext {
   values: Values;
   pool: ModelPool;
   log: (line: string) => void;
+  /** The progress line (on a terminal) or plain stage lines (elsewhere). */
+  progress: CliProgress;
   signal: AbortSignal;
   /** The command line's words after the options are taken out (the command's name first). */
   positionals: string[];
@@ -76,7 +72,7 @@ const COMMANDS: Record<string, (context: CommandContext) => Promise<number>> = {
     log(`wrote ${values.json}: ${result.inputIds.length} positions on ${result.executionDevice}`);
     return 0;
   },
-  attribute: async ({ values, pool, log, signal }) => {
+  attribute: async ({ values, pool, log, progress, signal }) => {
     if (!values.json) throw new UsageError('attribute needs --json OUT');
     const prompt = promptOf(values);
     const model = await modelOf(values);
@@ -94,60 +90,60 @@ const COMMANDS: Record<string, (context: CommandContext) => Promise<number>> = {
         instructionSpans: instructionSpansOf(values, prompt),
         instructionVerbs: verbsOf(values),
       },
-      { signal: signal, onProgress: progressLogger(log) },
+      { signal: signal, onProgress: attributionProgress(progress) },
     );
+    progress.stop();
     await writeOutput(values.json, JSON.stringify(report) + '\n');
     log(`wrote ${values.json}: ${report.tokens.length} prompt × ${report.response.tokens.length} response tokens on ${report.executionDevice ?? report.executionProvider}; instruction score ${report.instructionScore.toFixed(3)}`);
     return 0;
   },
-  heads: async ({ values, pool, log, signal }) => {
+  heads: async ({ values, pool, log, progress, signal }) => {
     if (!values.json) throw new UsageError('heads needs --json OUT');
     const options = headsOptionsOf(values);
     const model = await modelOf(values);
-    const progress = analysisLogger(log);
-    const result = await headsGlobal(pool, { model, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal, log, onProgress: (p) => progress('heads: ', p) });
+    const result = await headsGlobal(pool, { model, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal, log: progress.note, onProgress: (p) => sectionProgress(progress, undefined, { section: 'heads', progress: p }) });
+    progress.stop();
     const { fromCache, computeMs, ...rest } = result;
     await writeOutput(values.json, JSON.stringify({ model, ...rest }) + '\n');
     log(`wrote ${values.json}: ${result.layers.length} layers × ${result.numHeads} heads, ${result.words.count} words${fromCache ? ' (from the analysis cache)' : ''} in ${(computeMs / 1000).toFixed(1)} s`);
     return 0;
   },
-  ffn: async ({ values, pool, log, signal }) => {
+  ffn: async ({ values, pool, log, progress, signal }) => {
     if (!values.json) throw new UsageError('ffn needs --json OUT');
     const options = ffnOptionsOf(values);
     const model = await modelOf(values);
-    const progress = analysisLogger(log);
-    const result = await ffnGlobal(pool, { model, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal, log, onProgress: (p) => progress('ffn: ', p) });
+    const result = await ffnGlobal(pool, { model, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal, log: progress.note, onProgress: (p) => sectionProgress(progress, undefined, { section: 'ffn', progress: p }) });
+    progress.stop();
     const { fromCache, computeMs, bases: _bases, ...rest } = result;
     await writeOutput(values.json, JSON.stringify({ model, ...rest }) + '\n');
     log(`wrote ${values.json}: ${result.layers.length} layers × ${result.options.components} components, ${result.words.count} words${fromCache ? ' (from the analysis cache)' : ''} in ${(computeMs / 1000).toFixed(1)} s`);
     return 0;
   },
-  'heads-diff': async ({ values, pool, log, signal }) => {
+  'heads-diff': async ({ values, pool, progress, signal }) => {
     const options = headsOptionsOf(values);
     const base = await modelOf(values, 'base');
     const tuned = await modelOf(values, 'tuned');
-    const progress = analysisLogger(log);
-    const result = await headsDiff(pool, { base, tuned, provider: parseProviderSetting(values.provider ?? 'auto'), instructionVerbs: verbsOf(values), ...options }, { signal, log, onProgress: (p) => progress(`${p.role} heads: `, p.progress) });
+    const result = await headsDiff(pool, { base, tuned, provider: parseProviderSetting(values.provider ?? 'auto'), instructionVerbs: verbsOf(values), ...options }, { signal, log: progress.note, onProgress: (p) => sectionProgress(progress, p.role, { section: 'heads', progress: p.progress }) });
+    progress.stop();
     if (values.json) await writeOutput(values.json, JSON.stringify(result) + '\n');
     if (!writesToStdout(values.json)) process.stdout.write(visibleControls(formatHeadsDiff(result), { newline: 'keep' }));
     return 0;
   },
-  'ffn-diff': async ({ values, pool, log, signal }) => {
+  'ffn-diff': async ({ values, pool, progress, signal }) => {
     const options = ffnOptionsOf(values);
     const base = await modelOf(values, 'base');
     const tuned = await modelOf(values, 'tuned');
-    const progress = analysisLogger(log);
-    const result = await ffnDiff(pool, { base, tuned, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal, log, onProgress: (p) => progress(`${p.role} ffn: `, p.progress) });
+    const result = await ffnDiff(pool, { base, tuned, provider: parseProviderSetting(values.provider ?? 'auto'), ...options }, { signal, log: progress.note, onProgress: (p) => sectionProgress(progress, p.role, { section: 'ffn', progress: p.progress }) });
+    progress.stop();
     if (values.json) await writeOutput(values.json, JSON.stringify(result) + '\n');
     if (!writesToStdout(values.json)) process.stdout.write(formatFfnDiff(result));
     return 0;
   },
-  compare: async ({ values, pool, log, signal }) => {
+  compare: async ({ values, pool, progress, signal }) => {
     const prompt = promptOf(values);
     const format = formatOf(values);
     const headsOptions = headsOptionsOf(values);
     const ffnOptions = ffnOptionsOf(values);
-    const analysisProgress = analysisLogger(log);
     const report = await compare(
       pool,
       {
@@ -172,16 +168,17 @@ const COMMANDS: Record<string, (context: CommandContext) => Promise<number>> = {
       },
       {
         signal: signal,
-        log,
-        onProgress: (role, p) => progressLogger(log, `${role}: `)(p),
-        onAnalysisProgress: (role, p) => analysisProgress(`${role} ${p.section}: `, p.progress),
+        log: progress.note,
+        onProgress: (role, p) => attributionProgress(progress, role)(p),
+        onAnalysisProgress: (role, p) => sectionProgress(progress, role, p),
       },
     );
+    progress.stop();
     // Render before writing anything, so a failure leaves no file behind.
     const html = values.html ? renderHtml(report) : undefined;
     if (values.json) await writeOutput(values.json, JSON.stringify(report) + '\n');
     if (values.html) await writeOutput(values.html, html!);
-    if (!writesToStdout(values.json) && !writesToStdout(values.html)) process.stdout.write(renderTerminal(report, { color: values.color ?? supportsColor(process.stdout, process.env), width: process.stdout.columns || 100 }));
+    if (!writesToStdout(values.json) && !writesToStdout(values.html)) process.stdout.write(renderTerminal(report, { color: values.color ?? supportsColor(process.stdout, process.env), width: process.stdout.columns || 100, verbs: verbsOf(values) }));
     return 0;
   },
   evaluate: async ({ values, pool, log, signal }) => {
@@ -223,7 +220,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command || values.help ? 0 : 2;
   }
-  const log = (line: string) => process.stderr.write(`[instruction-lens] ${visibleControls(line)}\n`);
+  // In place on a terminal, unless stdout carries the JSON or the HTML (`-`): then a program reads us.
+  const progress = createCliProgress(process.stderr, {
+    interactive: interactiveStream(process.stderr) && !writesToStdout(values.json) && !writesToStdout(values.html),
+  });
+  const log = progress.log;
   const pool = new ModelPool({ provider: parseProviderSetting(values.provider ?? 'auto'), precision: parsePrecisionSetting(values.precision ?? 'auto'), log });
   const controller = new AbortController();
   const onSigint = () => controller.abort();
@@ -231,8 +232,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
     if (!run) throw new UsageError(`unknown command '${command}'`);
-    return await run({ values, pool, log, signal: controller.signal, positionals });
+    return await run({ values, pool, log, progress, signal: controller.signal, positionals });
   } catch (e) {
+    progress.stop();
     if (e instanceof UsageError) {
       process.stderr.write(`instruction-lens: ${e.message}\n\n${USAGE}`);
       return 2;
@@ -252,6 +254,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`instruction-lens: internal error: ${(e as Error).stack ?? e}\n`);
     return 70;
   } finally {
+    progress.stop();
     process.off('SIGINT', onSigint);
     await pool.dispose();
   }

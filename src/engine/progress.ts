@@ -36,32 +36,57 @@ export class ProgressPlan {
   }
 }
 
-/** An attribution event: the fraction of that model's stage and the line to show. */
-export function attributionStep(role: Role, p: AttributionProgress): { fraction: number; message: string } {
+/**
+ * One event of a request, as the editor's notification and the CLI's progress line show it: the
+ * stage that runs (the same words while it runs), how far into it (`done` of `total` `unit`), the
+ * fraction of that stage done, and the whole as one line (`message`).
+ */
+export interface Step {
+  fraction: number;
+  stage: string;
+  done?: number;
+  total?: number;
+  unit?: string;
+  message: string;
+}
+
+/** "stage (3 of 9 tokens)…", the count left out when the stage has none. */
+export function stepMessage(stage: string, done?: number, total?: number, unit?: string): string {
+  const count = total ? ` (${done ?? 0} of ${total}${unit ? ` ${unit}` : ''})` : '';
+  return `${stage}${count}…`;
+}
+
+function step(fraction: number, stage: string, count?: { done?: number; total?: number; unit?: string }): Step {
+  return { fraction, stage, ...count, message: stepMessage(stage, count?.done, count?.total, count?.unit) };
+}
+
+/** An attribution event: the fraction of that model's stage and the line to show (no role: the only model, as in the CLI's attribute). */
+export function attributionStep(role: Role | undefined, p: AttributionProgress): Step {
+  const stage = (what: string) => (role ? `${ROLE[role]}: ${what}` : what[0]!.toUpperCase() + what.slice(1));
   switch (p.phase) {
     case 'encode':
-      return { fraction: 0, message: `${ROLE[role]}: reading the prompt…` };
+      return step(0, stage('reading the prompt'));
     case 'generate':
-      return { fraction: 0.05, message: `${ROLE[role]}: generating the response…` };
+      return step(0.05, stage('generating the response'));
     case 'attribute': {
       const done = p.done ?? 0;
       const total = p.total ?? 0;
-      return { fraction: 0.4 + (total > 0 ? (0.6 * done) / total : 0), message: `${ROLE[role]}: attributing the response (${done} of ${total} tokens)…` };
+      return step(0.4 + (total > 0 ? (0.6 * done) / total : 0), stage('attributing the response'), { done, total, unit: 'tokens' });
     }
   }
 }
 
-/** A heads/FFN analysis event: the fraction of that model's section stage and the line to show. */
-export function sectionStep(role: Role, p: AnalysisSectionProgress): { fraction: number; message: string } {
-  const who = role === 'base' ? 'base' : 'tuned';
-  const count = p.progress.done !== undefined && p.progress.total ? ` (${p.progress.done} of ${p.progress.total})` : '';
-  const part = p.progress.total ? (p.progress.done ?? 0) / p.progress.total : 0;
+/** A heads/FFN analysis event: the fraction of that model's section stage and the line to show (no role: the only model, as in the CLI's heads and ffn). */
+export function sectionStep(role: Role | undefined, p: AnalysisSectionProgress): Step {
+  const who = role ? ` (${role} model)` : '';
+  const { phase, done, total } = p.progress;
+  const part = total ? (done ?? 0) / total : 0;
+  const cache = 'looking in the analysis cache';
   if (p.section === 'heads') {
-    const phase = p.progress.phase;
-    const message = `Head word pairs (${who} model): ${phase === 'layers' ? `layers${count}` : phase === 'thresholds' ? 'similarity thresholds' : phase === 'word-vectors' ? 'word vectors' : 'cache'}…`;
-    return { fraction: phase === 'layers' ? 0.3 + 0.7 * part : phase === 'thresholds' ? 0.2 : 0.05, message };
+    const stage = `Head word pairs${who}: ${phase === 'layers' ? 'layers' : phase === 'thresholds' ? 'similarity thresholds' : phase === 'word-vectors' ? 'word vectors' : cache}`;
+    return step(phase === 'layers' ? 0.3 + 0.7 * part : phase === 'thresholds' ? 0.2 : 0.05, stage, phase === 'layers' ? { done, total } : undefined);
   }
-  const phase = p.progress.phase;
-  const message = `FFN concepts (${who} model): ${phase === 'covariance' ? `principal components${count}` : phase === 'concepts' ? `concept words${count}` : phase === 'word-vectors' ? 'word vectors' : 'cache'}…`;
-  return { fraction: phase === 'covariance' ? 0.05 + 0.45 * part : phase === 'concepts' ? 0.55 + 0.45 * part : phase === 'word-vectors' ? 0.5 : 0.02, message };
+  const stage = `FFN concepts${who}: ${phase === 'covariance' ? 'principal components' : phase === 'concepts' ? 'concept words' : phase === 'word-vectors' ? 'word vectors' : cache}`;
+  const counted = phase === 'covariance' || phase === 'concepts';
+  return step(phase === 'covariance' ? 0.05 + 0.45 * part : phase === 'concepts' ? 0.55 + 0.45 * part : phase === 'word-vectors' ? 0.5 : 0.02, stage, counted ? { done, total } : undefined);
 }

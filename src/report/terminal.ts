@@ -4,7 +4,10 @@
  * Layout, wrapped to `width` columns (default 100): the two models side by side; the prompt's
  * tokens shaded by each model's importance density on one common scale, with the instruction spans
  * marked; the instruction spans and verbs; each model's instruction score; the top five words of
- * each model; each response (cut to a few lines) with its average token probability.
+ * each model; when the report has them, the heads linking the instruction verbs (the strongest
+ * links per model, the count per layer) and the FFN rotation per layer, each with the Summary's
+ * verdict on the paper's finding (src/view/findings.ts); each response (cut to a few lines) with
+ * its average token probability.
  *
  * With `color`, token cells get a background from the same colour-blind-safe sequential scale as
  * the HTML page (256-colour by default, truecolor on request) and instruction tokens are underlined;
@@ -23,8 +26,10 @@ import {
   displayWidth, graphemes, graphemeWidth, padStartToWidth, padToWidth, truncateToWidth, visibleControls, visibleToken,
 } from './escape.js';
 import { contrastText, seqBinColor, sequentialColor, type Rgb } from '../view/colors.js';
-import { formatNumber, formatParameters, meanProbability } from '../view/format.js';
+import { formatMeasure, formatNumber, formatParameters, meanProbability } from '../view/format.js';
 import { sameTokenization } from '../view/heatmap.js';
+import { findings, type Finding } from '../view/findings.js';
+import { ffnView, headsView, type HeadsModelView } from '../view/section-views.js';
 
 export interface TerminalOptions {
   /** Emit SGR colour sequences (decide with `supportsColor`). */
@@ -35,6 +40,8 @@ export interface TerminalOptions {
   palette?: '256' | 'truecolor';
   /** Lines shown of each response before it is cut (default 8). */
   responseLines?: number;
+  /** The instruction-verb lexicon the findings use (default: the built-in one). */
+  verbs?: readonly string[];
 }
 
 /**
@@ -101,7 +108,7 @@ interface Style {
 class Line {
   private parts: string[] = [];
   width = 0;
-  constructor(private readonly ctx: Ctx) {}
+  constructor(readonly ctx: Ctx) {}
 
   /** Appends already-safe text (the caller made it safe and measured nothing). */
   add(text: string, style?: Style): this {
@@ -196,6 +203,14 @@ export function renderTerminal(report: Report, options: TerminalOptions): string
   title('Top words by density');
   topWords(ctx, report.base, report.tuned).forEach(push);
   out.push('');
+
+  // Heads and FFN, when the report has them: the Summary's findings with their numbers, compactly.
+  const found = report.heads || report.ffn ? findings(report, {}, options.verbs) : [];
+  for (const lines of [headsLines(ctx, report, found), ffnLines(ctx, report, found)]) {
+    if (!lines.length) continue;
+    lines.forEach(push);
+    out.push('');
+  }
 
   // Responses.
   title('Responses');
@@ -375,10 +390,8 @@ function scoreLines(ctx: Ctx, base: ModelReport, tuned: ModelReport): Line[] {
   const lines: Line[] = [ctx.line().add('Instruction score', { bold: true }).add(truncateToWidth('  (\u03a3 density on instruction tokens / log2(2 + their count))', ctx.width - 17), { dim: true })];
   const row = (name: string, m: ModelReport, higher: boolean) => {
     const v = m.instructionScore;
-    const fill = Math.round(clamp01((Number.isFinite(v) ? v : 0) / max) * barW);
     const l = ctx.line().add(`  ${padToWidth(name, 6)} ${padStartToWidth(formatNumber(v), 7)}  `);
-    if (ctx.color) l.add(' '.repeat(fill), { bg: seqBinColor(19) }).add(' '.repeat(barW - fill), { bg: seqBinColor(0) });
-    else l.add('#'.repeat(fill) + '.'.repeat(barW - fill));
+    bar(l, (Number.isFinite(v) ? v : 0) / max, barW);
     if (higher) l.add('  < higher', { bold: true });
     return l;
   };
@@ -393,6 +406,98 @@ function scoreLines(ctx: Ctx, base: ModelReport, tuned: ModelReport): Line[] {
   }
   lines.push(ctx.line().add(truncateToWidth(`  \u2192 ${verdict}`, ctx.width)));
   return lines;
+}
+
+/** A bar of `width` columns, `fraction` of it filled: shaded cells with colour, `#` and `.` without. */
+function bar(l: Line, fraction: number, width: number): Line {
+  const fill = Math.round(clamp01(fraction) * width);
+  if (l.ctx.color) return l.add(' '.repeat(fill), { bg: seqBinColor(19) }).add(' '.repeat(width - fill), { bg: seqBinColor(0) });
+  return l.add('#'.repeat(fill) + '.'.repeat(width - fill));
+}
+
+/** A finding's verdict, wrapped under its section: "→ Holds: …". */
+function verdictLines(ctx: Ctx, finding: Finding | undefined): Line[] {
+  if (!finding) return [];
+  return wrap(terminalSafe(finding.measured), ctx.width - 4).map((text, k) => ctx.line().add(k ? '    ' : '  \u2192 ').add(text));
+}
+
+/** Two columns side by side, `colW` wide each, under a base / instruction-tuned heading. */
+function sideBySide(ctx: Ctx, left: Line[], right: Line[], colW: number): Line[] {
+  const lines: Line[] = [ctx.line().add('  ').add(padToWidth('base', colW), { bold: true }).add('   ').add(truncateToWidth('instruction-tuned', colW), { bold: true })];
+  for (let k = 0; k < Math.max(left.length, right.length); k++) {
+    const l = ctx.line().add('  ');
+    l.append(left[k] ?? ctx.line()).padTo(2 + colW).add('   ');
+    if (right[k]) l.append(right[k]!);
+    lines.push(l);
+  }
+  return lines;
+}
+
+/**
+ * The heads section in a few lines: the strongest links from this prompt's instruction verbs to its
+ * other words (layer.head, verb → word, weight), per model; per layer, how many heads make such a
+ * link; then the Summary's verdict on the paper's heads finding.
+ */
+function headsLines(ctx: Ctx, report: Report, found: readonly Finding[]): Line[] {
+  if (!report.heads) return [];
+  const view = headsView(report.heads);
+  const colW = Math.floor((ctx.width - 2 - 3) / 2);
+  const shown = 5;
+  const column = (m: HeadsModelView | undefined): Line[] => {
+    const links = [...(m?.verbLinks ?? [])].sort((a, b) => b.weight - a.weight || a.layer - b.layer || a.head - b.head);
+    if (!links.length) return [ctx.line().add(truncateToWidth('(no head links them)', colW))];
+    // "L2.H0   verb → word   0.71": the pair gets what the place and the weight leave of the column.
+    const pairW = colW - 8 - 6;
+    const rows = links.slice(0, shown).map((l) => {
+      const where = padToWidth(`L${l.layer}.H${l.head}`, 8);
+      const pair = `${visibleToken(l.verb)} \u2192 ${visibleToken(l.word)}`;
+      const weight = padStartToWidth(formatMeasure(l.weight, 2), 6);
+      if (pairW < 4) return ctx.line().add(truncateToWidth(`${where}${pair} ${weight.trim()}`, colW));
+      return ctx.line().add(where, { dim: true }).add(padToWidth(truncateToWidth(pair, pairW), pairW)).add(weight);
+    });
+    if (links.length > shown) rows.push(ctx.line().add(truncateToWidth(`\u2026 and ${links.length - shown} more`, colW), { dim: true }));
+    return rows;
+  };
+  const perLayer = (name: string, m: HeadsModelView | undefined): Line | null => {
+    if (!m) return null;
+    const counts = Array.from({ length: m.layers }, (_, layer) => new Set(m.verbLinks.filter((l) => l.layer === layer).map((l) => l.head)).size);
+    return ctx.line().add(truncateToWidth(`  ${padToWidth(name, 6)} ${counts.join(' ')}  (of ${m.heads} heads a layer)`, ctx.width));
+  };
+  const lines: Line[] = [
+    ctx.line().add('Heads linking the instruction verbs', { bold: true }).add(truncateToWidth('  (layer.head, verb \u2192 word on this prompt, weight)', ctx.width - 35), { dim: true }),
+    ...sideBySide(ctx, column(view.models.base), column(view.models.tuned), colW),
+    ctx.line().add(truncateToWidth('  heads linking them, per layer from 0:', ctx.width), { dim: true }),
+  ];
+  for (const row of [perLayer('base', view.models.base), perLayer('tuned', view.models.tuned)]) if (row) lines.push(row);
+  return [...lines, ...verdictLines(ctx, found.find((f) => f.id === 'verb-heads'))];
+}
+
+/**
+ * The FFN section in a few lines: per layer, the rotation of the principal directions from the base
+ * to the tuned model (the mean best-match cosine, 1 = unchanged) with a bar, several layers a line;
+ * then the Summary's verdict on the paper's FFN finding.
+ */
+function ffnLines(ctx: Ctx, report: Report, found: readonly Finding[]): Line[] {
+  if (!report.ffn) return [];
+  const rotation = ffnView(report.ffn).rotation;
+  const lines: Line[] = [
+    ctx.line().add('FFN rotation per layer', { bold: true }).add(truncateToWidth('  (mean best-match cosine of the components, base \u2192 tuned; 1 = unchanged)', ctx.width - 22), { dim: true }),
+  ];
+  const labelW = String(Math.max(0, ...rotation.map((r) => r.layer))).length + 1;
+  const barW = 10;
+  const cellW = labelW + 1 + 6 + 1 + barW;
+  const perLine = Math.max(1, Math.floor((ctx.width - 2 + 3) / (cellW + 3)));
+  for (let k = 0; k < rotation.length; k += perLine) {
+    const l = ctx.line().add('  ');
+    rotation.slice(k, k + perLine).forEach((r, i) => {
+      if (i) l.add('   ');
+      l.add(padToWidth(`L${r.layer}`, labelW), { dim: true }).add(` ${padStartToWidth(formatNumber(r.cosine, 3), 6)} `);
+      bar(l, r.cosine, barW);
+    });
+    lines.push(l);
+  }
+  if (!rotation.length) lines.push(ctx.line().add('  (no layer compared)'));
+  return [...lines, ...verdictLines(ctx, found.find((f) => f.id === 'ffn-rotation'))];
 }
 
 function topWords(ctx: Ctx, base: ModelReport, tuned: ModelReport): Line[] {
@@ -412,16 +517,7 @@ function topWords(ctx: Ctx, base: ModelReport, tuned: ModelReport): Line[] {
       return l;
     });
   };
-  const left = column(base);
-  const right = column(tuned);
-  const lines: Line[] = [ctx.line().add('  ').add(padToWidth('base', colW), { bold: true }).add('   ').add(truncateToWidth('instruction-tuned', colW), { bold: true })];
-  for (let k = 0; k < Math.max(left.length, right.length); k++) {
-    const l = ctx.line().add('  ');
-    l.append(left[k] ?? ctx.line()).padTo(2 + colW).add('   ');
-    if (right[k]) l.append(right[k]!);
-    lines.push(l);
-  }
-  return lines;
+  return sideBySide(ctx, column(base), column(tuned), colW);
 }
 
 /** Word-wraps safe text (with `\n` kept) to `width` columns; a long word is broken at graphemes. */

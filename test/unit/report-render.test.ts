@@ -11,7 +11,9 @@ import { tabLead } from '../../src/view/tab-leads.js';
 import { findings } from '../../src/view/findings.js';
 import { savedReport } from '../support/saved-reports.js';
 import { colorPalette, renderTerminal, supportsColor, terminalSafe, xterm256 } from '../../src/report/terminal.js';
+import { findings } from '../../src/view/findings.js';
 import { fixtureReport, hostileReport } from '../support/report-fixture.js';
+import { savedReport } from '../support/saved-reports.js';
 
 /** Control characters that must never appear (C0 but \t \n, DEL, C1, bidi overrides and isolates). */
 const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
@@ -257,6 +259,70 @@ describe('edge cases', () => {
     const html = renderHtml(report);
     checkHtml(html);
     assert.ok(html.includes('(empty response)'));
+  });
+});
+
+describe('renderTerminal: heads and FFN', () => {
+  const stripped = (text: string) => text.replace(SGR, '');
+
+  it('shows the heads linking the instruction verbs and the FFN rotation per layer of the saved demo report', () => {
+    const report = savedReport('demo');
+    const out = renderTerminal(report, { color: false, width: 100 });
+    const lines = out.split('\n');
+    assert.ok(out.includes('Heads linking the instruction verbs'), 'the heads section');
+    // Each model's strongest link, as layer.head, verb → word and weight, on one row.
+    for (const role of ['base', 'tuned'] as const) {
+      const best = [...report.heads![role].verbLinks].sort((a, b) => b.weight - a.weight)[0]!;
+      const row = new RegExp(`L${best.layer}\\.H${best.head}\\s+${best.verb} \u2192 ${best.word}\\s+${best.weight.toFixed(2)}`);
+      assert.ok(lines.some((l) => row.test(l)), `${role}: ${row}`);
+      // Per layer, the number of distinct heads linking a verb.
+      const counts = Array.from({ length: report.heads![role].layers }, (_, layer) => new Set(report.heads![role].verbLinks.filter((l) => l.layer === layer).map((l) => l.head)).size);
+      assert.ok(lines.some((l) => l.startsWith(`  ${role.padEnd(6)} ${counts.join(' ')}  (of ${report.heads![role].heads} heads a layer)`)), `${role} per layer: ${counts.join(' ')}`);
+    }
+    assert.ok(out.includes('FFN rotation per layer'), 'the FFN section');
+    for (const r of report.ffn!.rotation) {
+      const cell = new RegExp(`L${r.layer}\\s+${r.meanBestMatch.toFixed(3)} #{${Math.round(r.meanBestMatch * 10)}}\\.{${10 - Math.round(r.meanBestMatch * 10)}}`);
+      assert.ok(cell.test(out), `layer ${r.layer}: ${cell}`);
+    }
+    // The Summary's verdicts, under their sections (wrapped: compare without the line breaks).
+    const flat = out.replace(/\n {4}/g, ' ');
+    for (const f of findings(report).filter((f) => f.id !== 'instruction-score')) assert.ok(flat.includes(`\u2192 ${f.measured}`), f.id);
+    // Heads, then FFN, then the responses.
+    assert.ok(out.indexOf('Heads linking') < out.indexOf('FFN rotation') && out.indexOf('FFN rotation') < out.indexOf('Responses'), 'heads, FFN, responses in that order');
+  });
+
+  it('leaves out what the report does not hold', () => {
+    const report = savedReport('demo');
+    delete report.heads;
+    const noHeads = renderTerminal(report, { color: false });
+    assert.ok(!noHeads.includes('Heads linking') && noHeads.includes('FFN rotation per layer'), 'FFN without heads');
+    delete report.ffn;
+    const neither = renderTerminal(report, { color: true });
+    assert.ok(!neither.includes('Heads linking') && !neither.includes('FFN rotation'), 'neither section');
+    assert.ok(!/head word pairs|FFN/i.test(stripped(neither)), 'no trace of either');
+  });
+
+  it('escapes hostile verb and word text and keeps every line within the width', () => {
+    const report = savedReport('demo');
+    const evil = ['\u001b]8;;https://evil.example\u0007link\u001b]8;;\u0007', 'cap\u202eitalize\u0000', '\ud800half', '\u001b[2J\u001b[31mred\u009b1m'];
+    report.heads!.tuned.verbLinks = report.heads!.tuned.verbLinks.map((l, k) => ({ ...l, verb: evil[k % evil.length]!, word: evil[(k + 1) % evil.length]! }));
+    report.heads!.base.verbLinks = report.heads!.base.verbLinks.map((l, k) => ({ ...l, word: `${evil[k % evil.length]!} wide 日本語 words`, weight: 1 - k / 10 }));
+    for (const width of [40, 80, 100]) {
+      for (const color of [false, true]) {
+        const out = renderTerminal(report, { color, width });
+        if (color) assert.ok(!BAD_ESC.test(out), describeChar(out, BAD_ESC));
+        else assert.ok(!out.includes('\u001b'), describeChar(out, /\u001b/));
+        const rest = stripped(out);
+        assert.ok(!CONTROLS.test(rest), describeChar(rest, CONTROLS));
+        assert.ok(!LONE_SURROGATE.test(rest), describeChar(rest, LONE_SURROGATE));
+        for (const line of rest.split('\n')) assert.ok(displayWidth(line) <= width, `${displayWidth(line)} > ${width}: ${JSON.stringify(line)}`);
+      }
+      const plain = renderTerminal(report, { color: false, width });
+      assert.ok(plain.includes('\u241b'), 'ESC shown as ␛');
+    }
+    const wide = renderTerminal(report, { color: false, width: 160 });
+    assert.ok(wide.includes('\u241b[2J\u241b[31mred\\u{9b}1m'), 'the text is shown, made visible');
+    assert.ok(wide.includes('cap\\u{202e}italize\u2400'));
   });
 });
 
