@@ -11,9 +11,7 @@ import { tabLead } from '../../src/view/tab-leads.js';
 import { findings } from '../../src/view/findings.js';
 import { savedReport } from '../support/saved-reports.js';
 import { colorPalette, renderTerminal, supportsColor, terminalSafe, xterm256 } from '../../src/report/terminal.js';
-import { findings } from '../../src/view/findings.js';
 import { fixtureReport, hostileReport } from '../support/report-fixture.js';
-import { savedReport } from '../support/saved-reports.js';
 
 /** Control characters that must never appear (C0 but \t \n, DEL, C1, bidi overrides and isolates). */
 const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
