@@ -107,14 +107,33 @@ export function attributionCost(mode: 'forward' | 'reverse', plan: { positions: 
  * float32 at its peak (measured: 2.4 MB per response token at S = 72 on a 135M model), and the
  * whole attribution must stay within 1.3× the weights. Fewer tokens per chunk cost one forward and
  * one recomputed forward per extra chunk.
+ *
+ * A small model gets less: the process's fixed part (node's and onnxruntime's code, the JavaScript
+ * heap, the gradient graph's nodes in onnxruntime: RUNTIME_FIXED, measured ~150 MB on a 135M
+ * model) already takes most of the 0.3× headroom there, so the chunk gets what is left, down to
+ * the minimum. (SmolLM2-135M F32: 8 instead of 16 MB, 4 response tokens per run instead of 8;
+ * models above ~0.6 GB of weights are unaffected.)
  */
 const CHUNK_BUDGET_SHARE = 0.03;
 const CHUNK_BUDGET_MIN = 8 * 2 ** 20;
 const CHUNK_BUDGET_MAX = 256 * 2 ** 20;
 const COTANGENTS_ALIVE = 6;
+const RUNTIME_FIXED = 150 * 2 ** 20;
+const RESIDENT_LIMIT = 1.3;
 
 export function attributionChunkBudget(weightBytes: number): number {
-  return Math.min(CHUNK_BUDGET_MAX, Math.max(CHUNK_BUDGET_MIN, Math.floor(weightBytes * CHUNK_BUDGET_SHARE)));
+  const headroom = weightBytes * (RESIDENT_LIMIT - 1) - RUNTIME_FIXED;
+  return Math.min(CHUNK_BUDGET_MAX, Math.max(CHUNK_BUDGET_MIN, Math.floor(Math.min(weightBytes * CHUNK_BUDGET_SHARE, headroom))));
+}
+
+/**
+ * Bytes of dropped key/value caches a generation leaves to the garbage collector before it asks
+ * for a collection. Each decode step's outputs are new buffers; V8 frees the old ones only when it
+ * collects, which external memory alone triggers late (tens of MB on a small model, several steps'
+ * caches on a 7B one). A full collection of this process's small heap takes a few milliseconds.
+ */
+export function decodeGarbageBudget(weightBytes: number): number {
+  return Math.max(4 * 2 ** 20, Math.floor(weightBytes * 0.01));
 }
 
 /** Node, onnxruntime and the tokenizer, before any model: what the memory check adds for them. */
@@ -202,6 +221,9 @@ export class LlamaRunner {
   private async sessionFor(key: string, build: (compute: ComputeType) => Uint8Array): Promise<ort.InferenceSession> {
     if (this.current?.key === key) return this.current.session;
     await this.releaseCurrent();
+    // The last session's outputs (a generation's key/value caches) are garbage now: free them
+    // before the next graph is built, so its session's memory does not land beside them.
+    collectGarbage();
     const pending = (async () => {
       const setting = this.provider ?? this.options.provider ?? 'auto';
       // Under `auto` the provider is known only once a session opened: build for the one `auto`
@@ -446,6 +468,8 @@ export class LlamaRunner {
     let step = ids;
     let position = 0;
     const limit = Math.min(options.maxNewTokens, this.checkpoint.contextLength - ids.length);
+    const garbageBudget = decodeGarbageBudget(this.checkpoint.weightBytes);
+    let garbage = 0;
     while (generated.length < limit) {
       if (options.signal?.aborted) throw new CancelledError();
       countStep(this.checkpoint.spec, position === 0 ? 'forward' : 'decode-step');
@@ -473,8 +497,13 @@ export class LlamaRunner {
         nextPast[names.pastKey(l)] = out[names.presentKey(l)]!;
         nextPast[names.pastValue(l)] = out[names.presentValue(l)]!;
       }
+      for (const dropped of Object.values(past)) garbage += tensorBytes(dropped);
       past = nextPast;
       step = [next];
+      if (garbage > garbageBudget) {
+        collectGarbage();
+        garbage = 0;
+      }
     }
     return generated;
   }
@@ -482,6 +511,10 @@ export class LlamaRunner {
   dispose(): Promise<void> {
     return this.releaseSessions();
   }
+}
+
+function tensorBytes(tensor: ort.Tensor): number {
+  return (tensor.data as ArrayBufferView).byteLength;
 }
 
 /** Index of the largest value; the lowest index wins ties (as torch.argmax does on CPU). */

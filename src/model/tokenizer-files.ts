@@ -74,6 +74,19 @@ function checkBeforeNativeLoad(json: unknown, file: string): void {
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
+/**
+ * tokenizer.json parsed in JavaScript, or an error naming the file. A function of its own, not a
+ * closure inside loadTokenizerFiles: a closure there would share its scope with the reload closure
+ * the returned object keeps, and so keep the file's text (megabytes) alive for the model's life.
+ */
+function parseTokenizerJson(text: string, tokenizerFile: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new LensError(`${tokenizerFile}: invalid JSON (${(e as Error).message})`, tokenizerFile);
+  }
+}
+
 export function loadTokenizerFiles(dir: string, config: ModelConfig): TokenizerFiles {
   const tokenizerFile = join(dir, 'tokenizer.json');
   if (!existsSync(tokenizerFile)) {
@@ -86,19 +99,12 @@ export function loadTokenizerFiles(dir: string, config: ModelConfig): TokenizerF
   const text = readTextFileBounded(tokenizerFile, 'the tokenizer', MAX_TOKENIZER_JSON_BYTES);
   // Parsed in JavaScript only when needed (a large vocabulary's JSON takes tens of MB of heap):
   // to guard the native loader against a subword prefix it would panic on, or to explain a failure.
-  const parse = () => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (e) {
-      throw new LensError(`${tokenizerFile}: invalid JSON (${(e as Error).message})`, tokenizerFile);
-    }
-  };
-  if (/"continuing_subword_prefix"\s*:\s*"/.test(text)) checkBeforeNativeLoad(parse(), tokenizerFile);
+  if (/"continuing_subword_prefix"\s*:\s*"/.test(text)) checkBeforeNativeLoad(parseTokenizerJson(text, tokenizerFile), tokenizerFile);
   let tokenizer: Tokenizer;
   try {
     tokenizer = Tokenizer.fromString(text);
   } catch (e) {
-    parse();
+    parseTokenizerJson(text, tokenizerFile);
     throw new LensError(`${tokenizerFile}: not a tokenizer the tokenizers library can load (${(e as Error).message})`, tokenizerFile);
   }
   const configFile = join(dir, 'tokenizer_config.json');

@@ -1,15 +1,18 @@
 // What keeps a model process's memory near its weights besides the weights themselves: the native
 // tokenizer let go during attribution (and loaded again, from the same bytes, when next used), the
-// heap collected after a session opens, and the Node flags the CLI and engine start with.
+// heap collected after a session opens and during generation, the tokenizer.json text not kept, the
+// attribution chunk sized to what the runtime leaves, and the Node flags the CLI and engine start with.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { getHeapSnapshot } from 'node:v8';
 import { writeSyntheticCheckpoint } from '../../src/model/synthetic';
 import { loadCheckpoint } from '../../src/model/checkpoint';
 import { LensError } from '../../src/model/errors';
 import { collectGarbage, MODEL_PROCESS_NODE_FLAGS } from '../../src/runtime/heap';
+import { attributionChunkBudget, decodeGarbageBudget } from '../../src/llm/runner';
 
 const root = mkdtempSync(join(tmpdir(), 'process-memory-test-'));
 process.on('exit', () => rmSync(root, { recursive: true, force: true }));
@@ -51,4 +54,40 @@ test('collectGarbage frees unreachable objects without --expose-gc', async () =>
 test('the built CLI starts node with the model-process flags, as the engine does', () => {
   const first = readFileSync(resolve(__dirname, '..', '..', 'dist', 'cli.js'), 'utf8').split('\n', 1)[0];
   assert.equal(first, `#!/usr/bin/env -S node ${MODEL_PROCESS_NODE_FLAGS.join(' ')}`);
+});
+
+test('a loaded tokenizer does not keep the text of its tokenizer.json alive', async () => {
+  const dir = join(root, 'text');
+  await writeSyntheticCheckpoint(dir, { preset: 'tiny', seed: 5 });
+  const text = readFileSync(join(dir, 'tokenizer.json'), 'utf8');
+  const head = text.slice(0, 120);
+  const { tokenizer: files } = loadCheckpoint(dir);
+  assert.ok(files.tokenizer, 'loaded');
+  collectGarbage();
+  // The snapshot names each string node by its contents: how many nodes hold the file's text?
+  const snapshot = JSON.parse(await new Promise<string>((done, fail) => {
+    const parts: string[] = [];
+    const stream = getHeapSnapshot();
+    stream.on('data', (part: Buffer) => parts.push(part.toString('utf8')));
+    stream.on('end', () => done(parts.join('')));
+    stream.on('error', fail);
+  })) as { snapshot: { meta: { node_fields: string[] } }; nodes: number[]; strings: string[] };
+  const fields = snapshot.snapshot.meta.node_fields;
+  const nameAt = fields.indexOf('name');
+  let copies = 0;
+  for (let i = 0; i < snapshot.nodes.length; i += fields.length) if (snapshot.strings[snapshot.nodes[i + nameAt]!]!.startsWith(head)) copies++;
+  // One copy is this test's own `text`.
+  assert.equal(copies, 1, `the tokenizer.json text is held ${copies - 1} more time(s) by the loaded model`);
+  assert.ok(files.eosTokenIds && text.length > 0);
+});
+
+test('a small model’s attribution chunks get what the fixed runtime leaves of the 1.3× headroom', () => {
+  const smollm135mF32 = 538_088_448;
+  const llama1bBf16 = 2_471_645_184;
+  assert.equal(attributionChunkBudget(smollm135mF32), 8 * 2 ** 20, 'the minimum: the runtime takes most of 0.3× here');
+  assert.ok(attributionChunkBudget(smollm135mF32) < smollm135mF32 * 0.03);
+  assert.equal(attributionChunkBudget(llama1bBf16), Math.floor(llama1bBf16 * 0.03), 'larger models keep their share');
+  assert.equal(attributionChunkBudget(1e12), 256 * 2 ** 20, 'capped');
+  assert.equal(decodeGarbageBudget(smollm135mF32), Math.floor(smollm135mF32 * 0.01));
+  assert.equal(decodeGarbageBudget(1e6), 4 * 2 ** 20);
 });
