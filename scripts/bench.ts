@@ -381,7 +381,6 @@ interface CliRun {
   seconds: number;
 }
 
-/** Runs dist/cli.js with `args` in a fresh process; its peak RSS comes from scripts/peak-rss.cjs. */
 /** The Node flags of a script's `#!/usr/bin/env -S node …` line: the CLI runs with them as installed. */
 function shebangNodeFlags(script: string): string[] {
   const first = readFileSync(script, 'utf8').split('\n', 1)[0]!;
@@ -390,6 +389,7 @@ function shebangNodeFlags(script: string): string[] {
   return match[1]!.trim().split(/\s+/).filter(Boolean);
 }
 
+/** Runs dist/cli.js with `args` in a fresh process, with its shebang's Node flags; its peak RSS comes from scripts/peak-rss.cjs. */
 function runCli(args: string[]): CliRun {
   const out = mkdtempSync(join(tmpdir(), 'bench-cli-'));
   try {

@@ -27,7 +27,7 @@ import { failureCard, missingNotes } from './failure.js';
 import { editedBanner, historySection, snapshotBanner } from './history.js';
 import { renderFfn, renderHeads } from './sections.js';
 import { renderSummary } from './summary.js';
-import { tabLead } from '../src/view/tab-leads.js';
+import { TAB_TITLE, tabLead } from '../src/view/tab-leads.js';
 import { ROLE_NAME, type View } from './view.js';
 
 interface VsCodeApi {
@@ -42,7 +42,6 @@ const vscode = acquireVsCodeApi();
 let state: PanelState = parseState(vscode.getState());
 let busy: string | null = null;
 
-const TAB_TITLE: Record<PanelTab, string> = { attribution: 'Attribution', heads: 'Heads', ffn: 'FFN', summary: 'Summary' };
 
 function post(message: FromWebview): void {
   vscode.postMessage(message);

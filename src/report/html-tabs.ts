@@ -10,10 +10,9 @@ import { FINDING_STATUS, findingValue, findings } from '../view/findings.js';
 import { formatNumber } from '../view/format.js';
 import { seqBin } from '../view/colors.js';
 import { ffnView, groupsTable, headCounts, headsView, rotationDegrees, sharePercent, verbLinksByWeight, type FfnModelView, type HeadsModelView } from '../view/section-views.js';
-import { tabLead } from '../view/tab-leads.js';
+import { TAB_TITLE, tabLead } from '../view/tab-leads.js';
 import { htmlText } from './escape.js';
 
-export const TAB_TITLE: Record<PanelTab, string> = { summary: 'Summary', attribution: 'Attribution', heads: 'Heads', ffn: 'FFN' };
 /** The page's order: the verdicts first, then the evidence. */
 export const PAGE_TABS: readonly PanelTab[] = ['summary', 'attribution', 'heads', 'ffn'];
 

@@ -29,7 +29,6 @@ function commandLink(label: string, command: string, args?: unknown[]): string {
 export const HOVER_COMMANDS = ['instructionLens.showPanel', 'instructionLens.compareSelection'] as const;
 const PANEL_LINK = commandLink('Open the Instruction Lens panel', 'instructionLens.showPanel');
 
-
 export interface VerbHoverContent {
   verb: string;
   form: string;

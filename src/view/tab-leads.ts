@@ -6,6 +6,9 @@ import { reportRoles, type PanelReport, type PanelTab, type SectionName, type Se
 import { findings } from './findings.js';
 import { formatNumber } from './format.js';
 
+/** Each tab's title, in the panel and in the HTML page alike. */
+export const TAB_TITLE: Record<PanelTab, string> = { attribution: 'Attribution', heads: 'Heads', ffn: 'FFN', summary: 'Summary' };
+
 const quote = (s: string) => `“${s.trim()}”`;
 
 function strongestWord(report: PanelReport, role: 'base' | 'tuned'): string | null {
