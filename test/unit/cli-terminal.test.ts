@@ -19,9 +19,12 @@ const dir = tempDir();
 const PROMPT = 'The words: red horse shoe key. Capitalize:';
 const ESC = '\u001b';
 
-/** The environment of a run on a fresh analysis cache, with no colour or CI setting inherited. */
+/**
+ * The environment of a run on a fresh analysis cache, with no colour or CI setting inherited, and
+ * the shell `script` starts fixed (it runs $SHELL, else /bin/sh) so that a run is the same everywhere.
+ */
 function env(cache: string): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env, INSTRUCTION_LENS_CACHE: join(dir, cache), TERM: 'xterm-256color' };
+  const e: NodeJS.ProcessEnv = { ...process.env, INSTRUCTION_LENS_CACHE: join(dir, cache), TERM: 'xterm-256color', SHELL: '/bin/sh' };
   delete e.CI;
   delete e.NO_COLOR;
   delete e.FORCE_COLOR;
@@ -92,7 +95,7 @@ describe('compare in the terminal', () => {
     // between them would get the terminal's SIGINT too, and dash (Debian's /bin/sh, what `script`
     // runs when SHELL is unset, as under CI) dies of it before it could report the CLI's status.
     const command = `stty cols 100 rows 40; exec ${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} compare --prompt ${JSON.stringify(PROMPT)} --provider cpu`;
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...env('cancel'), SHELL: '/bin/sh' }, stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { env: env('cancel'), stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     let sent = false;
     child.stdout.setEncoding('utf8');
