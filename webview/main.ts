@@ -42,7 +42,6 @@ const vscode = acquireVsCodeApi();
 let state: PanelState = parseState(vscode.getState());
 let busy: string | null = null;
 
-
 function post(message: FromWebview): void {
   vscode.postMessage(message);
 }

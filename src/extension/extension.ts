@@ -65,14 +65,12 @@ export function activate(context: vscode.ExtensionContext): LensApi {
   // After a reload: the analysis comes back (highlights, hover, Export, the panel's document).
   // When it cannot (its file gone or changed), a panel restored from its own state says it is a snapshot.
   void store.restore((report) => panelReportProblem(report) === null).then((analysis) => {
-    if (!analysis) {
-      panel.restoreSettled();
-      return;
+    if (analysis) {
+      panel.restore(store.panelDocument(analysis)!);
+      highlights.refresh();
+      void vscode.commands.executeCommand('setContext', 'instructionLens.hasReport', true);
     }
-    panel.restore(store.panelDocument(analysis)!);
     panel.restoreSettled();
-    highlights.refresh();
-    void vscode.commands.executeCommand('setContext', 'instructionLens.hasReport', true);
   });
   registerCommands(services);
   registerCommands(services, EVALUATE_COMMANDS);

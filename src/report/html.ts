@@ -242,7 +242,7 @@ function scoresSection(base: ModelReport, tuned: ModelReport): string {
   };
   return [
     '<section aria-labelledby="h-scores">',
-    '<h3 id=\"h-scores\">Instruction score</h3>',
+    '<h3 id="h-scores">Instruction score</h3>',
     '<p class="note">Σ density over the prompt tokens in an instruction span ÷ log₂(2 + their number) (Wu et al., arXiv 2310.00492). Higher: the model’s response leans more on the instruction.</p>',
     '<table>',
     '<thead><tr><th scope="col">Model</th><th scope="col">Score</th><th scope="col">Scale</th><th scope="col">Instruction tokens</th></tr></thead>',
@@ -283,7 +283,7 @@ function promptSection(report: Report): string {
   const source = report.tuned.instructions?.source ?? report.base.instructions?.source ?? 'detected';
   return [
     '<section aria-labelledby="h-prompt">',
-    '<h3 id=\"h-prompt\">Prompt</h3>',
+    '<h3 id="h-prompt">Prompt</h3>',
     `<p class="note">Instruction spans (${htmlText(source === 'user' ? 'given by the user' : 'detected')}) are underlined${verbs.size ? `; instruction verbs: ${[...verbs.keys()].map((v) => `<code>${htmlText(v)}</code>`).join(', ')}` : ''}.</p>`,
     `<pre class="prompt" aria-label="The prompt, instruction spans marked">${html}</pre>`,
     '</section>',
@@ -350,7 +350,7 @@ function heatmapSection(base: ModelReport, tuned: ModelReport): string {
   ].join('\n');
   return [
     '<section aria-labelledby="h-heat">',
-    '<h3 id=\"h-heat\">Importance of each prompt token</h3>',
+    '<h3 id="h-heat">Importance of each prompt token</h3>',
     '<p class="note">Both models on one scale. Hover a token for its density; click a response token below to see that token’s own column.</p>',
     seqLegend(),
     '<div class="cols">',
@@ -392,7 +392,7 @@ function differenceSection(report: Report): string {
   }
   return [
     '<section aria-labelledby="h-diff">',
-    '<h3 id=\"h-diff\">Difference (tuned − base)</h3>',
+    '<h3 id="h-diff">Difference (tuned − base)</h3>',
     `<p class="note">${htmlText(note)}</p>`,
     divLegend(),
     `<div class="heatmap" role="group" aria-label="Difference heatmap: tuned minus base importance density per prompt token">${body}</div>`,
@@ -418,7 +418,7 @@ function wordsSection(base: ModelReport, tuned: ModelReport): string {
   };
   return [
     '<section aria-labelledby="h-words">',
-    '<h3 id=\"h-words\">Top words by density</h3>',
+    '<h3 id="h-words">Top words by density</h3>',
     '<p class="note">A word’s density is the sum of its tokens’ densities.</p>',
     '<div class="cols">',
     table(base, 'Base'),
@@ -448,7 +448,7 @@ function responseBlock(m: ModelReport, key: string, name: string): string {
 function responsesSection(base: ModelReport, tuned: ModelReport): string {
   return [
     '<section aria-labelledby="h-responses">',
-    '<h3 id=\"h-responses\">Responses</h3>',
+    '<h3 id="h-responses">Responses</h3>',
     '<div class="cols">',
     responseBlock(base, 'base', 'Base'),
     responseBlock(tuned, 'tuned', 'Instruction-tuned'),
@@ -504,7 +504,7 @@ function matrixTable(m: ModelReport, name: string, maxCells: number): string {
 function matricesSection(base: ModelReport, tuned: ModelReport, maxCells: number): string {
   return [
     '<section aria-labelledby="h-raw">',
-    '<h3 id=\"h-raw\">Raw attribution matrices</h3>',
+    '<h3 id="h-raw">Raw attribution matrices</h3>',
     '<p class="note">Rows: prompt tokens; columns: response tokens. Each entry is the gradient × input of the response token’s objective with respect to the prompt token’s embedding, shaded by its sign relative to its column’s largest magnitude (blue positive, red negative: colours of their own, not the difference’s).</p>',
     signLegend(),
     matrixTable(base, 'Base', maxCells),

@@ -9,7 +9,7 @@ import { matchInstructionVerb } from '../explain/instruction-lexicon.js';
 import { visibleToken } from '../report/escape.js';
 import type { ModelReport } from '../explain/report.js';
 import { formatNumber } from '../view/format.js';
-import { densityCells, highlightCells, wordAt, wordRank, type HeatCell } from '../view/heatmap.js';
+import { densityCells, finiteOrZero, highlightCells, wordAt, wordRank, type HeatCell } from '../view/heatmap.js';
 import { reportRoles, type HighlightMode, type ModelRole, type PanelReport } from '../contract/panel.js';
 import { headsLinkingVerb, headsView, headsWithVerbPairs, type HeadsModelView } from '../view/section-views.js';
 
@@ -113,10 +113,9 @@ function wordOf(text: string, at: number): { form: string; start: number; end: n
 
 /** Token i's rank by density among the model's prompt tokens that are not whitespace (1 = most important). */
 function tokenRank(m: ModelReport, i: number): { rank: number; of: number } {
-  const finite = (v: number | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
   const shown = m.tokens.map((t, k) => k).filter((k) => /\S/.test(m.tokens[k]!.text));
-  const d = finite(m.density[i]);
-  return { rank: shown.filter((k) => finite(m.density[k]) > d).length + 1, of: shown.length };
+  const d = finiteOrZero(m.density[i]);
+  return { rank: shown.filter((k) => finiteOrZero(m.density[k]) > d).length + 1, of: shown.length };
 }
 
 /**
@@ -150,21 +149,14 @@ export function tokenHoverMarkdown(input: TokenHoverInput): TokenHoverContent | 
   // The hovered character of the prompt (the highlight's text is the prompt's, untouched).
   const at = hit.cell.start + (offset - hit.start);
   const roles = reportRoles(report);
+  // Each model's prompt token under the hovered character (−1: none).
   const tokenOf = (m: ModelReport) => m.tokens.findIndex((t) => t.start <= at && at < t.end);
+  const hovered = roles.map((r) => ({ m: report[r]!, i: tokenOf(report[r]!) }));
   const rows = tableHead(roles);
-  const per = (f: (m: ModelReport, i: number) => string) => roles.map((r) => {
-    const m = report[r]!;
-    const i = tokenOf(m);
-    return i < 0 ? 'n/a' : f(m, i);
-  }).join(' | ');
-  const finiteOr0 = (v: number | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-  const differs = roles.length === 2 && roles.some((r) => {
-    const m = report[r]!;
-    const i = tokenOf(m);
-    return i >= 0 && (m.tokens[i]!.start !== hit!.cell.start || m.tokens[i]!.end !== hit!.cell.end);
-  });
+  const per = (f: (m: ModelReport, i: number) => string) => hovered.map(({ m, i }) => (i < 0 ? 'n/a' : f(m, i))).join(' | ');
+  const differs = roles.length === 2 && hovered.some(({ m, i }) => i >= 0 && (m.tokens[i]!.start !== hit!.cell.start || m.tokens[i]!.end !== hit!.cell.end));
   if (differs) rows.push(`| Token | ${per((m, i) => `“${markdownText(visibleToken(m.tokens[i]!.text))}”`)} |`);
-  rows.push(`| Importance (token density) | ${per((m, i) => formatNumber(finiteOr0(m.density[i])))} |`);
+  rows.push(`| Importance (token density) | ${per((m, i) => formatNumber(finiteOrZero(m.density[i])))} |`);
   rows.push(`| Rank among the prompt’s tokens | ${per((m, i) => {
     const { rank, of } = tokenRank(m, i);
     return `${rank} of ${of}`;
@@ -175,14 +167,11 @@ export function tokenHoverMarkdown(input: TokenHoverInput): TokenHoverContent | 
     const b = tokenOf(report.base);
     const t = tokenOf(report.tuned);
     if (b >= 0 && t >= 0) {
-      const delta = finiteOr0(report.tuned.density[t]) - finiteOr0(report.base.density[b]);
+      const delta = finiteOrZero(report.tuned.density[t]) - finiteOrZero(report.base.density[b]);
       lines.push(`Tuned − base: ${delta > 0 ? '+' : ''}${formatNumber(delta)} (${delta > 0 ? 'the tuned model gives it more importance' : delta < 0 ? 'the base model gives it more importance' : 'the same importance'}).`, '');
     }
   }
-  const inInstruction = roles.some((r) => {
-    const i = tokenOf(report[r]!);
-    return i >= 0 && report[r]!.instructionMask[i] === 1;
-  });
+  const inInstruction = hovered.some(({ m, i }) => i >= 0 && m.instructionMask[i] === 1);
   lines.push(inInstruction ? 'Part of an instruction of the prompt (underlined).' : 'Not part of a detected instruction.');
   const word = wordOf(report.prompt, at);
   const verb = word && verbSection(word.form, verbs, { report, start: word.start, end: word.end });

@@ -25,16 +25,17 @@ export interface DifferenceCell extends HeatCell {
   tuned: number;
 }
 
-const finite = (v: number | undefined): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+/** A report's number as drawn: a missing or non-finite value (NaN, ±Infinity) counts as 0. */
+export const finiteOrZero = (v: number | undefined): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 /** One model's prompt tokens, valued by importance density. */
 export function densityCells(m: ModelReport): HeatCell[] {
-  return m.tokens.map((t, i) => ({ start: t.start, end: t.end, text: t.text, value: finite(m.density[i]), instruction: m.instructionMask[i] === 1, token: i }));
+  return m.tokens.map((t, i) => ({ start: t.start, end: t.end, text: t.text, value: finiteOrZero(m.density[i]), instruction: m.instructionMask[i] === 1, token: i }));
 }
 
 /** Response token j's own column of the raw matrix, negative parts dropped, scaled to its maximum: one value in [0, 1] per prompt token. */
 export function columnValues(m: ModelReport, j: number): number[] {
-  const column = m.tokens.map((_, i) => Math.max(0, finite(m.raw[i]?.[j])));
+  const column = m.tokens.map((_, i) => Math.max(0, finiteOrZero(m.raw[i]?.[j])));
   const max = Math.max(0, ...column);
   return column.map((v) => (max > 0 ? v / max : 0));
 }
@@ -56,8 +57,8 @@ export function differenceCells(base: ModelReport, tuned: ModelReport): { perWor
     return {
       perWord: false,
       cells: tuned.tokens.map((t, i) => {
-        const b = finite(base.density[i]);
-        const u = finite(tuned.density[i]);
+        const b = finiteOrZero(base.density[i]);
+        const u = finiteOrZero(tuned.density[i]);
         return { start: t.start, end: t.end, text: t.text, value: u - b, base: b, tuned: u, instruction: tuned.instructionMask[i] === 1 || base.instructionMask[i] === 1, token: i };
       }),
     };
@@ -68,8 +69,8 @@ export function differenceCells(base: ModelReport, tuned: ModelReport): { perWor
   let at = 0;
   for (const w of [...tuned.words].sort((a, b) => a.start - b.start)) {
     if (w.start < at) continue;
-    const b = finite(baseWords.get(`${w.start}:${w.end}`));
-    const u = finite(w.density);
+    const b = finiteOrZero(baseWords.get(`${w.start}:${w.end}`));
+    const u = finiteOrZero(w.density);
     cells.push({ start: w.start, end: w.end, text: w.text, value: u - b, base: b, tuned: u, instruction: overlapsAny(w.start, w.end, spans), token: -1 });
     at = w.end;
   }
@@ -91,6 +92,6 @@ export function wordAt(m: ModelReport, start: number, end: number): Word | undef
 /** A word's rank by density among the model's words (1 = most important), and how many there are. */
 export function wordRank(m: ModelReport, word: Word): { rank: number; of: number } {
   const withTokens = m.words.filter((w) => w.tokenIndices.length > 0);
-  const higher = withTokens.filter((w) => finite(w.density) > finite(word.density)).length;
+  const higher = withTokens.filter((w) => finiteOrZero(w.density) > finiteOrZero(word.density)).length;
   return { rank: higher + 1, of: withTokens.length };
 }
