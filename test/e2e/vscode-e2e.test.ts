@@ -3,7 +3,7 @@
 // fresh extensions folder; LENS_E2E_VSIX=file.vsix installs a packaged one instead); the workspace holds a prompt and settings that point at small
 // synthetic checkpoints. Covered: the default pair and its notification; compare from the command
 // palette → both heatmaps in the panel's webview and highlights in the editor; the hover on an
-// instruction verb and on any other highlighted token, the highlights' legend in the status bar (gone
+// instruction verb and on any other highlighted token, the highlights' legend in the status bar, its swatches in the light and a dark theme's scheme (gone
 // when they are cleared); a reload after the prompt's file is gone → a snapshot with Re-run; a long analysis during which other commands still run (the engine is its own
 // process), cancelled from the notification — the engine logs that it stopped, and a new run
 // works; a corrupt model folder → an error message, and the extension keeps working.
@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, FrameLocator, Page } from 'playwright-core';
 import { writeSyntheticCheckpoint } from '../../src/model/synthetic.js';
+import { divBinColor } from '../../src/view/colors.js';
 import { chromiumAvailable, launchChromium, screenshot } from '../support/browser.js';
 import { codeServerBinary, startCodeServer, type CodeServer } from '../support/code-server.js';
 
@@ -312,6 +313,33 @@ describe('Instruction Lens in a real VS Code (code-server + Chromium)', { skip, 
     const legend = page.locator('.statusbar-item', { hasText: 'Instruction Lens: tuned − base' }).first();
     await legend.waitFor({ timeout: 10_000 });
     assert.match(await legend.innerText(), /base ▓▒░│░▒▓ tuned/);
+    // Its swatches are the highlights' own colours in the theme's scheme: in the light theme the
+    // tests run in, then in a dark one (chosen with the theme picker, then the light one again).
+    const workbenchScheme = () => page.locator('.monaco-workbench').first().evaluate((n) => (n.classList.contains('vs') || n.classList.contains('hc-light') ? 'light' : 'dark'));
+    const firstSwatch = async (scheme: 'light' | 'dark') => {
+      await until(`the workbench in a ${scheme} theme`, async () => (await workbenchScheme()) === scheme);
+      await page.mouse.move(5, 5);
+      await legend.hover();
+      const [r, g, b] = divBinColor(0, scheme);
+      const swatch = page.locator('.monaco-hover span[style*="background-color"]').first();
+      await until(`the legend's ${scheme} swatches`, async () => (await swatch.count()) > 0 && (await swatch.evaluate((n) => getComputedStyle(n).backgroundColor)) === `rgb(${r}, ${g}, ${b})`, 10_000);
+    };
+    const pickTheme = async (label: string) => {
+      // The palette row clicked by its exact title: Enter could take "Browse Color Themes in Marketplace".
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('F1');
+      await page.locator('.quick-input-widget input').fill('>Preferences: Color Theme');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: /^Preferences: Color Theme/ }).first().click();
+      await page.locator('.quick-input-widget input').fill(label);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 10_000 });
+      await page.keyboard.press('Enter');
+    };
+    await firstSwatch('light');
+    await pickTheme('Dark Modern');
+    await firstSwatch('dark');
+    await pickTheme('Light Modern');
+    await until('the workbench back in its light theme', async () => (await workbenchScheme()) === 'light');
+    await page.mouse.move(5, 5);
   });
 
   it('edit → compare again: the range follows the edit, the edited prompt runs, both runs in the panel’s history', async () => {

@@ -107,4 +107,18 @@ describe('the highlights’ legend', () => {
     assert.match(diff.tooltip, /edited since the last run/);
     assert.match(diff.label, /edited/);
   });
+
+  it('in a dark theme: the dark scheme’s colours, which the highlights use there, and words that fit them', () => {
+    for (const mode of ['tuned', 'difference'] as const) {
+      const [bins, color] = mode === 'difference' ? [DIV_BINS, divBinColor] : [SEQ_BINS, seqBinColor];
+      const colors = legendColors(mode, 'dark');
+      assert.deepEqual([colors[0], colors.at(-1)], [hex(color(0, 'dark')), hex(color(bins - 1, 'dark'))], mode);
+      assert.notEqual(colors[0], legendColors(mode, 'light')[0], `${mode}: the schemes differ at the low end`);
+      const legend = highlightLegend(mode, false, 'dark');
+      assert.ok(legend.tooltip.includes(`<span style="background-color:${colors[0]};">`), legend.tooltip);
+      assert.doesNotMatch(legend.tooltip + legend.label, /near white|Darker|dark for high/, `${mode}: no light-theme words`);
+    }
+    assert.match(highlightLegend('tuned', false, 'dark').tooltip, /Brighter: the model leans on the token more/);
+    assert.match(highlightLegend('difference', false, 'dark').tooltip, /close to the background: about the same/);
+  });
 });
